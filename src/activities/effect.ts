@@ -1,0 +1,126 @@
+/** runEffect: the requests of one target, sandboxed, through the provider registry. */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { Artifact } from '../artifact/types';
+import type { RuntimeConfig } from '../config/types';
+import { buildRequests, type JobHandler } from '../effects/build';
+import type { EffectResult } from '../effects/types';
+import { isPermanent, PermanentError, SandboxViolation, TransientError } from '../errors';
+import type { Logger } from '../log';
+import type { ProviderRegistry } from '../providers/registry';
+import { backoffMs } from '../retry/backoff';
+import { targetByIdQuery } from '../sql/targets';
+import { attemptFailedSignal } from '../workflows/state';
+import { FAILURE_TYPES, type EffectInput, type Row } from '../workflows/types';
+import { effectKey } from './keys';
+
+export interface EffectDeps {
+  pool: Pool;
+  providers: ProviderRegistry;
+  artifact: Artifact;
+  config: RuntimeConfig;
+  handlers: Record<string, JobHandler>;
+  logger: Logger;
+}
+
+export interface EffectOutcome {
+  results: EffectResult[];
+  /** the target was deleted between resolution and its effect */
+  skipped?: boolean;
+}
+
+export function createRunEffect(deps: EffectDeps) {
+  return async function runEffect(input: EffectInput): Promise<EffectOutcome> {
+    const ctx = Context.current();
+    const { attempt } = ctx.info;
+    const started = Date.now();
+    try {
+      const job = deps.artifact.jobs[input.job];
+      if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
+      const target = await loadTarget(deps, input);
+      if (!target) return { results: [], skipped: true };
+      const requests = await buildRequests(
+        job,
+        { job: input.job, operation: input.operation, entity: input.entity, trigger: input.record, target },
+        deps.handlers[input.job],
+        deps.config.jobs.templates[input.job],
+      );
+      // Requests done by an earlier attempt of this activity are not sent again.
+      const done = (ctx.info.heartbeatDetails as number | undefined) ?? 0;
+      const results: EffectResult[] = [];
+      for (let i = 0; i < requests.length; i++) {
+        const request = requests[i];
+        // Sandbox, point 3: the capability must be declared in the workflow input and in this worker's artifact.
+        if (!input.capabilities.includes(request.capability) || !job.capabilities.includes(request.capability)) {
+          throw new SandboxViolation(input.job, request.capability, job.capabilities);
+        }
+        if (i < done) continue;
+        const provider = deps.providers.get(request.capability);
+        if (!provider) throw new PermanentError(`no provider serves ${request.capability}`);
+        results.push(
+          await provider.execute(request, {
+            idempotencyKey: effectKey(input.jobWorkflowId, input.targetId, i),
+            job: input.job,
+            workflowId: input.jobWorkflowId,
+            attempt,
+          }),
+        );
+        ctx.heartbeat(i + 1);
+      }
+      deps.logger.debug('effect.completed', {
+        job_id: input.jobWorkflowId,
+        name: input.job,
+        target_id: input.targetId,
+        capabilities: results.map((r) => r.capability),
+        duration_ms: Date.now() - started,
+      });
+      return { results };
+    } catch (err) {
+      throw await classify(deps, input, attempt, err);
+    }
+  };
+}
+
+async function loadTarget(deps: EffectDeps, input: EffectInput): Promise<Row | undefined> {
+  if (input.targetEntity === input.entity && String(input.record.id) === String(input.targetId)) return input.record;
+  const entity = deps.artifact.entities[input.targetEntity];
+  if (!entity) throw new PermanentError(`entity ${input.targetEntity} is not in this worker's artifact`);
+  const q = targetByIdQuery(entity.table, input.targetId);
+  try {
+    const { rows } = await deps.pool.query(q.text, q.values);
+    return rows[0];
+  } catch (err) {
+    throw new TransientError(`loading ${input.targetEntity} ${input.targetId}: ${(err as Error).message}`);
+  }
+}
+
+/** Turns any error into the ApplicationFailure Temporal acts on, and says so in the log. */
+async function classify(deps: EffectDeps, input: EffectInput, attempt: number, err: unknown): Promise<ApplicationFailure> {
+  const message = err instanceof Error ? err.message : String(err);
+  const base = { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId };
+  if (err instanceof SandboxViolation) {
+    deps.logger.error('job.sandbox_violation', { ...base, attempted: err.attempted, allowed: err.allowed });
+    return ApplicationFailure.create({ type: FAILURE_TYPES.sandbox, message, nonRetryable: true });
+  }
+  if (isPermanent(err)) {
+    deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message, permanent: true });
+    return ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message, nonRetryable: true });
+  }
+  deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
+  if (attempt < input.maxAttempts) await announceRetry(input, attempt, message);
+  const retryAfterMs = err instanceof TransientError ? err.retryAfterMs : undefined;
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.transient,
+    message,
+    nextRetryDelay: backoffMs(attempt, { retryAfterMs }),
+  });
+}
+
+/** Lets the job workflow show `failed` while a retry is pending; losing this signal loses nothing but the hint. */
+async function announceRetry(input: EffectInput, attempt: number, error: string): Promise<void> {
+  try {
+    await Context.current().client.workflow.getHandle(input.jobWorkflowId).signal(attemptFailedSignal, { target: input.targetId, attempt, error });
+  } catch {
+    // the workflow may have closed meanwhile
+  }
+}

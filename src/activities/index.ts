@@ -1,0 +1,32 @@
+/**
+ * The worker's activities, built by a factory over their dependencies. Workflows see only the type:
+ * `proxyActivities<ReturnType<typeof createActivities>>`.
+ */
+import type { Pool } from 'pg';
+import type { Artifact } from '../artifact/types';
+import type { RuntimeConfig } from '../config/types';
+import type { JobHandler } from '../effects/build';
+import { createLogger, type Logger } from '../log';
+import type { ProviderRegistry } from '../providers/registry';
+import { createRunEffect } from './effect';
+import { createReportJob } from './report';
+import { createResolveTargets } from './resolve';
+
+export interface ActivityDeps {
+  pool: Pool;
+  providers: ProviderRegistry;
+  artifact: Artifact;
+  config: RuntimeConfig;
+  handlers?: Record<string, JobHandler>;
+  logger?: Logger;
+  maxTargets?: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const logger = deps.logger ?? createLogger();
+  return {
+    resolveTargets: createResolveTargets(deps),
+    runEffect: createRunEffect({ ...deps, logger, handlers: deps.handlers ?? {} }),
+    reportJob: createReportJob({ logger }),
+  };
+}

@@ -1,0 +1,41 @@
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../shared';
+import type { ConfigInputs } from './inputs';
+import type { RuntimeConfig } from './types';
+
+/** The one place defaults live: everything a file may leave out gets its value here. */
+export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir: string | undefined): RuntimeConfig {
+  const { database, email, jobs, temporal, http, relations } = inputs;
+  const config: RuntimeConfig = {
+    environment,
+    database: database.adapter === 'postgres' ? { adapter: 'postgres', url: database.url } : { adapter: 'embedded' },
+    jobs: {
+      concurrency: jobs.concurrency ?? 10,
+      timeoutMs: jobs.timeoutMs ?? 30_000,
+      maxAttempts: jobs.maxAttempts ?? 5,
+      taskQueue: jobs.taskQueue ?? DEFAULT_TASK_QUEUE,
+      templates: jobs.templates,
+    },
+    temporal: {
+      address: temporal.address ?? DEFAULT_TEMPORAL_ADDRESS,
+      namespace: temporal.namespace ?? DEFAULT_NAMESPACE,
+      ...(temporal.tls !== undefined && { tls: temporal.tls }),
+      ...(temporal.apiKey !== undefined && { apiKey: temporal.apiKey }),
+    },
+    http: { allow: http.allow ?? [], timeoutMs: http.timeoutMs ?? 10_000 },
+    relations,
+  };
+  if (email) {
+    const tls = email.tls ?? false;
+    config.email = {
+      host: email.host,
+      // 465 is implicit TLS (smtps); 587 is submission with STARTTLS
+      port: email.port ?? (tls ? 465 : 587),
+      ...(email.user !== undefined && { user: email.user }),
+      ...(email.password !== undefined && { password: email.password }),
+      from: email.from ?? 'forge-jobs@localhost',
+      tls,
+    };
+  }
+  if (baseDir !== undefined) config.baseDir = baseDir;
+  return config;
+}

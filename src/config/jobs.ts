@@ -1,0 +1,44 @@
+import type { ConfigInputs } from './inputs';
+import type { Reader } from './reader';
+import type { JobTemplate } from './types';
+import { childPath, isTable, typeName, type Table } from './values';
+
+const STRING_FIELDS = ['subject', 'text', 'html', 'to', 'from', 'url', 'method'] as const;
+
+/** [jobs]: pipeline settings, and every sub-table is the template of the job it is named after. */
+export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
+  const section = reader.table(doc, 'jobs', 'jobs') ?? {};
+  const templates: Record<string, JobTemplate> = {};
+  for (const [name, value] of Object.entries(section)) {
+    if (!isTable(value)) continue;
+    const path = childPath('jobs', name);
+    const template = checkTemplate(reader, reader.deep(value, path) as JobTemplate, path);
+    Object.defineProperty(templates, name, { value: template, enumerable: true, writable: true, configurable: true });
+  }
+  return {
+    concurrency: reader.integer(section, 'concurrency', 'jobs.concurrency', { min: 1 }),
+    timeoutMs: reader.duration(section, 'timeout', 'jobs.timeout'),
+    maxAttempts: reader.integer(section, 'max_attempts', 'jobs.max_attempts', { min: 1 }),
+    taskQueue: reader.string(section, 'task_queue', 'jobs.task_queue'),
+    templates,
+  };
+}
+
+/** Known fields must have the type the effect builders expect; other keys pass through untouched. */
+function checkTemplate(reader: Reader, template: JobTemplate, path: string): JobTemplate {
+  for (const field of STRING_FIELDS) {
+    const value = template[field];
+    if (value !== undefined && typeof value !== 'string') reader.problem(childPath(path, field), `expected a string, got ${typeName(value)}`);
+  }
+  const headers = template.headers;
+  if (headers !== undefined) {
+    if (!isTable(headers)) reader.problem(childPath(path, 'headers'), `expected a table of strings, got ${typeName(headers)}`);
+    else {
+      for (const [name, value] of Object.entries(headers)) {
+        // undefined: an env: variable that is not set, already reported
+        if (value !== undefined && typeof value !== 'string') reader.problem(childPath(childPath(path, 'headers'), name), `expected a string, got ${typeName(value)}`);
+      }
+    }
+  }
+  return template;
+}

@@ -1,0 +1,68 @@
+import type { ThroughDef } from '../artifact/types';
+
+/** forge.runtime.toml, resolved: env: secrets substituted, [environments.X] merged, defaults applied. */
+
+export interface EmailConfig {
+  host: string;
+  port: number;
+  user?: string;
+  password?: string;
+  from: string;
+  /** implicit TLS (smtps); STARTTLS is negotiated when the server offers it */
+  tls: boolean;
+}
+
+/** A per-job template, [jobs.<name>]: strings may use {{trigger.field}}, {{target.field}}, {{job}}, {{operation}}. */
+export interface JobTemplate {
+  [key: string]: unknown;
+  subject?: string;
+  text?: string;
+  html?: string;
+  to?: string;
+  from?: string;
+  url?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface JobsConfig {
+  concurrency: number;
+  /** per-attempt timeout of one effect, in milliseconds (TOML: seconds or a duration like "30s") */
+  timeoutMs: number;
+  maxAttempts: number;
+  taskQueue: string;
+  templates: Record<string, JobTemplate>;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  tls?: { clientCertPath?: string; clientKeyPath?: string; serverRootCaCertPath?: string; serverNameOverride?: string } | boolean;
+  apiKey?: string;
+}
+
+export interface HttpConfig {
+  /** hosts or CIDRs that may be reached although private or loopback */
+  allow: string[];
+  timeoutMs: number;
+}
+
+export interface RelationOverride {
+  inverse_key?: string;
+  through?: ThroughDef;
+  foreign_key?: string;
+}
+
+export interface RuntimeConfig {
+  environment: string;
+  database: { adapter: 'embedded' | 'postgres'; url?: string };
+  email?: EmailConfig;
+  jobs: JobsConfig;
+  temporal: TemporalConfig;
+  http: HttpConfig;
+  /** keyed "Entity.relation" */
+  relations: Record<string, RelationOverride>;
+  /** the directory the file was read from, for resolving relative paths */
+  baseDir?: string;
+}

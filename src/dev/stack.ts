@@ -1,0 +1,115 @@
+/**
+ * `forge-jobs dev`: the whole pipeline on one machine — Temporal dev server with its Web UI, Postgres
+ * (embedded unless DATABASE_URL), a mail sink, the worker and the example app server.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { loadArtifact } from '../artifact';
+import { createJobClient } from '../client';
+import { loadRuntimeConfig } from '../config';
+import type { RuntimeConfig } from '../config/types';
+import { startAppServer } from '../app/server';
+import { createLogger } from '../log';
+import { resolveDatabase } from '../postgres';
+import { findTemporalCli, startTemporalDevServer } from '../temporal';
+import { createJobWorker } from '../worker';
+import { cacheDir } from './cache-dir';
+import { startMailSink } from './mail-sink';
+import { freePort } from './ports';
+
+export interface DevStackOptions {
+  artifact: string;
+  config: string;
+  schema?: string;
+  seed?: string;
+  appPort?: number;
+  log?: (line: string) => void;
+}
+
+export interface DevStack {
+  urls: { ui: string; temporal: string; postgres: string; smtp: string; mail: string; app: string };
+  stop(): Promise<void>;
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log(`stop: ${(err as Error).message}`));
+  };
+  try {
+    const artifact = loadArtifact(options.artifact);
+    const cliPath = await findTemporalCli({ log, allowBuild: true });
+    const home = cacheDir();
+    const [temporal, db] = await Promise.all([
+      preferPort(7233).then(async (port) =>
+        startTemporalDevServer({ cliPath, port, uiPort: await preferPort(8233), dbFilename: join(home, 'temporal-dev.db'), log }),
+      ),
+      resolveDatabase({ url: process.env.DATABASE_URL, log }),
+    ]);
+    stops.push(() => temporal.stop(), () => db.stop());
+
+    const pool = new Pool({ connectionString: db.url, max: 20 });
+    stops.push(() => pool.end());
+    await loadExampleData(pool, options, log);
+
+    const sink = await startMailSink({ smtpPort: await preferPort(1025), webPort: await preferPort(8025), dir: join(home, 'mail') });
+    stops.push(() => sink.close());
+
+    const config: RuntimeConfig = withDevServices(loadRuntimeConfig(options.config), { temporal: temporal.address, smtpPort: sink.smtpPort });
+    const logger = createLogger();
+    const worker = createJobWorker({ artifact, config, database: pool, logger });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+    await Promise.race([worker.ready, running]);
+
+    const client = createJobClient({ artifact, config, logger });
+    stops.push(() => client.close());
+    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000) });
+    stops.push(() => app.close());
+
+    return {
+      urls: { ui: temporal.uiUrl, temporal: temporal.address, postgres: db.url, smtp: `127.0.0.1:${sink.smtpPort}`, mail: sink.webUrl, app: app.url },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The config's services replaced by the ones this stack started; everything else as the file says. */
+function withDevServices(config: RuntimeConfig, dev: { temporal: string; smtpPort: number }): RuntimeConfig {
+  return {
+    ...config,
+    temporal: { ...config.temporal, address: dev.temporal },
+    email: { host: '127.0.0.1', from: config.email?.from ?? 'forge-jobs@localhost', ...config.email, port: dev.smtpPort, tls: false, user: undefined, password: undefined },
+  };
+}
+
+/** Schema and seed run once: a database that already has the schema is left as it is. */
+async function loadExampleData(pool: Pool, options: DevStackOptions, log: (line: string) => void): Promise<void> {
+  if (!options.schema) return;
+  try {
+    await pool.query(readFileSync(options.schema, 'utf8'));
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P07' || (err as { code?: string }).code === '42710') return; // already there
+    throw err;
+  }
+  if (options.seed) await pool.query(readFileSync(options.seed, 'utf8'));
+  log(`loaded ${options.schema}${options.seed ? ` and ${options.seed}` : ''}`);
+}
+
+/** The well-known port when it is free (stable addresses for a person), any free port otherwise. */
+function preferPort(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(freePort()));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(port)));
+  });
+}

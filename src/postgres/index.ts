@@ -1,0 +1,7 @@
+export {
+  startEmbeddedPostgres,
+  resolveDatabase,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  type RunningDatabase,
+} from './embedded';

@@ -1,0 +1,184 @@
+/**
+ * email.send over SMTP (nodemailer, pooled).
+ *
+ * Retries resend the same message, so the Message-ID is derived from the effect's idempotency key:
+ * a receiving system, or a person, can recognise the duplicate. Values that reach SMTP headers are
+ * refused when they carry line breaks, because a template fed from record data must not be able to
+ * add headers or recipients.
+ */
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
+import type { EmailConfig } from '../config/types';
+import type { EffectContext, EffectRequest, EffectResult, EmailRequest } from '../effects/types';
+import { PermanentError, TransientError } from '../errors';
+import type { Provider } from './types';
+
+const CONNECTION_TIMEOUT_MS = 10_000;
+const GREETING_TIMEOUT_MS = 10_000;
+const SOCKET_TIMEOUT_MS = 60_000;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Headers whose value is ours: the idempotency contract depends on them.
+const RESERVED_HEADERS = new Set(['message-id', 'x-forge-idempotency-key']);
+
+const LOCAL_PART = /^(?:[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*|"(?:[^"\\\r\n]|\\.)+")$/u;
+const DOMAIN = /^(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+
+export function createEmailProvider(config: EmailConfig): Provider {
+  const transport = nodemailer.createTransport({
+    pool: true,
+    host: config.host,
+    port: config.port,
+    secure: config.tls,
+    auth: config.user ? { user: config.user, pass: config.password ?? '' } : undefined,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    greetingTimeout: GREETING_TIMEOUT_MS,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+  });
+
+  return {
+    name: 'email',
+    capabilities: ['email.send'],
+    async execute(request: EffectRequest, ctx: EffectContext): Promise<EffectResult> {
+      if (request.capability !== 'email.send') throw new PermanentError(`email provider cannot serve capability ${request.capability}`);
+      const message = buildMessage(request, config, ctx);
+      let info: { messageId: string; accepted: unknown[]; rejected: unknown[] };
+      try {
+        info = await transport.sendMail(message);
+      } catch (err) {
+        throw classifySmtpError(err);
+      }
+      // Counts only: recipient addresses are personal data and results go into workflow history.
+      const detail: Record<string, unknown> = { messageId: info.messageId, accepted: info.accepted.length };
+      if (info.rejected.length > 0) detail.rejected = info.rejected.length;
+      return { capability: 'email.send', detail };
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/** The provider used when forge.runtime.toml has no [email]: every email job fails for good, saying why. */
+export function createUnconfiguredEmailProvider(): Provider {
+  return {
+    name: 'email',
+    capabilities: ['email.send'],
+    async execute(): Promise<EffectResult> {
+      throw new PermanentError('no [email] section in forge.runtime.toml');
+    },
+  };
+}
+
+/**
+ * `<key@forge-jobs>` with the key made safe for a msg-id: letters, digits, `_` and `-` stay, every
+ * other byte becomes `=XX`, so distinct keys never collide. Very long keys are hashed instead; the
+ * `.` in that form is never produced by the escaping, so it cannot collide with an escaped key either.
+ */
+export function messageIdFor(idempotencyKey: string): string {
+  const escaped = Array.from(Buffer.from(idempotencyKey, 'utf8'))
+    .map((b) => {
+      const c = String.fromCharCode(b);
+      return /[A-Za-z0-9_-]/.test(c) ? c : '=' + b.toString(16).toUpperCase().padStart(2, '0');
+    })
+    .join('');
+  const left = escaped.length > 0 && escaped.length <= 200 ? escaped : 'sha256.' + createHash('sha256').update(idempotencyKey).digest('hex');
+  return `<${left}@forge-jobs>`;
+}
+
+interface OutgoingMessage {
+  from: string;
+  to: string[];
+  subject: string;
+  text?: string;
+  html?: string;
+  headers: Record<string, string>;
+  messageId: string;
+}
+
+function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext): OutgoingMessage {
+  const to = Array.isArray(req.to) ? req.to : [req.to];
+  if (to.length === 0) throw new PermanentError('email.send: to is empty');
+  to.forEach((value, i) => checkAddressField(to.length > 1 ? `to[${i}]` : 'to', value));
+
+  const from = req.from ?? config.from;
+  checkAddressField('from', from, true);
+
+  if (typeof req.subject !== 'string') throw new PermanentError('email.send: subject must be a string');
+  checkNoLineBreak('subject', req.subject);
+  if (req.text !== undefined && typeof req.text !== 'string') throw new PermanentError('email.send: text must be a string');
+  if (req.html !== undefined && typeof req.html !== 'string') throw new PermanentError('email.send: html must be a string');
+
+  const headers: Record<string, string> = {};
+  for (const [name, rawValue] of Object.entries(req.headers ?? {})) {
+    const value = String(rawValue);
+    checkNoLineBreak(`header name ${JSON.stringify(name.replace(/[\r\n]/g, ' '))}`, name);
+    if (!HEADER_NAME.test(name)) throw new PermanentError(`email.send: header name ${JSON.stringify(name)} is not a valid field name`);
+    checkNoLineBreak(`header ${name}`, value);
+    if (RESERVED_HEADERS.has(name.toLowerCase())) continue;
+    headers[name] = value;
+  }
+  // Printable ASCII goes as is (searchable); anything else goes in its msg-id escaped form.
+  headers['X-Forge-Idempotency-Key'] = /^[\x21-\x7e]+$/.test(ctx.idempotencyKey)
+    ? ctx.idempotencyKey
+    : messageIdFor(ctx.idempotencyKey).slice(1, -'@forge-jobs>'.length);
+
+  return {
+    from,
+    to,
+    subject: req.subject,
+    text: req.text,
+    html: req.html,
+    headers,
+    messageId: messageIdFor(ctx.idempotencyKey),
+  };
+}
+
+function checkNoLineBreak(field: string, value: string): void {
+  if (/[\r\n]/.test(value)) throw new PermanentError(`email.send: ${field} contains a line break (CR or LF)`);
+}
+
+/** Names the field, never the value: addresses are personal data and this message ends up in history. */
+function checkAddressField(field: string, value: unknown, single = false): void {
+  if (typeof value !== 'string' || value.trim() === '') throw new PermanentError(`email.send: ${field} is missing or not a string`);
+  checkNoLineBreak(field, value);
+  if (/\0/.test(value)) throw new PermanentError(`email.send: ${field} contains NUL`);
+  const parsed = addressparser(value, { flatten: true });
+  if (parsed.length === 0 || (single && parsed.length > 1)) throw new PermanentError(`email.send: ${field} is not a valid address`);
+  for (const entry of parsed) {
+    if (!isValidAddress(entry.address)) throw new PermanentError(`email.send: ${field} is not a valid address`);
+  }
+}
+
+export function isValidAddress(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1 || address.length > 254) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  return local.length <= 64 && LOCAL_PART.test(local) && DOMAIN.test(domain);
+}
+
+interface SmtpError {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  message?: string;
+}
+
+// Failures of our own setup or of the message itself: sending it again cannot help.
+const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE', 'EAUTH', 'ENOAUTH', 'ECONFIG', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
+
+export function classifySmtpError(err: unknown): Error {
+  if (err instanceof PermanentError || err instanceof TransientError) return err;
+  const e = (err ?? {}) as SmtpError;
+  const reply = (e.response ?? e.message ?? String(err)).trim();
+  if (typeof e.responseCode === 'number') {
+    // 503 (bad sequence of commands) blames the session, not the message: a new connection can succeed.
+    if (e.responseCode >= 500 && e.responseCode !== 503) return new PermanentError(`SMTP server refused the message: ${reply}`, 'smtp_rejected');
+    return new TransientError(`SMTP server deferred the message: ${reply}`, undefined, 'smtp_deferred');
+  }
+  if (e.code && PERMANENT_CODES.has(e.code)) return new PermanentError(`SMTP ${e.code}: ${e.message ?? reply}`, 'smtp_rejected');
+  // ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, EPROTOCOL and anything unknown.
+  return new TransientError(`SMTP ${e.code ?? 'error'}: ${e.message ?? reply}`, undefined, 'smtp_unavailable');
+}

@@ -1,0 +1,58 @@
+/**
+ * SQL of entity.create: one row into an artifact entity's table, and the effect ledger that makes it
+ * happen once per idempotency key. Identifiers come from the artifact and are quoted; every value is a
+ * bind parameter.
+ */
+import type { Pool } from 'pg';
+import { quoteIdent, quoteTable } from './identifiers';
+
+export const LEDGER_SCHEMA = 'forge_jobs';
+export const LEDGER_TABLE = `${LEDGER_SCHEMA}.effect_ledger`;
+
+/** DDL of the ledger. To move into the migrations; kept idempotent so running it again is harmless. */
+export const LEDGER_DDL: readonly string[] = [
+  `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(LEDGER_SCHEMA)}`,
+  `CREATE TABLE IF NOT EXISTS ${quoteTable(LEDGER_TABLE)} (
+    key text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+];
+
+export async function ensureLedger(pool: Pick<Pool, 'query'>): Promise<void> {
+  for (const statement of LEDGER_DDL) await pool.query(statement);
+}
+
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Claims a key in the ledger. Returns a row when this transaction claimed it; no row means the effect
+ * already committed under this key. A concurrent claim waits on the primary key until the other
+ * transaction ends, so two attempts can never both insert.
+ */
+export function claimLedgerKey(key: string): Statement {
+  return {
+    text: `INSERT INTO ${quoteTable(LEDGER_TABLE)} (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    values: [key],
+  };
+}
+
+// An alias no column is likely to share: a column named like the alias would shadow the row reference.
+const ROW_ALIAS = quoteIdent('forge_jobs_inserted_row');
+
+/**
+ * INSERT of one row. `id` is read from the row as JSON so that the statement works whether or not the
+ * table has an id column (null when it has none), without a catalogue query first.
+ */
+export function insertRow(table: string, fields: Record<string, unknown>): Statement {
+  const columns = Object.keys(fields);
+  const values = columns.map((c) => fields[c]);
+  const target = `${quoteTable(table)} AS ${ROW_ALIAS}`;
+  const returning = `RETURNING to_jsonb(${ROW_ALIAS}) -> 'id' AS id`;
+  if (columns.length === 0) return { text: `INSERT INTO ${target} DEFAULT VALUES ${returning}`, values };
+  const list = columns.map(quoteIdent).join(', ');
+  const params = columns.map((_, i) => `$${i + 1}`).join(', ');
+  return { text: `INSERT INTO ${target} (${list}) VALUES (${params}) ${returning}`, values };
+}

@@ -1,0 +1,50 @@
+/**
+ * forge-jobs' own tables, in the app's database under schema forge_jobs. Numbered and never edited once
+ * released; an advisory lock keeps two workers starting at once from migrating twice.
+ */
+import type { Pool, PoolClient } from 'pg';
+
+/** Well-known advisory lock id: "forgejob" in ASCII, truncated to fit a bigint. */
+export const MIGRATE_LOCK_ID = 0x666f7267656a6f62n;
+
+export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
+  {
+    id: 1,
+    name: 'effect_ledger',
+    sql: `
+      CREATE TABLE IF NOT EXISTS forge_jobs.effect_ledger (
+        key text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
+];
+
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client: PoolClient = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_ID.toString()]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS forge_jobs');
+    await client.query(`CREATE TABLE IF NOT EXISTS forge_jobs.migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM forge_jobs.migrations');
+    const applied = new Set(rows.map((r) => r.id));
+    const ran: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO forge_jobs.migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`forge-jobs migration ${m.id} (${m.name}) failed: ${(err as Error).message}`);
+      }
+      ran.push(m.id);
+    }
+    return ran;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_ID.toString()]).catch(() => undefined);
+    client.release();
+  }
+}

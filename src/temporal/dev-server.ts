@@ -1,0 +1,187 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../shared';
+import { freePorts } from '../dev/ports';
+import { stopProcessGroup } from '../dev/process-tree';
+
+export interface TemporalDevServerOptions {
+  cliPath: string;
+  /** gRPC port; a free one by default. */
+  port?: number;
+  /** Web UI port; a free one by default. */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; in-memory when absent. */
+  dbFilename?: string;
+  /** Created at launch when it is not "default" (which always exists). */
+  namespace?: string;
+  log?: (line: string) => void;
+  extraArgs?: string[];
+  /** How long to wait for the server to answer. Default 60 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface TemporalDevServer {
+  /** host:port of the gRPC frontend. */
+  address: string;
+  namespace: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+const ALREADY_EXISTS = 6; // gRPC status code
+
+/** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const log = options.log ?? (() => undefined);
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  // start-dev would otherwise pick the HTTP API and metrics ports itself; ask for all four at once so
+  // the ones we pass don't collide with each other.
+  const [port, uiPort, httpPort, metricsPort] = await pickPorts(options.port, options.uiPort);
+  const args = [
+    'server',
+    'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--http-port', String(httpPort),
+    '--metrics-port', String(metricsPort),
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...(namespace !== DEFAULT_NAMESPACE ? ['--namespace', namespace] : []),
+    ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const address = `127.0.0.1:${port}`;
+  log(`starting Temporal dev server on ${address} (UI http://127.0.0.1:${uiPort})`);
+
+  // Its own process group, so stop() reaches anything it spawned.
+  const child = spawn(options.cliPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      output.push(line);
+      if (output.length > 40) output.shift();
+      log(`[temporal] ${line}`);
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopProcessGroup(child, 5000));
+
+  const exited = new Promise<never>((_resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`could not run ${options.cliPath}: ${error.message}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${output.join('\n')}`)),
+    );
+  });
+  exited.catch(() => undefined); // observed below; keeps a later exit from being an unhandled rejection
+
+  // Stops the readiness loop as soon as the server has exited, instead of polling until the deadline.
+  const gaveUp = new AbortController();
+  child.once('exit', () => gaveUp.abort());
+  try {
+    const connection = await Promise.race([
+      waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, gaveUp.signal),
+      exited,
+    ]);
+    try {
+      await ensureSearchAttributes(connection, namespace);
+    } finally {
+      await connection.close();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  log(`Temporal dev server ready on ${address}`);
+  return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop };
+}
+
+async function pickPorts(port: number | undefined, uiPort: number | undefined): Promise<[number, number, number, number]> {
+  const free = (await freePorts(6)).filter((candidate) => candidate !== port && candidate !== uiPort);
+  return [port ?? free[0]!, uiPort ?? free[1]!, free[2]!, free[3]!];
+}
+
+/**
+ * Resolves with a connection once the frontend answers for the namespace: first a cheap TCP probe, then
+ * a real call, since the port opens before the namespace and search attributes are in place.
+ */
+async function waitUntilServing(address: string, namespace: string, timeoutMs: number, signal: AbortSignal): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  const [host, portText] = address.split(':') as [string, string];
+  let lastError: unknown;
+  while (Date.now() < deadline && !signal.aborted) {
+    if (await canConnect(host, Number(portText))) {
+      let connection: Connection | undefined;
+      try {
+        connection = await Connection.connect({ address, connectTimeout: 2000 });
+        await connection.workflowService.getSystemInfo({});
+        await connection.workflowService.describeNamespace({ namespace });
+        if (!signal.aborted) return connection;
+        await connection.close();
+      } catch (error) {
+        lastError = error;
+        await connection?.close().catch(() => undefined);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Temporal dev server on ${address} did not answer within ${timeoutMs / 1000}s${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Registers the Forge search attributes (Keyword) on a namespace; safe to call on every start and from
+ * several processes at once. On the dev server the flags already did it; real clusters need this.
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string = DEFAULT_NAMESPACE,
+  names: readonly string[] = SEARCH_ATTRIBUTES,
+): Promise<void> {
+  const existing = await listCustomSearchAttributes(connection, namespace);
+  const missing = names.filter((name) => !(name in existing));
+  const wrongType = names.filter((name) => name in existing && existing[name] !== KEYWORD);
+  if (wrongType.length > 0) {
+    throw new Error(`search attributes ${wrongType.join(', ')} exist on namespace ${namespace} but are not Keyword`);
+  }
+  if (missing.length === 0) return;
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+    });
+  } catch (error) {
+    // Another process may have added them between our list and add.
+    if (!(isGrpcServiceError(error) && error.code === ALREADY_EXISTS)) throw error;
+  }
+}
+
+/** Custom search attribute names mapped to their IndexedValueType number. */
+export async function listCustomSearchAttributes(connection: Connection, namespace: string = DEFAULT_NAMESPACE): Promise<Record<string, number>> {
+  const response = await connection.operatorService.listSearchAttributes({ namespace });
+  const result: Record<string, number> = {};
+  for (const [name, type] of Object.entries(response.customAttributes ?? {})) result[name] = Number(type);
+  return result;
+}

@@ -1,0 +1,108 @@
+/**
+ * The worker: polls the task queue, runs jobWorkflow and its activities. Several workers on one queue share
+ * the work; any may die, since Temporal hands its tasks to another.
+ */
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createActivities } from './activities';
+import { resolveArtifact } from './client/artifact';
+import type { Artifact } from './artifact/types';
+import { defaultRuntimeConfig } from './config';
+import type { RuntimeConfig } from './config/types';
+import type { JobHandler } from './effects/build';
+import { createLogger, type Logger } from './log';
+import { createProviderRegistry, defaultProviders } from './providers';
+import type { Provider } from './providers/types';
+import { migrate } from './sql/migrations';
+import { connectionOptions } from './temporal/connect';
+
+export interface JobWorkerOptions {
+  artifact: Artifact | string | object;
+  config?: RuntimeConfig;
+  /** a pg Pool (stays the caller's) or a URL; default [database] of the config */
+  database?: Pool | string;
+  handlers?: Record<string, JobHandler>;
+  /** extra or replacement providers: a capability they serve is taken from the defaults */
+  providers?: Provider[];
+  taskQueue?: string;
+  logger?: Logger;
+  /** a prebuilt workflow bundle (production); default: bundle src/workflows once per process */
+  workflowBundle?: WorkflowBundleOption;
+  /** DNS lookup for the HTTP provider's address guard (tests stub it) */
+  lookup?: Parameters<typeof defaultProviders>[0]['lookup'];
+}
+
+let processBundle: Promise<{ code: string }> | undefined;
+
+/** Bundling takes seconds: one bundle serves every worker in this process. */
+function sharedBundle(): Promise<{ code: string }> {
+  processBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietBundlerLogger });
+  return processBundle;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string) => process.stderr.write(message + '\n'),
+};
+
+export function createJobWorker(options: JobWorkerOptions) {
+  const config = options.config ?? defaultRuntimeConfig();
+  const artifact = resolveArtifact(options.artifact, config);
+  const logger = options.logger ?? createLogger();
+  const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
+  let worker: Worker | undefined;
+  let stopping = false;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  async function run(): Promise<void> {
+    const ownPool = !(options.database instanceof Pool);
+    const pool = options.database instanceof Pool ? options.database : new Pool({ connectionString: databaseUrl(options.database, config), max: 20 });
+    const custom = options.providers ?? [];
+    const taken = new Set(custom.flatMap((p) => p.capabilities));
+    const providers = createProviderRegistry([
+      ...defaultProviders({ config, pool, artifact, lookup: options.lookup }).filter((p) => !p.capabilities.some((c) => taken.has(c))),
+      ...custom,
+    ]);
+    const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+    try {
+      await migrate(pool);
+      worker = await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        workflowBundle: options.workflowBundle ?? (await sharedBundle()),
+        activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
+      });
+      if (stopping) return;
+      logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address });
+      const running = worker.run();
+      markReady();
+      await running;
+    } finally {
+      logger.info('executor.stopped', { task_queue: taskQueue });
+      await providers.close();
+      if (ownPool) await pool.end();
+      await connection.close();
+    }
+  }
+
+  function shutdown(): void {
+    stopping = true;
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  return { run, shutdown, ready, artifact, taskQueue };
+}
+
+export type JobWorker = ReturnType<typeof createJobWorker>;
+
+function databaseUrl(explicit: string | undefined, config: RuntimeConfig): string {
+  const url = explicit ?? config.database.url ?? process.env.DATABASE_URL;
+  if (!url) throw new Error('forge-jobs worker: no database: pass `database`, set DATABASE_URL, or [database.postgres] url in forge.runtime.toml');
+  return url;
+}

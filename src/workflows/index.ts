@@ -1,0 +1,3 @@
+/** The workflow bundle's entry: deterministic code only, activities by type. */
+export { jobWorkflow } from './job';
+export { jobTargetsWorkflow } from './targets';

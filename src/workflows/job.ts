@@ -1,0 +1,139 @@
+/**
+ * jobWorkflow: one run per (event, job). Resolves the job's targets, runs one effect per target, and keeps
+ * its lifecycle (pending → running → completed | failed | dead) readable by query and search attribute.
+ */
+import { ApplicationFailure, proxyActivities, proxyLocalActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { attemptFailedSignal, newStatus, setState, stateQuery, statusQuery } from './state';
+import { jobTargetsWorkflow, runTargets } from './targets';
+import { FAILURE_TYPES, type JobInput, type JobReport, type JobResult, type TargetId, type TargetsResult } from './types';
+
+const { resolveTargets } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '60s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+const { reportJob } = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
+
+/** Dead-target reasons kept in the result; beyond this the count tells the rest. */
+const MAX_DEAD_LISTED = 1000;
+
+export async function jobWorkflow(input: JobInput): Promise<JobResult> {
+  const status = newStatus();
+  const workflowId = workflowInfo().workflowId;
+  const startedAt = Date.now();
+  const report = { workflowId, job: input.job, startedAt };
+  setHandler(stateQuery, () => status.state);
+  setHandler(statusQuery, () => status);
+  setHandler(attemptFailedSignal, (failure) => {
+    status.failedAttempts++;
+    status.lastError = failure.error;
+    if (status.state === 'running') setState(status, 'failed');
+  });
+
+  setState(status, 'running');
+  let targetEntity: string;
+  let targetIds: TargetId[];
+  try {
+    ({ targetEntity, targetIds } = await resolveTargets({ job: input.job, entity: input.entity, record: input.record }));
+  } catch (err) {
+    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { completed: 0, dead: [] }, 0);
+  }
+  if (input.onlyTargets) {
+    const only = new Set(input.onlyTargets.map(String));
+    targetIds = targetIds.filter((id) => only.has(String(id)));
+  }
+  status.targets = targetIds.length;
+
+  const base = { ...withoutRedrive(input), jobWorkflowId: workflowId, targetEntity };
+  const onDone = (o: { dead?: unknown }) => {
+    if (o.dead) status.dead++;
+    else status.completed++;
+    if (status.state === 'failed') setState(status, 'running');
+  };
+
+  let result: TargetsResult;
+  if (targetIds.length <= input.policy.chunkSize) {
+    result = await runTargets(base, targetIds, input.policy, onDone);
+  } else {
+    result = await fanOut(base, targetIds, input, status);
+  }
+  status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
+
+  if (result.dead.length > 0) {
+    const first = result.dead[0];
+    const reason =
+      result.dead.length === 1
+        ? first.reason
+        : `${result.dead.length} of ${targetIds.length} targets dead; first: ${first.reason}`;
+    return die(status, report, reason, result, targetIds.length, first.type === FAILURE_TYPES.sandbox);
+  }
+  setState(status, 'completed');
+  await reportJob({ ...report, state: 'completed', targets: targetIds.length, completed: result.completed, dead: 0 });
+  return { state: 'completed', targets: targetIds.length, targetEntity, ...result };
+}
+
+/**
+ * Large fan-outs go to child workflows of `chunkSize` targets each, a few at a time. Children rather than
+ * continue-as-new: each child's history is bounded by its chunk, chunks run in parallel, and the parent's
+ * history grows by a handful of events per chunk, so 10,000 targets stay far inside the 50,000-event and
+ * 2,000-pending-activity limits of one execution.
+ */
+async function fanOut(
+  base: Omit<Parameters<typeof jobTargetsWorkflow>[0], 'targetIds' | 'policy'>,
+  targetIds: TargetId[],
+  input: JobInput,
+  status: ReturnType<typeof newStatus>,
+): Promise<TargetsResult> {
+  const { chunkSize, childConcurrency } = input.policy;
+  const chunks: TargetId[][] = [];
+  for (let i = 0; i < targetIds.length; i += chunkSize) chunks.push(targetIds.slice(i, i + chunkSize));
+  const result: TargetsResult = { completed: 0, dead: [] };
+  let next = 0;
+  const lane = async () => {
+    while (next < chunks.length) {
+      const index = next++;
+      const child = await startChild(jobTargetsWorkflow, {
+        workflowId: `${base.jobWorkflowId}/part-${index}`,
+        args: [{ ...base, policy: input.policy, targetIds: chunks[index] }],
+      });
+      const part = await child.result();
+      result.completed += part.completed;
+      result.dead.push(...part.dead);
+      status.completed += part.completed;
+      status.dead += part.dead.length;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(childConcurrency, chunks.length) }, lane));
+  return result;
+}
+
+async function die(
+  status: ReturnType<typeof newStatus>,
+  report: Pick<JobReport, 'workflowId' | 'job' | 'startedAt'>,
+  reason: string,
+  result: TargetsResult,
+  targets: number,
+  sandbox = false,
+): Promise<never> {
+  status.lastError = reason;
+  setState(status, 'dead');
+  await reportJob({ ...report, state: 'dead', reason, targets, completed: result.completed, dead: result.dead.length });
+  // Failing the run is what puts the reason on the Web UI's page and lets `retry` redrive it.
+  throw ApplicationFailure.create({
+    type: sandbox ? FAILURE_TYPES.sandbox : FAILURE_TYPES.dead,
+    message: reason,
+    nonRetryable: true,
+    details: [{ state: 'dead', targets, completed: result.completed, dead: result.dead.slice(0, MAX_DEAD_LISTED) }],
+  });
+}
+
+function reasonOf(err: unknown): string {
+  const cause = (err as { cause?: unknown })?.cause ?? err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function withoutRedrive(input: JobInput) {
+  const { onlyTargets: _only, policy: _policy, ...rest } = input;
+  return rest;
+}

@@ -1,0 +1,56 @@
+/**
+ * Runs one effect activity per target with bounded concurrency. Used by the job workflow for small jobs
+ * and by jobTargetsWorkflow, the child that takes one chunk of a large fan-out.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { DeadTarget, EffectInput, JobPolicy, TargetId, TargetsInput, TargetsResult } from './types';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** Non-retryable types are decided by the activity (ApplicationFailure.nonRetryable); the policy adds the bounds. */
+export function effectActivities(policy: JobPolicy) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs,
+    retry: { maximumAttempts: policy.maxAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  });
+}
+
+export async function runTargets(
+  base: Omit<EffectInput, 'targetId' | 'maxAttempts'>,
+  targetIds: TargetId[],
+  policy: JobPolicy,
+  onDone: (outcome: { target: TargetId; dead?: DeadTarget }) => void,
+): Promise<TargetsResult> {
+  const { runEffect } = effectActivities(policy);
+  const result: TargetsResult = { completed: 0, dead: [] };
+  let next = 0;
+  const lane = async () => {
+    while (next < targetIds.length) {
+      const target = targetIds[next++];
+      try {
+        await runEffect({ ...base, targetId: target, maxAttempts: policy.maxAttempts });
+        result.completed++;
+        onDone({ target });
+      } catch (err) {
+        const dead = deadTarget(target, err);
+        result.dead.push(dead);
+        onDone({ target, dead });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(policy.concurrency, targetIds.length) }, lane));
+  return result;
+}
+
+function deadTarget(target: TargetId, err: unknown): DeadTarget {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { target, reason: cause.message, type: cause.type ?? undefined };
+  return { target, reason: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/** Child workflow: one chunk of a large fan-out, so each history stays far below Temporal's limits. */
+export async function jobTargetsWorkflow(input: TargetsInput): Promise<TargetsResult> {
+  const { targetIds, policy, ...base } = input;
+  return runTargets(base, targetIds, policy, () => undefined);
+}

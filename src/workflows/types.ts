@@ -1,0 +1,89 @@
+/** Messages between client, workflows and activities. Everything here lands in history: ids and names, no secrets. */
+import type { JobState } from '../shared';
+
+export type Row = Record<string, unknown>;
+export type TargetId = string | number;
+
+export interface JobPolicy {
+  /** attempts per effect, including the first */
+  maxAttempts: number;
+  /** start-to-close timeout of one effect attempt */
+  timeoutMs: number;
+  /** targets handled by one workflow before the job fans out to child workflows */
+  chunkSize: number;
+  /** effects in flight per workflow */
+  concurrency: number;
+  /** child workflows in flight per job */
+  childConcurrency: number;
+}
+
+export interface JobInput {
+  eventId: string;
+  job: string;
+  entity: string;
+  operation: 'create' | 'update' | 'delete';
+  /** the row as the app committed it */
+  record: Row;
+  /** the job's declared capabilities, copied from the artifact when the workflow starts (sandbox, point 2) */
+  capabilities: string[];
+  policy: JobPolicy;
+  /** a redrive: only these targets run (the ones that were dead) */
+  onlyTargets?: TargetId[];
+}
+
+export interface TargetsInput extends Omit<JobInput, 'onlyTargets'> {
+  /** the job workflow, which receives attempt signals */
+  jobWorkflowId: string;
+  targetEntity: string;
+  targetIds: TargetId[];
+}
+
+export interface DeadTarget {
+  target: TargetId;
+  reason: string;
+  type?: string;
+}
+
+export interface TargetsResult {
+  completed: number;
+  dead: DeadTarget[];
+}
+
+export interface JobResult extends TargetsResult {
+  state: JobState;
+  targets: number;
+  targetEntity?: string;
+}
+
+export interface EffectInput extends Omit<JobInput, 'onlyTargets' | 'policy'> {
+  jobWorkflowId: string;
+  targetEntity: string;
+  targetId: TargetId;
+  /** for the job.failed log line; Temporal's retry policy enforces it */
+  maxAttempts: number;
+}
+
+export interface JobReport {
+  workflowId: string;
+  job: string;
+  state: 'completed' | 'dead';
+  targets: number;
+  completed: number;
+  dead: number;
+  reason?: string;
+  startedAt: number;
+}
+
+export interface AttemptFailed {
+  target: TargetId;
+  attempt: number;
+  error: string;
+}
+
+/** Failure types the effect activity throws; the workflow and the dead-letter list read them. */
+export const FAILURE_TYPES = {
+  sandbox: 'SandboxViolation',
+  permanent: 'PermanentError',
+  transient: 'TransientError',
+  dead: 'JobDead',
+} as const;

@@ -1,0 +1,152 @@
+/**
+ * Builds loaded Artifact values for tests without the loader: relation defaults are filled the way the
+ * loader fills them (foreign_key `<name>_id`, inverse_key `<snake(source)>_id`, target_table), and
+ * needs paths are resolved into hops.
+ */
+import type {
+  Artifact,
+  EntityDef,
+  FieldDef,
+  FilterExpr,
+  HookDef,
+  JobDef,
+  Literal,
+  NeedsHop,
+  NeedsPath,
+  ThroughDef,
+} from '../../src/artifact/types';
+
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+interface PendingRelation {
+  source: string;
+  name: string;
+  target: string;
+  is_many: boolean;
+  foreign_key?: string;
+  inverse_key?: string;
+  through?: ThroughDef;
+}
+
+interface PendingJob {
+  name: string;
+  input: string;
+  paths: string[];
+  filter?: FilterExpr;
+  capabilities: string[];
+}
+
+export class ArtifactBuilder {
+  private readonly entities = new Map<string, { table: string; fields: string[] }>();
+  private readonly relations: PendingRelation[] = [];
+  private readonly jobs: PendingJob[] = [];
+  private readonly hooks: HookDef[] = [];
+
+  /** An entity; `id` is always among its fields. */
+  entity(name: string, table: string, fields: string[] = []): this {
+    this.entities.set(name, { table, fields: ['id', ...fields.filter((f) => f !== 'id')] });
+    return this;
+  }
+
+  /** single `source.name -> target`: `foreign_key` on source's table (default `<name>_id`). */
+  single(source: string, name: string, target: string, foreignKey?: string): this {
+    this.relations.push({ source, name, target, is_many: false, foreign_key: foreignKey });
+    return this;
+  }
+
+  /** many `source.name -> target` by a column on target's table (default `<snake(source)>_id`). */
+  many(source: string, name: string, target: string, inverseKey?: string): this {
+    this.relations.push({ source, name, target, is_many: true, inverse_key: inverseKey });
+    return this;
+  }
+
+  /** many `source.name -> target` through a join table. */
+  through(source: string, name: string, target: string, through: ThroughDef): this {
+    this.relations.push({ source, name, target, is_many: true, through });
+    return this;
+  }
+
+  /** A job whose needs are the union of `paths` (each `Entity.rel.rel…`, or just `Entity`). */
+  job(name: string, input: string, paths: string | string[], filter?: FilterExpr, capabilities = ['email.send']): this {
+    this.jobs.push({ name, input, paths: Array.isArray(paths) ? paths : [paths], filter, capabilities });
+    return this;
+  }
+
+  hook(entity: string, operation: HookDef['operation'], jobs: string[]): this {
+    this.hooks.push({ entity, timing: 'after', operation, jobs });
+    return this;
+  }
+
+  build(): Artifact {
+    const entities: Record<string, EntityDef> = {};
+    for (const [name, { table, fields }] of this.entities) {
+      const fieldDefs: Record<string, FieldDef> = {};
+      for (const f of fields) fieldDefs[f] = { name: f, type: 'string' };
+      entities[name] = { name, table, fields: fieldDefs, relations: {} };
+    }
+    for (const r of this.relations) {
+      const source = entities[r.source];
+      const target = entities[r.target];
+      if (!source || !target) throw new Error(`relation ${r.source}.${r.name}: unknown entity`);
+      source.relations[r.name] = r.is_many
+        ? {
+            name: r.name,
+            target: r.target,
+            target_table: target.table,
+            is_many: true,
+            ...(r.through ? { through: r.through } : { inverse_key: r.inverse_key ?? `${snakeCase(r.source)}_id` }),
+          }
+        : { name: r.name, target: r.target, target_table: target.table, is_many: false, foreign_key: r.foreign_key ?? `${r.name}_id` };
+    }
+    const jobs: Record<string, JobDef> = {};
+    for (const j of this.jobs) {
+      jobs[j.name] = {
+        name: j.name,
+        input_entity: j.input,
+        needs: j.paths.map((p) => resolvePath(entities, j.input, p)),
+        filter: j.filter,
+        capabilities: j.capabilities,
+      };
+    }
+    return { entities, jobs, hooks: this.hooks, warnings: [] };
+  }
+}
+
+export function artifact(): ArtifactBuilder {
+  return new ArtifactBuilder();
+}
+
+function resolvePath(entities: Record<string, EntityDef>, input: string, text: string): NeedsPath {
+  const [head, ...names] = text.split('.');
+  if (head !== input) throw new Error(`path ${text} does not start at ${input}`);
+  const hops: NeedsHop[] = [];
+  let current = input;
+  for (const name of names) {
+    const relation = entities[current]?.relations[name];
+    if (!relation) throw new Error(`path ${text}: ${current} has no relation ${name}`);
+    hops.push({ from: current, relation });
+    current = relation.target;
+  }
+  return { text, hops, targetEntity: current };
+}
+
+/** FilterExpr constructors, so tests read like the filter they stand for. */
+export const f = {
+  eq: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '==', value }),
+  ne: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '!=', value }),
+  lt: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '<', value }),
+  le: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '<=', value }),
+  gt: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '>', value }),
+  ge: (field: string, value: Literal): FilterExpr => ({ kind: 'cmp', field, op: '>=', value }),
+  in: (field: string, values: Literal[]): FilterExpr => ({ kind: 'in', field, values }),
+  not: (expr: FilterExpr): FilterExpr => ({ kind: 'not', expr }),
+  and: (left: FilterExpr, right: FilterExpr, ...more: FilterExpr[]): FilterExpr =>
+    [right, ...more].reduce<FilterExpr>((acc, e) => ({ kind: 'and', left: acc, right: e }), left),
+  or: (left: FilterExpr, right: FilterExpr, ...more: FilterExpr[]): FilterExpr =>
+    [right, ...more].reduce<FilterExpr>((acc, e) => ({ kind: 'or', left: acc, right: e }), left),
+};

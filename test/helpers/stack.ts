@@ -1,0 +1,114 @@
+/** The shared stack of an integration run (see test/setup/global-setup.ts), and a pipeline on it per test. */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
+import type { Artifact } from '../../src/artifact/types';
+import type { RuntimeConfig } from '../../src/config/types';
+import type { JobHandler } from '../../src/effects/build';
+import { createMemoryLogger } from '../../src/log';
+import type { Provider } from '../../src/providers/types';
+import { SA } from '../../src/search-attributes';
+import type { JobPolicy } from '../../src/workflows/types';
+
+export function temporalAddress(): string {
+  const address = process.env.FORGE_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('integration tests need the global setup (run them through jest)');
+  return address;
+}
+
+/** A task queue of its own per test, so tests share one server without crosstalk. */
+export function uniqueQueue(name: string): string {
+  return `test-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testConfig(name: string, raw: Record<string, unknown> = {}): RuntimeConfig {
+  const jobs = (raw.jobs as Record<string, unknown>) ?? {};
+  return resolveRuntimeConfig(
+    {
+      ...raw,
+      temporal: { address: temporalAddress(), ...((raw.temporal as object) ?? {}) },
+      jobs: { task_queue: uniqueQueue(name), ...jobs },
+    },
+    { environment: 'test', env: {} },
+  );
+}
+
+let inspector: Promise<Client> | undefined;
+/** A plain Temporal client for assertions on what the pipeline did. */
+export function temporal(): Promise<Client> {
+  inspector ??= Connection.connect({ address: temporalAddress() }).then((connection) => new Client({ connection }));
+  return inspector;
+}
+
+export interface Pipeline {
+  client: ReturnType<typeof createJobClient>;
+  worker: ReturnType<typeof createJobWorker>;
+  logs: ReturnType<typeof createMemoryLogger>['records'];
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(options: {
+  artifact: Artifact | string | object;
+  config: RuntimeConfig;
+  pool: Pool;
+  handlers?: Record<string, JobHandler>;
+  providers?: Provider[];
+  policy?: Partial<JobPolicy>;
+}): Promise<Pipeline> {
+  const logger = createMemoryLogger();
+  const worker = createJobWorker({
+    artifact: options.artifact,
+    config: options.config,
+    database: options.pool,
+    handlers: options.handlers,
+    providers: options.providers,
+    logger,
+    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  await Promise.race([worker.ready, running]);
+  const client = createJobClient({ artifact: options.artifact, config: options.config, logger, policy: options.policy });
+  return {
+    client,
+    worker,
+    logs: logger.records,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await client.close();
+    },
+  };
+}
+
+/** Waits for a workflow to close and returns its outcome without throwing. */
+export async function outcome(workflowId: string): Promise<{ status: string; result?: unknown; failure?: string; state: string }> {
+  const handle = (await temporal()).workflow.getHandle(workflowId);
+  let result: unknown;
+  let failure: string | undefined;
+  try {
+    result = await handle.result();
+  } catch (err) {
+    const e = err as { cause?: { message?: string }; message: string };
+    failure = e.cause?.message ?? e.message;
+  }
+  const description = await handle.describe();
+  const state = description.typedSearchAttributes.get(SA.state) as string;
+  return { status: description.status.name, result, failure, state };
+}
+
+/** Waits until a condition holds (visibility is eventually consistent): polls, bounded, no fixed sleeps. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+}

@@ -1,0 +1,185 @@
+/**
+ * Effects, errors and retries on a small shop app (not the helpdesk): real HTTP and SMTP servers on
+ * 127.0.0.1, the real dev server and Postgres.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startMailSink } from '../../src/dev/mail-sink';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+
+const artifact = {
+  version: '0.3.0',
+  app_name: 'shop',
+  entities: {
+    Customer: {
+      name: 'Customer',
+      table: 'customers',
+      fields: {
+        name: { name: 'name', type: 'string', sql_type: 'text' },
+        email: { name: 'email', type: 'string', sql_type: 'text' },
+      },
+      relations: {},
+    },
+    Order: {
+      name: 'Order',
+      table: 'orders',
+      fields: {
+        note: { name: 'note', type: 'string', sql_type: 'text' },
+        total: { name: 'total', type: 'int', sql_type: 'integer' },
+      },
+      relations: {
+        customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false, on_delete: 'restrict' },
+      },
+    },
+    Audit: { name: 'Audit', table: 'audits', fields: { what: { name: 'what', type: 'string', sql_type: 'text' } }, relations: {} },
+  },
+  jobs: {
+    order_webhook: { name: 'order_webhook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
+    order_email: { name: 'order_email', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    sneaky: { name: 'sneaky', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    bad_audit: {
+      name: 'bad_audit',
+      input_entity: 'Order',
+      needs_path: '',
+      capabilities: ['entity.create'],
+      target_entity: 'Audit',
+      field_mappings: { what: '"order"', no_such_column: 'data.note' },
+    },
+  },
+  hooks: [
+    { entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_webhook'] },
+    { entity: 'Order', timing: 'after', operation: 'update', jobs: ['order_email'] },
+    { entity: 'Order', timing: 'after', operation: 'delete', jobs: ['sneaky', 'bad_audit'] },
+  ],
+};
+
+interface Hit {
+  path: string;
+  at: number;
+  headers: IncomingHttpHeaders;
+}
+
+let db: TestDatabase;
+let sink: Awaited<ReturnType<typeof startMailSink>>;
+let http: Server;
+let pipeline: Pipeline;
+const hits: Hit[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('shop');
+  await db.pool.query(`
+    CREATE TABLE customers (id serial PRIMARY KEY, name text, email text);
+    CREATE TABLE orders (id serial PRIMARY KEY, customer_id integer REFERENCES customers(id), note text, total integer);
+    CREATE TABLE audits (id serial PRIMARY KEY, what text);
+    INSERT INTO customers (name, email) VALUES ('Ann', 'ann@shop.test'), ('Bob', 'bob@shop.test');`);
+  sink = await startMailSink();
+  const seen = new Map<string, number>();
+  http = createServer((req, res) => {
+    const path = req.url ?? '/';
+    hits.push({ path, at: Date.now(), headers: req.headers });
+    const n = (seen.get(path) ?? 0) + 1;
+    seen.set(path, n);
+    req.resume();
+    if (path.startsWith('/flaky') && n === 1) return void res.writeHead(500).end('down');
+    if (path.startsWith('/bad')) return void res.writeHead(400).end('no');
+    if (path.startsWith('/busy') && n === 1) return void res.writeHead(429, { 'retry-after': '2' }).end('later');
+    res.writeHead(200).end('ok');
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+  const config = testConfig('effects', {
+    email: { host: '127.0.0.1', port: sink.smtpPort, from: 'shop@shop.test' },
+    http: { allow: ['127.0.0.1'] },
+    jobs: { max_attempts: 3, timeout: '10s', order_webhook: { url: `http://127.0.0.1:${port}/{{trigger.note}}` } },
+  });
+  pipeline = await startPipeline({
+    artifact,
+    config,
+    pool: db.pool,
+    // A job declared with email.send only, whose handler asks for an HTTP call: the sandbox must refuse it.
+    handlers: { sneaky: ({ target }) => ({ capability: 'http.post', url: `http://127.0.0.1:${port}/sneaky`, body: { leak: target.email } }) },
+  });
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await sink?.close();
+  await new Promise((r) => http?.close(r));
+  await db?.drop();
+});
+
+async function order(note: string, customerId: number | null = 1) {
+  const { rows } = await db.pool.query('INSERT INTO orders (customer_id, note, total) VALUES ($1, $2, 10) RETURNING *', [customerId, note]);
+  return rows[0];
+}
+
+async function run(operation: 'create' | 'update' | 'delete', row: Record<string, unknown>) {
+  const started = await pipeline.client.afterCommit('Order', operation, row);
+  return Promise.all(started.map(async (s) => ({ job: s.job, ...(await outcome(s.workflowId)) })));
+}
+
+test('HTTP 500 is retried with the same Idempotency-Key, then succeeds', async () => {
+  const [result] = await run('create', await order('flaky-1'));
+  expect(result.state).toBe('completed');
+  const mine = hits.filter((h) => h.path === '/flaky-1');
+  expect(mine).toHaveLength(2);
+  expect(mine[0].headers['idempotency-key']).toBeTruthy();
+  expect(mine[1].headers['idempotency-key']).toBe(mine[0].headers['idempotency-key']);
+});
+
+test('HTTP 400 is permanent: dead on the first attempt, with its reason', async () => {
+  const [result] = await run('create', await order('bad-1'));
+  expect(result.state).toBe('dead');
+  expect(result.status).toBe('FAILED');
+  expect(result.failure).toMatch(/400/);
+  expect(hits.filter((h) => h.path === '/bad-1')).toHaveLength(1);
+});
+
+test('HTTP 429 with Retry-After waits that long before the retry', async () => {
+  const [result] = await run('create', await order('busy-1'));
+  expect(result.state).toBe('completed');
+  const mine = hits.filter((h) => h.path === '/busy-1');
+  expect(mine).toHaveLength(2);
+  expect(mine[1].at - mine[0].at).toBeGreaterThanOrEqual(1900);
+});
+
+test('a capability the job did not declare is a sandbox violation: dead on its first attempt, logged, nothing sent', async () => {
+  const row = await order('sandbox');
+  const results = await run('delete', row);
+  const sneaky = results.find((r) => r.job === 'sneaky')!;
+  expect(sneaky.state).toBe('dead');
+  expect(sneaky.failure).toMatch(/did not declare/);
+  expect(hits.filter((h) => h.path === '/sneaky')).toHaveLength(0);
+  const violations = pipeline.logs.filter((r) => r.event === 'job.sandbox_violation');
+  expect(violations.length).toBeGreaterThanOrEqual(1);
+  expect(violations[0]).toMatchObject({ level: 'error', name: 'sneaky', attempted: 'http.post', allowed: ['email.send'] });
+  expect(pipeline.logs.filter((r) => r.event === 'job.failed' && r.name === 'sneaky')).toHaveLength(0);
+
+  // The other job of the same event ran on: its insert failed on Postgres' reason, and only it is dead for that.
+  const audit = results.find((r) => r.job === 'bad_audit')!;
+  expect(audit.state).toBe('dead');
+  expect(audit.failure).toMatch(/no_such_column/);
+});
+
+test('SMTP 4xx is retried until the server accepts; 5xx is dead with the server’s reason', async () => {
+  sink.setReply(451);
+  const row = await order('smtp-4xx', 1);
+  const started = await pipeline.client.afterCommit('Order', 'update', row);
+  await eventually(async () => pipeline.logs.some((r) => r.event === 'job.failed' && r.job_id === started[0].workflowId));
+  sink.setReply(null);
+  expect((await outcome(started[0].workflowId)).state).toBe('completed');
+  await sink.waitFor((all) => all.some((m) => m.to.includes('ann@shop.test')), 10000);
+
+  sink.setReply(550);
+  const [dead] = await run('update', await order('smtp-5xx', 2));
+  sink.setReply(null);
+  expect(dead.state).toBe('dead');
+  expect(dead.failure).toMatch(/550/);
+});
+
+test('a missing foreign key gives no targets, not an error', async () => {
+  const [result] = await run('update', await order('orphan', null));
+  expect(result.state).toBe('completed');
+  expect(result.result).toMatchObject({ targets: 0, completed: 0 });
+});

@@ -1,0 +1,68 @@
+/** One job fanning out to 10,000 targets completes, each target's effect exactly once, histories bounded. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+
+const TARGETS = 10_000;
+
+const artifact = {
+  entities: {
+    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
+      subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true },
+    } },
+    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
+  },
+  jobs: { ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] } },
+  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] }],
+};
+
+let db: TestDatabase;
+let http: Server;
+let pipeline: Pipeline;
+const keys = new Map<string, number>();
+
+beforeAll(async () => {
+  db = await createTestDatabase('fanout');
+  await db.pool.query(`
+    CREATE TABLE lists (id serial PRIMARY KEY, title text);
+    CREATE TABLE subscribers (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text);
+    INSERT INTO lists (title) VALUES ('big');
+    INSERT INTO subscribers (list_id, email) SELECT 1, 's' || g || '@list.test' FROM generate_series(1, ${TARGETS}) g;`);
+  http = createServer((req, res) => {
+    const key = String(req.headers['idempotency-key']);
+    keys.set(key, (keys.get(key) ?? 0) + 1);
+    req.resume();
+    res.writeHead(204).end();
+  });
+  http.keepAliveTimeout = 10_000;
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+  const config = testConfig('fanout', {
+    http: { allow: ['127.0.0.1'] },
+    jobs: { concurrency: 50, ping_subscribers: { url: `http://127.0.0.1:${port}/ping/{{target.id}}` } },
+  });
+  pipeline = await startPipeline({ artifact, config, pool: db.pool, policy: { chunkSize: 1000, childConcurrency: 4 } });
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await new Promise((r) => http?.close(r));
+  await db?.drop();
+});
+
+test(`a fan-out to ${TARGETS} targets completes through child workflows, each target once`, async () => {
+  const { rows: [list] } = await db.pool.query('SELECT * FROM lists WHERE id = 1');
+  const [started] = await pipeline.client.afterCommit('List', 'update', list);
+  const result = await outcome(started.workflowId);
+  expect(result.state).toBe('completed');
+  expect(result.result).toMatchObject({ targets: TARGETS, completed: TARGETS, dead: [] });
+  expect(keys.size).toBe(TARGETS);
+  expect([...keys.values()].every((n) => n === 1)).toBe(true);
+
+  const client = await temporal();
+  const parent = await client.workflow.getHandle(started.workflowId).fetchHistory();
+  expect(parent.events!.length).toBeLessThan(200);
+  const child = await client.workflow.getHandle(`${started.workflowId}/part-0`).fetchHistory();
+  expect(child.events!.length).toBeLessThan(10_000);
+}, 240_000);

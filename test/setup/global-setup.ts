@@ -1,0 +1,34 @@
+/**
+ * One Temporal dev server, one Postgres and one workflow bundle for the whole integration run.
+ * Test files reach them through the environment (test/helpers/stack.ts reads it).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { resolveDatabase } from '../../src/postgres';
+import { findTemporalCli, startTemporalDevServer } from '../../src/temporal';
+
+export default async function globalSetup(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`[setup] ${line}\n`);
+  const cliPath = await findTemporalCli({ log, allowBuild: true });
+  const [temporal, db, bundle] = await Promise.all([
+    startTemporalDevServer({ cliPath, log }),
+    resolveDatabase({ url: process.env.DATABASE_URL, log }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }),
+  ]);
+  const dir = join(__dirname, '..', '..', '.forge-jobs');
+  mkdirSync(dir, { recursive: true });
+  const codePath = join(dir, 'test-workflow-bundle.js');
+  writeFileSync(codePath, bundle.code);
+
+  process.env.FORGE_TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.FORGE_TEST_TEMPORAL_UI = temporal.uiUrl;
+  process.env.FORGE_TEST_TEMPORAL_CLI = cliPath;
+  process.env.FORGE_TEST_PG_URL = db.url;
+  process.env.FORGE_TEST_WORKFLOW_BUNDLE = codePath;
+  (globalThis as Record<string, unknown>).__forgeStack = { temporal, db };
+  log(`Temporal ${temporal.address}, Postgres ${db.url.replace(/:[^:@/]*@/, ':***@')}`);
+}
+
+const noop = () => undefined;
+const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => process.stderr.write(m + '\n') };

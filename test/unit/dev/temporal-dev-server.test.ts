@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { isAlive } from '../../../src/dev/process-tree';
+import { SEARCH_ATTRIBUTES } from '../../../src/shared';
+import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
+
+jest.setTimeout(90_000);
+
+// The real binary: TEMPORAL_CLI_PATH, else the cached build, else the one this machine's setup built.
+const candidates = [
+  process.env.TEMPORAL_CLI_PATH,
+  `${process.env.FORGE_JOBS_CACHE_DIR ?? `${process.env.HOME}/.cache/forge-jobs`}/temporal-v1.5.1/temporal`,
+  `${process.env.HOME}/.cache/forge-jobs/tmpbin/temporal`,
+];
+const cliPath = candidates.find((path): path is string => !!path && existsSync(path));
+const withBinary = cliPath ? describe : describe.skip;
+
+withBinary('Temporal dev server', () => {
+  test('starts, answers a client, has the Forge search attributes, and leaves no process on stop', async () => {
+    const started = Date.now();
+    const server = await startTemporalDevServer({ cliPath: cliPath!, namespace: 'forge-test' });
+    const startMs = Date.now() - started;
+    const pid = server.process.pid!;
+    try {
+      expect(server.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(server.uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const connection = await Connection.connect({ address: server.address });
+      try {
+        const info = await connection.workflowService.getSystemInfo({});
+        expect(info.serverVersion).toBeTruthy();
+        const attributes = await listCustomSearchAttributes(connection, 'forge-test');
+        for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(2); // Keyword
+        // Idempotent on a namespace that already has them.
+        await ensureSearchAttributes(connection, 'forge-test');
+        await ensureSearchAttributes(connection, 'default');
+        const raw = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+        expect(Object.keys(raw.customAttributes ?? {})).toEqual(expect.arrayContaining([...SEARCH_ATTRIBUTES]));
+      } finally {
+        await connection.close();
+      }
+      const page = await fetch(server.uiUrl);
+      expect(page.status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+    expect(isAlive(pid)).toBe(false);
+    // eslint-disable-next-line no-console
+    console.log(`dev server ready in ${startMs} ms`);
+  });
+
+  test('reports a start failure with the server output', async () => {
+    await expect(
+      startTemporalDevServer({ cliPath: cliPath!, extraArgs: ['--no-such-flag'], readyTimeoutMs: 10_000 }),
+    ).rejects.toThrow(/exited/);
+  });
+});
