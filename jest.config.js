@@ -5,10 +5,12 @@
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   maxWorkers: 2,
+  testTimeout: 60000,
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'], transform },
+    { displayName: 'unit', testEnvironment: 'node', testTimeout: 30000, roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'], transform },
     {
       displayName: 'integration',
+      testTimeout: 120000,
       testEnvironment: 'node',
       roots: ['<rootDir>/test/integration'],
       testMatch: ['**/*.test.ts'],

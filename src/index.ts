@@ -12,4 +12,6 @@ export type { JobHandler, HandlerArgs } from './effects/build';
 export type { Provider } from './providers/types';
 export { PermanentError, TransientError, SandboxViolation } from './errors';
 export { migrate } from './sql/migrations';
+export { startRelay, writeOutboxEvent, insertOutboxRow, OUTBOX_CHANNEL, OUTBOX_TABLE } from './outbox';
+export type { Relay, RelayOptions, EnqueuedEvent } from './outbox';
 export { DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from './shared';

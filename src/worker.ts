@@ -2,7 +2,7 @@
  * The worker: polls the task queue, runs jobWorkflow and its activities. Several workers on one queue share
  * the work; any may die, since Temporal hands its tasks to another.
  */
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
 import { resolveArtifact } from './client/artifact';
@@ -14,6 +14,8 @@ import { createLogger, type Logger } from './log';
 import { createProviderRegistry, defaultProviders } from './providers';
 import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
+import { createJobClient } from './client';
+import { startRelay, type Relay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
 
 export interface JobWorkerOptions {
@@ -30,6 +32,24 @@ export interface JobWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** DNS lookup for the HTTP provider's address guard (tests stub it) */
   lookup?: Parameters<typeof defaultProviders>[0]['lookup'];
+  /**
+   * The outbox relay runs inside the worker unless this is false (run it alone with `forge-jobs relay`);
+   * an object tunes it (pollIntervalMs, retentionMs, batchSize).
+   */
+  relay?: boolean | Pick<RelayOptions, 'pollIntervalMs' | 'retentionMs' | 'batchSize' | 'pruneIntervalMs'>;
+}
+
+let runtimeInstalled = false;
+
+/** The SDK logs every worker state change at INFO; ours are the JSON lines. Set once, before any connection. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN') });
+  } catch {
+    // the embedding app installed its own runtime first: keep it
+  }
 }
 
 let processBundle: Promise<{ code: string }> | undefined;
@@ -60,6 +80,7 @@ export function createJobWorker(options: JobWorkerOptions) {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
   async function run(): Promise<void> {
+    quietRuntime();
     const ownPool = !(options.database instanceof Pool);
     const pool = options.database instanceof Pool ? options.database : new Pool({ connectionString: databaseUrl(options.database, config), max: 20 });
     const custom = options.providers ?? [];
@@ -69,6 +90,8 @@ export function createJobWorker(options: JobWorkerOptions) {
       ...custom,
     ]);
     const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+    let relay: Relay | undefined;
+    let relayClient: ReturnType<typeof createJobClient> | undefined;
     try {
       await migrate(pool);
       worker = await Worker.create({
@@ -79,12 +102,20 @@ export function createJobWorker(options: JobWorkerOptions) {
         activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
       });
       if (stopping) return;
+      if (options.relay !== false) {
+        relayClient = createJobClient({ artifact, config, taskQueue, logger });
+        const tuning = typeof options.relay === 'object' ? options.relay : {};
+        relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
+        if (stopping) return;
+      }
       logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address });
       const running = worker.run();
       markReady();
       await running;
     } finally {
       logger.info('executor.stopped', { task_queue: taskQueue });
+      await relay?.stop();
+      await relayClient?.close();
       await providers.close();
       if (ownPool) await pool.end();
       await connection.close();

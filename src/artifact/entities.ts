@@ -1,5 +1,5 @@
-import { defaultForeignKey, defaultInverseKey } from './naming';
 import { at, type Problems } from './problems';
+import { readThrough, withStorageDefaults } from './relations';
 import {
   entriesOf,
   hasOwn,
@@ -11,7 +11,7 @@ import {
   readStringArray,
   type JsonObject,
 } from './shape';
-import type { EntityDef, FieldDef, RelationDef, ThroughDef } from './types';
+import type { EntityDef, FieldDef, RelationDef } from './types';
 
 /**
  * Entities in two passes: first names, tables and fields of all of them, then relations, whose
@@ -59,7 +59,8 @@ function loadFields(problems: Problems, path: string, raw: unknown): Record<stri
     const isEnum = field.type === 'enum' || field.sql_type === 'enum';
     if (obj.enum_values !== undefined && obj.enum_values !== null) {
       const values = readStringArray(problems, at(fieldPath, 'enum_values'), obj.enum_values);
-      if (values !== undefined) field.enum_values = values;
+      // the compiler may write [] for fields that are not enums; only a real list constrains values
+      if (values !== undefined && values.length > 0) field.enum_values = values;
       if (isEnum && values?.length === 0) problems.add(at(fieldPath, 'enum_values'), 'an enum field needs at least one value');
     } else if (isEnum) {
       problems.add(at(fieldPath, 'enum_values'), 'required for an enum field');
@@ -123,26 +124,4 @@ function loadRelation(
     inverse_key: inverseKey,
     through,
   });
-}
-
-/**
- * Fills what the relation semantics leave implicit, so no later stage recomputes it. The compiler's
- * foreign_key on a many relation (`members_id`) says nothing true about storage and is dropped.
- */
-export function withStorageDefaults(sourceEntity: string, relation: RelationDef): RelationDef {
-  const { foreign_key, inverse_key, through, ...rest } = relation;
-  if (!relation.is_many) return { ...rest, foreign_key: foreign_key ?? defaultForeignKey(relation.name) };
-  if (through !== undefined) return { ...rest, through: { ...through } };
-  return { ...rest, inverse_key: inverse_key ?? defaultInverseKey(sourceEntity) };
-}
-
-export function readThrough(problems: Problems, path: string, raw: unknown): ThroughDef | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  const obj = readObject(problems, path, raw);
-  if (obj === undefined) return undefined;
-  const table = readString(problems, at(path, 'table'), obj.table);
-  const sourceKey = readString(problems, at(path, 'source_key'), obj.source_key);
-  const targetKey = readString(problems, at(path, 'target_key'), obj.target_key);
-  if (table === undefined || sourceKey === undefined || targetKey === undefined) return undefined;
-  return { table, source_key: sourceKey, target_key: targetKey };
 }

@@ -276,6 +276,7 @@ function evaluate(expr: FilterExpr, row: Record<string, unknown>): Truth {
     case 'cmp':
       return compareCell(row[expr.field], expr.op, expr.value);
     case 'in': {
+      // `x in [a, b]` is `x == a || x == b`, so a null in the list means IS NULL, as `== null` does
       const results = expr.values.map((v) => compareCell(row[expr.field], '==', v));
       if (results.includes(true)) return true;
       return results.includes(undefined) ? undefined : false;

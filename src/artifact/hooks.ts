@@ -1,5 +1,5 @@
 import { at, type Problems } from './problems';
-import { hasOwn, readArray, readObject, readString, readStringArray } from './shape';
+import { hasOwn, readArray, readObject, readString } from './shape';
 import type { EntityDef, HookDef, JobDef, Operation } from './types';
 
 const OPERATIONS: readonly Operation[] = ['create', 'update', 'delete'];
@@ -20,8 +20,13 @@ export function loadHooks(problems: Problems, raw: unknown, entities: Record<str
     if (entity !== undefined && !known) problems.add(at(path, 'entity'), `unknown entity "${entity}"`);
     const operation = readOneOf(problems, at(path, 'operation'), obj.operation, OPERATIONS);
     const timing = readOneOf(problems, at(path, 'timing'), obj.timing, TIMINGS);
-    const names = readStringArray(problems, at(path, 'jobs'), obj.jobs) ?? [];
-    names.forEach((name, j) => checkHookJob(problems, at(at(path, 'jobs'), j), name, known ? entity : undefined, entities, jobs));
+    const names: string[] = [];
+    (readArray(problems, at(path, 'jobs'), obj.jobs) ?? []).forEach((value, j) => {
+      const name = readString(problems, at(at(path, 'jobs'), j), value);
+      if (name === undefined) return;
+      names.push(name);
+      checkHookJob(problems, at(at(path, 'jobs'), j), name, known ? entity : undefined, entities, jobs);
+    });
     if (entity !== undefined && operation !== undefined && timing !== undefined) hooks.push({ entity, timing, operation, jobs: names });
   });
   return hooks;

@@ -1,8 +1,8 @@
 import type { RelationOverride } from '../config/types';
-import { readThrough, withStorageDefaults } from './entities';
+import { defaultForeignKey, defaultInverseKey } from './naming';
 import { at, Problems } from './problems';
-import { hasOwn, readObject, readOptionalString } from './shape';
-import type { Artifact, EntityDef, RelationDef } from './types';
+import { hasOwn, readObject, readOptionalString, readString } from './shape';
+import type { Artifact, EntityDef, RelationDef, ThroughDef } from './types';
 
 /**
  * Applies `[relations."Entity.rel"]` from the runtime config, which wins over the artifact: that is
@@ -67,4 +67,26 @@ function overrideRelation(problems: Problems, path: string, entity: string, rela
   if (through !== undefined) return withStorageDefaults(entity, { ...relation, inverse_key: undefined, through });
   if (inverseKey !== undefined) return withStorageDefaults(entity, { ...relation, inverse_key: inverseKey, through: undefined });
   return relation;
+}
+
+/**
+ * Fills what the relation semantics leave implicit, so no later stage recomputes it. The compiler's
+ * foreign_key on a many relation (`members_id`) says nothing true about storage and is dropped.
+ */
+export function withStorageDefaults(sourceEntity: string, relation: RelationDef): RelationDef {
+  const { foreign_key, inverse_key, through, ...rest } = relation;
+  if (!relation.is_many) return { ...rest, foreign_key: foreign_key ?? defaultForeignKey(relation.name) };
+  if (through !== undefined) return { ...rest, through: { ...through } };
+  return { ...rest, inverse_key: inverse_key ?? defaultInverseKey(sourceEntity) };
+}
+
+export function readThrough(problems: Problems, path: string, raw: unknown): ThroughDef | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const obj = readObject(problems, path, raw);
+  if (obj === undefined) return undefined;
+  const table = readString(problems, at(path, 'table'), obj.table);
+  const sourceKey = readString(problems, at(path, 'source_key'), obj.source_key);
+  const targetKey = readString(problems, at(path, 'target_key'), obj.target_key);
+  if (table === undefined || sourceKey === undefined || targetKey === undefined) return undefined;
+  return { table, source_key: sourceKey, target_key: targetKey };
 }

@@ -1,6 +1,7 @@
 /**
  * What the app calls after it commits: afterCommit starts one workflow per matched job and never throws
- * into the request path; withTransaction defers those starts until COMMIT.
+ * into the request path; withTransaction defers those starts until COMMIT. enqueue writes the event to the
+ * transactional outbox instead, for the relay (src/outbox) to start through dispatch.
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
@@ -15,6 +16,8 @@ import { matchHooks } from './hooks';
 import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
 import { jobPolicy } from './policy';
 import { resolveArtifact } from './artifact';
+import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
+import type { Queryable } from '../sql/outbox';
 
 export interface JobClientOptions {
   artifact: Artifact | string | object;
@@ -32,6 +35,8 @@ export interface StartedJob {
   workflowId: string;
 }
 
+export type { EnqueuedEvent } from '../outbox/enqueue';
+
 export type Emit = (entity: string, operation: string, record: Row, options?: { eventId?: string }) => void;
 
 export function createJobClient(options: JobClientOptions) {
@@ -45,7 +50,7 @@ export function createJobClient(options: JobClientOptions) {
   let ownConnection: Connection | undefined;
 
   function temporalClient(): Promise<Client> {
-    connecting ??= Connection.connect({ ...connectionOptions(temporal), connectTimeout: '5s' }).then(
+    connecting ??= Connection.connect({ ...connectionOptions(temporal), connectTimeout: '3s' }).then(
       (connection) => {
         ownConnection = connection;
         return new Client({ connection, namespace: temporal.namespace });
@@ -58,34 +63,70 @@ export function createJobClient(options: JobClientOptions) {
     return connecting;
   }
 
+  interface PlannedStart {
+    job: string;
+    workflowId: string;
+    input: JobInput;
+    recordId: string;
+  }
+
+  /** The workflows an event starts: one per job of every matching after hook, ids fixed by the event. */
+  function plan(entity: string, operation: string, record: Row, eventId: string): PlannedStart[] {
+    const hooks = matchHooks(artifact, entity, operation);
+    const recordId = recordIdOf(record);
+    const planned: PlannedStart[] = [];
+    for (const hook of hooks) {
+      logger.info('hook.matched', { entity, operation, timing: hook.timing, jobs: hook.jobs.map((j) => j.name) });
+      for (const job of hook.jobs) {
+        const workflowId = jobWorkflowId({ job: job.name, entity, operation, recordId, eventId });
+        const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy };
+        planned.push({ job: job.name, workflowId, input, recordId });
+      }
+    }
+    return planned;
+  }
+
   async function afterCommit(entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<StartedJob[]> {
     try {
-      const hooks = matchHooks(artifact, entity, operation);
-      if (hooks.length === 0) return [];
+      if (matchHooks(artifact, entity, operation).length === 0) return [];
       const eventId = opts.eventId ?? deriveEventId(entity, operation, record);
-      const recordId = recordIdOf(record);
-      const starts: Promise<StartedJob | undefined>[] = [];
-      for (const hook of hooks) {
-        logger.info('hook.matched', { entity, operation, timing: hook.timing, jobs: hook.jobs.map((j) => j.name) });
-        for (const job of hook.jobs) {
-          const workflowId = jobWorkflowId({ job: job.name, entity, operation, recordId, eventId });
-          const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy };
-          starts.push(
-            start(workflowId, input, recordId).then(
-              () => ({ job: job.name, workflowId }),
-              (err) => {
-                logger.error('hook.enqueue_failed', { entity, operation, job: job.name, workflow_id: workflowId, error: (err as Error).message });
-                return undefined;
-              },
-            ),
-          );
-        }
-      }
+      const starts = plan(entity, operation, record, eventId).map((p) =>
+        start(p.workflowId, p.input, p.recordId).then(
+          () => ({ job: p.job, workflowId: p.workflowId }),
+          (err) => {
+            logger.error('hook.enqueue_failed', { entity, operation, job: p.job, workflow_id: p.workflowId, error: (err as Error).message });
+            return undefined;
+          },
+        ),
+      );
       return (await Promise.all(starts)).filter((s): s is StartedJob => s !== undefined);
     } catch (err) {
       logger.error('hook.enqueue_failed', { entity, operation, error: (err as Error).message });
       return [];
     }
+  }
+
+  /**
+   * The relay's path: starts every workflow of one event, like afterCommit, but throws when any start
+   * failed (after all were tried), so the outbox row stays for the next sweep. A workflow already started
+   * counts as started.
+   */
+  async function dispatch(entity: string, operation: string, record: Row, eventId: string): Promise<StartedJob[]> {
+    const planned = plan(entity, operation, record, eventId);
+    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${planned[i].job}: ${(r.reason as Error)?.message ?? String(r.reason)}`] : []));
+    if (failed.length > 0) throw new Error(`could not start ${failed.length} of ${planned.length} jobs: ${failed.join('; ')}`);
+    return planned.map((p) => ({ job: p.job, workflowId: p.workflowId }));
+  }
+
+  /**
+   * Writes the event to the outbox on `tx` (a pg client inside the app's BEGIN); the relay starts its jobs
+   * after COMMIT, and nothing happens on ROLLBACK. An event that matches no after hook writes no row
+   * (undefined). Throws what Postgres throws: the row is part of the app's transaction.
+   */
+  async function enqueue(tx: Queryable, entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<EnqueuedEvent | undefined> {
+    if (matchHooks(artifact, entity, operation).length === 0) return undefined;
+    return writeOutboxEvent(tx, entity, operation, record, opts);
   }
 
   async function start(workflowId: string, input: JobInput, recordId: string): Promise<void> {
@@ -109,14 +150,17 @@ export function createJobClient(options: JobClientOptions) {
   /**
    * BEGIN … fn … COMMIT on a client of `pool`; what fn emits starts only after COMMIT, and nothing on ROLLBACK.
    * The started jobs are on the returned promise's `jobs` only after the commit succeeded.
+   * With `{ outbox: true }` the emitted events are written to the outbox inside the transaction, just
+   * before COMMIT, and the relay starts them: a crash between COMMIT and the starts loses nothing.
    */
-  async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>): Promise<T> {
+  async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>, mode: { outbox?: boolean } = {}): Promise<T> {
     const events: Array<[string, string, Row, { eventId?: string } | undefined]> = [];
     const tx = await pool.connect();
     let result: T;
     try {
       await tx.query('BEGIN');
       result = await fn(tx, (entity, operation, record, opts) => events.push([entity, operation, record, opts]));
+      if (mode.outbox) for (const [e, o, r, opts] of events) await enqueue(tx, e, o, r, opts);
       await tx.query('COMMIT');
     } catch (err) {
       await tx.query('ROLLBACK').catch(() => undefined);
@@ -124,7 +168,7 @@ export function createJobClient(options: JobClientOptions) {
     } finally {
       tx.release();
     }
-    await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));
+    if (!mode.outbox) await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));
     return result;
   }
 
@@ -132,7 +176,7 @@ export function createJobClient(options: JobClientOptions) {
     await ownConnection?.close();
   }
 
-  return { afterCommit, withTransaction, close, artifact, taskQueue, temporalClient };
+  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient };
 }
 
 export type JobClient = ReturnType<typeof createJobClient>;

@@ -6,7 +6,7 @@ import type { JobDef } from '../artifact/types';
 import type { JobTemplate } from '../config/types';
 import { PermanentError } from '../errors';
 import type { EffectRequest } from './types';
-import { evaluateMappings } from './mappings';
+import { evaluateFieldMapping, parseFieldMapping } from '../artifact/mapping';
 import { renderTemplate, renderValue, type TemplateScope } from './template';
 
 type Row = Record<string, unknown>;
@@ -64,7 +64,10 @@ function fromTemplateOrDefault(capability: string, job: JobDef, args: HandlerArg
   }
   if (capability === 'entity.create') {
     if (!job.target_entity) throw new PermanentError(`job ${job.name}: entity.create without target_entity`);
-    return { capability, entity: job.target_entity, fields: evaluateMappings(job.field_mappings ?? {}, args.trigger) };
+    const fields = Object.fromEntries(
+      Object.entries(job.field_mappings ?? {}).map(([field, expr]) => [field, evaluateFieldMapping(parseFieldMapping(expr), args.trigger)]),
+    );
+    return { capability, entity: job.target_entity, fields };
   }
   throw new PermanentError(`job ${job.name}: no default request for capability ${capability}; register a handler`);
 }

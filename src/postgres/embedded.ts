@@ -182,6 +182,7 @@ export async function resolveDatabase(
 async function stopRunner(child: ChildProcess, exited: Promise<void>, dataDir: string): Promise<void> {
   const postmaster = await readPostmasterPid(dataDir);
   if (child.exitCode === null && child.signalCode === null) {
+    child.ref(); // undo the unref after start, or the caller could exit while we wait
     child.stdin?.end(); // the runner's signal to stop Postgres (fast shutdown) and exit
     const finished = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!finished) {

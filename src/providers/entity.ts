@@ -8,7 +8,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Artifact } from '../artifact/types';
 import type { EffectContext, EffectRequest, EffectResult, EntityCreateRequest } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
-import { claimLedgerKey, ensureLedger, insertRow } from '../sql/insert';
+import { claimLedgerKey, ensureLedger, insertRow, LEDGER_TABLE } from '../sql/insert';
 import type { Provider } from './types';
 
 export { ensureLedger } from '../sql/insert';
@@ -24,7 +24,7 @@ export function createEntityProvider({ pool, artifact }: EntityProviderDeps): Pr
   const ledger = (): Promise<void> => {
     ledgerReady ??= ensureLedger(pool).catch((err: unknown) => {
       ledgerReady = undefined;
-      throw new TransientError(`could not create ${'forge_jobs.effect_ledger'}: ${messageOf(err)}`);
+      throw new TransientError(`could not create ${LEDGER_TABLE}: ${messageOf(err)}`);
     });
     return ledgerReady;
   };

@@ -79,8 +79,8 @@ export function createHttpProvider(config: HttpConfig, options: HttpProviderOpti
 function createGuardedAgent(allow: readonly string[], lookup: LookupFn, timeoutMs: number): Agent {
   const connectTo = buildConnector({ timeout: timeoutMs });
   const guarded: buildConnector.connector = (opts, callback) => {
-    resolveAllowedAddress(opts.hostname, allow, lookup).then(
-      (resolved) =>
+    resolveAllowedAddress(opts.hostname, allow, lookup)
+      .then((resolved) => {
         connectTo(
           {
             ...opts,
@@ -89,9 +89,10 @@ function createGuardedAgent(allow: readonly string[], lookup: LookupFn, timeoutM
             servername: opts.servername ?? (isIpLiteral(opts.hostname) ? undefined : opts.hostname),
           },
           callback,
-        ),
-      (err: Error) => callback(err, null),
-    );
+        );
+      })
+      // A throw from the connector itself must fail the request, not leave it waiting for its timeout.
+      .catch((err: Error) => callback(err, null));
   };
   return new Agent({ connect: guarded, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
 }

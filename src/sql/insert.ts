@@ -18,7 +18,14 @@ export const LEDGER_DDL: readonly string[] = [
   )`,
 ];
 
+/**
+ * Creates the ledger when it is missing. The existence check comes first because CREATE SCHEMA IF NOT
+ * EXISTS still needs the CREATE privilege, which a worker's database role may rightly lack once the
+ * migrations have made the table.
+ */
 export async function ensureLedger(pool: Pick<Pool, 'query'>): Promise<void> {
+  const { rows } = await pool.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [LEDGER_TABLE]);
+  if (rows[0]?.found) return;
   for (const statement of LEDGER_DDL) await pool.query(statement);
 }
 

@@ -3,6 +3,7 @@
  * released; an advisory lock keeps two workers starting at once from migrating twice.
  */
 import type { Pool, PoolClient } from 'pg';
+import { CREATE_OUTBOX_SQL } from './outbox';
 
 /** Well-known advisory lock id: "forgejob" in ASCII, truncated to fit a bigint. */
 export const MIGRATE_LOCK_ID = 0x666f7267656a6f62n;
@@ -17,6 +18,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
         created_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
+import { dirname } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../shared';
 import { freePorts } from '../dev/ports';
@@ -55,6 +57,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     ...(options.extraArgs ?? []),
   ];
   const address = `127.0.0.1:${port}`;
+  if (options.dbFilename) await mkdir(dirname(options.dbFilename), { recursive: true });
   log(`starting Temporal dev server on ${address} (UI http://127.0.0.1:${uiPort})`);
 
   // Its own process group, so stop() reaches anything it spawned.
@@ -85,6 +88,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   // Stops the readiness loop as soon as the server has exited, instead of polling until the deadline.
   const gaveUp = new AbortController();
   child.once('exit', () => gaveUp.abort());
+  child.once('error', () => gaveUp.abort());
   try {
     const connection = await Promise.race([
       waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, gaveUp.signal),

@@ -112,3 +112,29 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/**
+ * With FORGE_RECORD_HISTORIES=1, saves a finished workflow's history as a replay fixture
+ * (test/histories/jobWorkflow_<scenario>_<sdk>.json), exported by the Temporal CLI as every Temporal tool
+ * writes it; otherwise does nothing.
+ */
+export async function recordHistory(scenario: string, workflowId: string): Promise<void> {
+  if (process.env.FORGE_RECORD_HISTORIES !== '1') return;
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const json = execFileSync(
+    process.env.FORGE_TEST_TEMPORAL_CLI!,
+    ['workflow', 'show', '--workflow-id', workflowId, '--address', temporalAddress(), '--output', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const sdk = require('@temporalio/worker/package.json').version as string;
+  const dir = join(__dirname, '..', 'histories');
+  const file = `jobWorkflow_${scenario}_${sdk}.json`;
+  writeFileSync(join(dir, file), json);
+  // Replay needs the original workflow id (child ids derive from it); the history itself does not carry it.
+  const manifest = join(dir, 'workflow-ids.json');
+  const ids = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : {};
+  ids[file] = workflowId;
+  writeFileSync(manifest, JSON.stringify(ids, null, 2) + '\n');
+}

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
 
 const artifact = {
   version: '0.3.0',
@@ -114,13 +114,15 @@ async function order(note: string, customerId: number | null = 1) {
   return rows[0];
 }
 
-async function run(operation: 'create' | 'update' | 'delete', row: Record<string, unknown>) {
+async function run(operation: 'create' | 'update' | 'delete', row: Record<string, unknown>, scenario?: string) {
   const started = await pipeline.client.afterCommit('Order', operation, row);
-  return Promise.all(started.map(async (s) => ({ job: s.job, ...(await outcome(s.workflowId)) })));
+  const results = await Promise.all(started.map(async (s) => ({ job: s.job, workflowId: s.workflowId, ...(await outcome(s.workflowId)) })));
+  if (scenario) await recordHistory(scenario, results[0].workflowId);
+  return results;
 }
 
 test('HTTP 500 is retried with the same Idempotency-Key, then succeeds', async () => {
-  const [result] = await run('create', await order('flaky-1'));
+  const [result] = await run('create', await order('flaky-1'), 'retry');
   expect(result.state).toBe('completed');
   const mine = hits.filter((h) => h.path === '/flaky-1');
   expect(mine).toHaveLength(2);
@@ -129,7 +131,7 @@ test('HTTP 500 is retried with the same Idempotency-Key, then succeeds', async (
 });
 
 test('HTTP 400 is permanent: dead on the first attempt, with its reason', async () => {
-  const [result] = await run('create', await order('bad-1'));
+  const [result] = await run('create', await order('bad-1'), 'dead');
   expect(result.state).toBe('dead');
   expect(result.status).toBe('FAILED');
   expect(result.failure).toMatch(/400/);
@@ -146,7 +148,7 @@ test('HTTP 429 with Retry-After waits that long before the retry', async () => {
 
 test('a capability the job did not declare is a sandbox violation: dead on its first attempt, logged, nothing sent', async () => {
   const row = await order('sandbox');
-  const results = await run('delete', row);
+  const results = await run('delete', row, 'sandbox-violation');
   const sneaky = results.find((r) => r.job === 'sneaky')!;
   expect(sneaky.state).toBe('dead');
   expect(sneaky.failure).toMatch(/did not declare/);

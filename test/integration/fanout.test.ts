@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 
 const TARGETS = 10_000;
 
@@ -56,6 +56,7 @@ test(`a fan-out to ${TARGETS} targets completes through child workflows, each ta
   const [started] = await pipeline.client.afterCommit('List', 'update', list);
   const result = await outcome(started.workflowId);
   expect(result.state).toBe('completed');
+  await recordHistory('fanout', started.workflowId);
   expect(result.result).toMatchObject({ targets: TARGETS, completed: TARGETS, dead: [] });
   expect(keys.size).toBe(TARGETS);
   expect([...keys.values()].every((n) => n === 1)).toBe(true);

@@ -2,7 +2,8 @@
  * One Temporal dev server, one Postgres and one workflow bundle for the whole integration run.
  * Test files reach them through the environment (test/helpers/stack.ts reads it).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveDatabase } from '../../src/postgres';
@@ -13,7 +14,8 @@ export default async function globalSetup(): Promise<void> {
   const cliPath = await findTemporalCli({ log, allowBuild: true });
   const [temporal, db, bundle] = await Promise.all([
     startTemporalDevServer({ cliPath, log }),
-    resolveDatabase({ url: process.env.DATABASE_URL, log }),
+    // A data dir of its own, so a running `forge-jobs dev` and a test run never share one.
+    resolveDatabase({ url: process.env.DATABASE_URL, log, dataDir: testDataDir() }),
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }),
   ]);
   const dir = join(__dirname, '..', '..', '.forge-jobs');
@@ -28,6 +30,12 @@ export default async function globalSetup(): Promise<void> {
   process.env.FORGE_TEST_WORKFLOW_BUNDLE = codePath;
   (globalThis as Record<string, unknown>).__forgeStack = { temporal, db };
   log(`Temporal ${temporal.address}, Postgres ${db.url.replace(/:[^:@/]*@/, ':***@')}`);
+}
+
+function testDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'forge-jobs-test-pg-'));
+  chmodSync(dir, 0o755); // the postgres user must reach it when we run as root
+  return join(dir, 'data');
 }
 
 const noop = () => undefined;

@@ -177,8 +177,13 @@ describe('evaluateFilter', () => {
     expect(ok('not (nickname in [a, b])')).toBe(false);
     expect(ok('nickname == "x" or role == agent')).toBe(true);
     expect(ok('!(nickname == "x" and role == admin)')).toBe(true);
+  });
+
+  test('in is a chain of ==, so a null in the list matches null', () => {
     expect(ok('role in [admin, null]')).toBe(false);
-    expect(ok('not (role in [admin, null])')).toBe(false);
+    expect(ok('not (role in [admin, null])')).toBe(true);
+    expect(ok('nickname in [a, null]')).toBe(true);
+    expect(ok('nickname in [a, b]')).toBe(false);
   });
 
   test('values as pg returns them: numeric strings and dates', () => {

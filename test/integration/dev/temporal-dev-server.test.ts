@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
 import { SEARCH_ATTRIBUTES } from '../../../src/shared';
@@ -44,8 +47,31 @@ withBinary('Temporal dev server', () => {
       await server.stop();
     }
     expect(isAlive(pid)).toBe(false);
-    // eslint-disable-next-line no-console
-    console.log(`dev server ready in ${startMs} ms`);
+    expect(startMs).toBeLessThan(30_000);
+  });
+
+  test('keeps its state in dbFilename across restarts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forge-temporal-db-'));
+    const dbFilename = join(dir, 'nested', 'temporal.db');
+    try {
+      for (let run = 0; run < 2; run++) {
+        const server = await startTemporalDevServer({ cliPath: cliPath!, dbFilename });
+        try {
+          const connection = await Connection.connect({ address: server.address });
+          try {
+            const attributes = await listCustomSearchAttributes(connection);
+            for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(2);
+          } finally {
+            await connection.close();
+          }
+        } finally {
+          await server.stop();
+        }
+        expect(existsSync(dbFilename)).toBe(true);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('reports a start failure with the server output', async () => {
@@ -53,4 +79,10 @@ withBinary('Temporal dev server', () => {
       startTemporalDevServer({ cliPath: cliPath!, extraArgs: ['--no-such-flag'], readyTimeoutMs: 10_000 }),
     ).rejects.toThrow(/exited/);
   });
+});
+
+test('a missing binary fails fast', async () => {
+  const started = Date.now();
+  await expect(startTemporalDevServer({ cliPath: '/nonexistent/temporal' })).rejects.toThrow(/could not run/);
+  expect(Date.now() - started).toBeLessThan(5000);
 });
