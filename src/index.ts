@@ -15,3 +15,14 @@ export { migrate } from './sql/migrations';
 export { startRelay, writeOutboxEvent, insertOutboxRow, OUTBOX_CHANNEL, OUTBOX_TABLE } from './outbox';
 export type { Relay, RelayOptions, EnqueuedEvent } from './outbox';
 export { DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from './shared';
+// Used by the CLI (src/cli): explain, setup, replay, relay, migrate.
+export { explainNeeds } from './needs';
+export type { HopExplanation, NeedsExplanation } from './needs';
+export { resolveArtifact } from './client/artifact';
+export { parseDuration } from './config';
+export type { TemporalConfig } from './config/types';
+export { connectionOptions } from './temporal/connect';
+export { ensureSearchAttributes, listCustomSearchAttributes } from './temporal/dev-server';
+export { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTE_TYPES } from './shared';
+/** The workflow code's entry point, for bundleWorkflowCode (replay tests, a prebuilt production bundle). */
+export const WORKFLOWS_PATH: string = require.resolve('./workflows');

@@ -1,4 +1,4 @@
-/** Typed keys of the custom search attributes (all Keyword). Shared by client, workflows and setup. */
+/** Typed keys of the custom search attributes (src/shared.ts lists them). Shared by client, workflows and setup. */
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { JobState } from './shared';
 
@@ -8,6 +8,8 @@ export const SA = {
   operation: defineSearchAttributeKey('ForgeOperation', SearchAttributeType.KEYWORD),
   recordId: defineSearchAttributeKey('ForgeRecordId', SearchAttributeType.KEYWORD),
   state: defineSearchAttributeKey('ForgeJobState', SearchAttributeType.KEYWORD),
+  failure: defineSearchAttributeKey('ForgeFailure', SearchAttributeType.KEYWORD),
+  retries: defineSearchAttributeKey('ForgeRetries', SearchAttributeType.INT),
 };
 
 /** The attributes a job workflow starts with. Record ids and job names only: never PII. */

@@ -15,7 +15,21 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** Custom search attributes (all Keyword), registered on the dev server and by `forge-jobs setup`. */
-export const SEARCH_ATTRIBUTES = ['ForgeJob', 'ForgeEntity', 'ForgeOperation', 'ForgeRecordId', 'ForgeJobState'] as const;
+/**
+ * Custom search attributes and their types, registered on the dev server and by `forge-jobs setup`.
+ * The five of the contract, plus ForgeFailure (why a job died) and ForgeRetries (failed attempts that were
+ * retried), which let stats count from visibility instead of counters that reset.
+ */
+export const SEARCH_ATTRIBUTE_TYPES = {
+  ForgeJob: 'Keyword',
+  ForgeEntity: 'Keyword',
+  ForgeOperation: 'Keyword',
+  ForgeRecordId: 'Keyword',
+  ForgeJobState: 'Keyword',
+  ForgeFailure: 'Keyword',
+  ForgeRetries: 'Int',
+} as const;
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTE_TYPES;
+export const SEARCH_ATTRIBUTES = Object.keys(SEARCH_ATTRIBUTE_TYPES) as SearchAttributeName[];
 
 export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'dead';

@@ -3,6 +3,7 @@
  * the work; any may die, since Temporal hands its tasks to another.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
 import { resolveArtifact } from './client/artifact';
@@ -17,6 +18,7 @@ import { migrate } from './sql/migrations';
 import { createJobClient } from './client';
 import { startRelay, type Relay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
+import { dataConverterFromEnv } from './codec/env';
 
 export interface JobWorkerOptions {
   artifact: Artifact | string | object;
@@ -37,6 +39,8 @@ export interface JobWorkerOptions {
    * an object tunes it (pollIntervalMs, retentionMs, batchSize).
    */
   relay?: boolean | Pick<RelayOptions, 'pollIntervalMs' | 'retentionMs' | 'batchSize' | 'pruneIntervalMs'>;
+  /** payload codecs etc. (the relay's client uses it too); default: the AES-GCM codec when FORGE_CODEC_KEY is set */
+  dataConverter?: DataConverter;
 }
 
 let runtimeInstalled = false;
@@ -74,6 +78,7 @@ export function createJobWorker(options: JobWorkerOptions) {
   const artifact = resolveArtifact(options.artifact, config);
   const logger = options.logger ?? createLogger();
   const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
+  const dataConverter = options.dataConverter ?? dataConverterFromEnv();
   let worker: Worker | undefined;
   let stopping = false;
   let markReady: () => void = () => undefined;
@@ -98,12 +103,13 @@ export function createJobWorker(options: JobWorkerOptions) {
         connection,
         namespace: config.temporal.namespace,
         taskQueue,
+        dataConverter,
         workflowBundle: options.workflowBundle ?? (await sharedBundle()),
         activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
       });
       if (stopping) return;
       if (options.relay !== false) {
-        relayClient = createJobClient({ artifact, config, taskQueue, logger });
+        relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
         const tuning = typeof options.relay === 'object' ? options.relay : {};
         relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
         if (stopping) return;

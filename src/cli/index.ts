@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { devCommand } from './dev';
 import { workerCommand } from './worker';
+import { registerCodecServerCommand } from './codec-server';
 
 export function program(): Command {
   const cli = new Command('forge-jobs').description('The post-commit job pipeline of Forge applications, on Temporal').showHelpAfterError();
@@ -24,6 +25,7 @@ export function program(): Command {
     .option('--environment <name>', 'the [environments.<name>] to apply (default FORGE_ENV or development)')
     .action(workerCommand);
 
+  registerCodecServerCommand(cli);
   return cli;
 }
 

@@ -4,6 +4,7 @@
  * transactional outbox instead, for the relay (src/outbox) to start through dispatch.
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { Artifact } from '../artifact/types';
 import { defaultRuntimeConfig } from '../config';
@@ -18,6 +19,7 @@ import { jobPolicy } from './policy';
 import { resolveArtifact } from './artifact';
 import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
 import type { Queryable } from '../sql/outbox';
+import { dataConverterFromEnv } from '../codec/env';
 
 export interface JobClientOptions {
   artifact: Artifact | string | object;
@@ -28,6 +30,8 @@ export interface JobClientOptions {
   /** an existing Temporal client (its connection stays the caller's) */
   client?: Client;
   policy?: Partial<JobPolicy>;
+  /** payload codecs etc.; default: the AES-GCM codec when FORGE_CODEC_KEY is set (see src/codec), else none */
+  dataConverter?: DataConverter;
 }
 
 export interface StartedJob {
@@ -46,6 +50,7 @@ export function createJobClient(options: JobClientOptions) {
   const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
   const logger = options.logger ?? createLogger();
   const policy = jobPolicy(config, options.policy);
+  const dataConverter = options.dataConverter ?? dataConverterFromEnv();
   let connecting: Promise<Client> | undefined = options.client ? Promise.resolve(options.client) : undefined;
   let ownConnection: Connection | undefined;
 
@@ -53,7 +58,7 @@ export function createJobClient(options: JobClientOptions) {
     connecting ??= Connection.connect({ ...connectionOptions(temporal), connectTimeout: '3s' }).then(
       (connection) => {
         ownConnection = connection;
-        return new Client({ connection, namespace: temporal.namespace });
+        return new Client({ connection, namespace: temporal.namespace, dataConverter });
       },
       (err) => {
         connecting = undefined; // the next event tries again
@@ -176,7 +181,7 @@ export function createJobClient(options: JobClientOptions) {
     await ownConnection?.close();
   }
 
-  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient };
+  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient, dataConverter };
 }
 
 export type JobClient = ReturnType<typeof createJobClient>;

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../shared';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../shared';
 import { freePorts } from '../dev/ports';
 import { stopProcessGroup } from '../dev/process-tree';
 
@@ -32,7 +32,8 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
-const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+/** temporal.api.enums.v1.IndexedValueType numbers. */
+export const INDEXED_VALUE_TYPE = { Keyword: 2, Int: 3 } as const;
 const ALREADY_EXISTS = 6; // gRPC status code
 
 /** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
@@ -51,7 +52,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--http-port', String(httpPort),
     '--metrics-port', String(metricsPort),
     '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`]),
     ...(namespace !== DEFAULT_NAMESPACE ? ['--namespace', namespace] : []),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
     ...(options.extraArgs ?? []),
@@ -156,25 +157,28 @@ function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * Registers the Forge search attributes (Keyword) on a namespace; safe to call on every start and from
+ * Registers the Forge search attributes on a namespace; safe to call on every start and from
  * several processes at once. On the dev server the flags already did it; real clusters need this.
  */
 export async function ensureSearchAttributes(
   connection: Connection,
   namespace: string = DEFAULT_NAMESPACE,
-  names: readonly string[] = SEARCH_ATTRIBUTES,
+  names: readonly SearchAttributeName[] = SEARCH_ATTRIBUTES,
 ): Promise<void> {
   const existing = await listCustomSearchAttributes(connection, namespace);
+  const typeOf = (name: SearchAttributeName) => INDEXED_VALUE_TYPE[SEARCH_ATTRIBUTE_TYPES[name]];
   const missing = names.filter((name) => !(name in existing));
-  const wrongType = names.filter((name) => name in existing && existing[name] !== KEYWORD);
+  const wrongType = names.filter((name) => name in existing && existing[name] !== typeOf(name));
   if (wrongType.length > 0) {
-    throw new Error(`search attributes ${wrongType.join(', ')} exist on namespace ${namespace} but are not Keyword`);
+    throw new Error(
+      `search attributes exist on namespace ${namespace} with another type: ${wrongType.map((n) => `${n} (want ${SEARCH_ATTRIBUTE_TYPES[n]})`).join(', ')}`,
+    );
   }
   if (missing.length === 0) return;
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, typeOf(name)])),
     });
   } catch (error) {
     // Another process may have added them between our list and add.

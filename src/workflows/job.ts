@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, proxyActivities, proxyLocalActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { attemptFailedSignal, newStatus, setState, stateQuery, statusQuery } from './state';
+import { attemptFailedSignal, countRetry, newStatus, setFailure, setState, stateQuery, statusQuery } from './state';
 import { jobTargetsWorkflow, runTargets } from './targets';
 import { FAILURE_TYPES, type JobInput, type JobReport, type JobResult, type TargetId, type TargetsResult } from './types';
 
@@ -25,9 +25,10 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
   const report = { workflowId, job: input.job, startedAt };
   setHandler(stateQuery, () => status.state);
   setHandler(statusQuery, () => status);
+  // Failed attempts per target, from the effect activity's signals: a dead target's attempts are these + 1.
+  const retried = new Map<string, number>();
   setHandler(attemptFailedSignal, (failure) => {
-    status.failedAttempts++;
-    status.lastError = failure.error;
+    countRetry(status, retried, failure);
     if (status.state === 'running') setState(status, 'failed');
   });
 
@@ -37,7 +38,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
   try {
     ({ targetEntity, targetIds } = await resolveTargets({ job: input.job, entity: input.entity, record: input.record }));
   } catch (err) {
-    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { completed: 0, dead: [] }, 0);
+    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { completed: 0, dead: [] }, 0, FAILURE_TYPES.needs);
   }
   if (input.onlyTargets) {
     const only = new Set(input.onlyTargets.map(String));
@@ -58,6 +59,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
   } else {
     result = await fanOut(base, targetIds, input, status);
   }
+  for (const dead of result.dead) dead.attempts = (retried.get(String(dead.target)) ?? 0) + 1;
   status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
 
   if (result.dead.length > 0) {
@@ -66,7 +68,8 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
       result.dead.length === 1
         ? first.reason
         : `${result.dead.length} of ${targetIds.length} targets dead; first: ${first.reason}`;
-    return die(status, report, reason, result, targetIds.length, first.type === FAILURE_TYPES.sandbox);
+    const sandbox = result.dead.some((d) => d.type === FAILURE_TYPES.sandbox);
+    return die(status, report, reason, result, targetIds.length, sandbox ? FAILURE_TYPES.sandbox : (first.type ?? FAILURE_TYPES.dead));
   }
   setState(status, 'completed');
   await reportJob({ ...report, state: 'completed', targets: targetIds.length, completed: result.completed, dead: 0 });
@@ -114,14 +117,15 @@ async function die(
   reason: string,
   result: TargetsResult,
   targets: number,
-  sandbox = false,
+  type: string,
 ): Promise<never> {
   status.lastError = reason;
+  setFailure(type);
   setState(status, 'dead');
   await reportJob({ ...report, state: 'dead', reason, targets, completed: result.completed, dead: result.dead.length });
   // Failing the run is what puts the reason on the Web UI's page and lets `retry` redrive it.
   throw ApplicationFailure.create({
-    type: sandbox ? FAILURE_TYPES.sandbox : FAILURE_TYPES.dead,
+    type,
     message: reason,
     nonRetryable: true,
     details: [{ state: 'dead', targets, completed: result.completed, dead: result.dead.slice(0, MAX_DEAD_LISTED) }],

@@ -23,6 +23,18 @@ export function newStatus(): JobStatus {
   return { state: 'pending', targets: 0, completed: 0, dead: 0, failedAttempts: 0, deadTargets: [] };
 }
 
+/** Counts a failed attempt that will be retried; stats count jobs with ForgeRetries > 0. */
+export function countRetry(status: JobStatus, attempts: Map<string, number>, failure: AttemptFailed): void {
+  status.failedAttempts++;
+  status.lastError = failure.error;
+  attempts.set(String(failure.target), failure.attempt);
+  upsertSearchAttributes([{ key: SA.retries, value: status.failedAttempts }]);
+}
+
+export function setFailure(type: string): void {
+  upsertSearchAttributes([{ key: SA.failure, value: type }]);
+}
+
 export function setState(status: JobStatus, state: JobState): void {
   if (status.state === state) return;
   status.state = state;

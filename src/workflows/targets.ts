@@ -4,7 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { DeadTarget, EffectInput, JobPolicy, TargetId, TargetsInput, TargetsResult } from './types';
+import { FAILURE_TYPES, type DeadTarget, type EffectInput, type JobPolicy, type TargetId, type TargetsInput, type TargetsResult } from './types';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -45,7 +45,10 @@ export async function runTargets(
 
 function deadTarget(target: TargetId, err: unknown): DeadTarget {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { target, reason: cause.message, type: cause.type ?? undefined };
+  if (cause instanceof ApplicationFailure) {
+    const type = cause.type === FAILURE_TYPES.transient ? FAILURE_TYPES.exhausted : (cause.type ?? undefined);
+    return { target, reason: cause.message, type };
+  }
   return { target, reason: cause instanceof Error ? cause.message : String(cause) };
 }
 

@@ -41,7 +41,10 @@ export interface TargetsInput extends Omit<JobInput, 'onlyTargets'> {
 export interface DeadTarget {
   target: TargetId;
   reason: string;
+  /** FAILURE_TYPES value: why it is dead */
   type?: string;
+  /** attempts made for this target, when the job workflow saw them */
+  attempts?: number;
 }
 
 export interface TargetsResult {
@@ -85,5 +88,7 @@ export const FAILURE_TYPES = {
   sandbox: 'SandboxViolation',
   permanent: 'PermanentError',
   transient: 'TransientError',
+  exhausted: 'RetriesExhausted',
+  needs: 'NeedsResolution',
   dead: 'JobDead',
 } as const;

@@ -1,6 +1,7 @@
 /** The shared stack of an integration run (see test/setup/global-setup.ts), and a pipeline on it per test. */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
 import type { Artifact } from '../../src/artifact/types';
@@ -55,6 +56,8 @@ export async function startPipeline(options: {
   handlers?: Record<string, JobHandler>;
   providers?: Provider[];
   policy?: Partial<JobPolicy>;
+  /** payload codecs for client and worker (test/integration/codec.test.ts) */
+  dataConverter?: DataConverter;
 }): Promise<Pipeline> {
   const logger = createMemoryLogger();
   const worker = createJobWorker({
@@ -64,11 +67,12 @@ export async function startPipeline(options: {
     handlers: options.handlers,
     providers: options.providers,
     logger,
+    dataConverter: options.dataConverter,
     workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
   });
   const running = worker.run();
   await Promise.race([worker.ready, running]);
-  const client = createJobClient({ artifact: options.artifact, config: options.config, logger, policy: options.policy });
+  const client = createJobClient({ artifact: options.artifact, config: options.config, logger, policy: options.policy, dataConverter: options.dataConverter });
   return {
     client,
     worker,

@@ -11,11 +11,13 @@ import { findTemporalCli, startTemporalDevServer } from '../../src/temporal';
 
 export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[setup] ${line}\n`);
+  // The servers' own output is noise in a test report; their start-up failures still throw with it.
+  const ours = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
   const cliPath = await findTemporalCli({ log, allowBuild: true });
   const [temporal, db, bundle] = await Promise.all([
-    startTemporalDevServer({ cliPath, log }),
+    startTemporalDevServer({ cliPath, log: ours }),
     // A data dir of its own, so a running `forge-jobs dev` and a test run never share one.
-    resolveDatabase({ url: process.env.DATABASE_URL, log, dataDir: testDataDir() }),
+    resolveDatabase({ url: process.env.DATABASE_URL, log: ours, dataDir: testDataDir() }),
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }),
   ]);
   const dir = join(__dirname, '..', '..', '.forge-jobs');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
-import { SEARCH_ATTRIBUTES } from '../../../src/shared';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
+import { INDEXED_VALUE_TYPE } from '../../../src/temporal/dev-server';
 import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
 
 jest.setTimeout(90_000);
@@ -32,7 +33,7 @@ withBinary('Temporal dev server', () => {
         const info = await connection.workflowService.getSystemInfo({});
         expect(info.serverVersion).toBeTruthy();
         const attributes = await listCustomSearchAttributes(connection, 'forge-test');
-        for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(2); // Keyword
+        for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(INDEXED_VALUE_TYPE[SEARCH_ATTRIBUTE_TYPES[name]]);
         // Idempotent on a namespace that already has them.
         await ensureSearchAttributes(connection, 'forge-test');
         await ensureSearchAttributes(connection, 'default');
@@ -60,7 +61,7 @@ withBinary('Temporal dev server', () => {
           const connection = await Connection.connect({ address: server.address });
           try {
             const attributes = await listCustomSearchAttributes(connection);
-            for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(2);
+            for (const name of SEARCH_ATTRIBUTES) expect(attributes[name]).toBe(INDEXED_VALUE_TYPE[SEARCH_ATTRIBUTE_TYPES[name]]);
           } finally {
             await connection.close();
           }

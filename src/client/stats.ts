@@ -1,0 +1,118 @@
+/**
+ * Stats and the visibility queries behind inspection. Every number comes from Temporal (visibility counts,
+ * the task queue's pollers) or from the outbox table, never from counters in memory: they are the same
+ * after a worker or app restart, and the same whichever process asks.
+ */
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+
+/** One job workflow run (children `<id>/part-N` have another type and carry no Forge attributes). */
+export const JOB_WORKFLOW_TYPE = 'jobWorkflow';
+
+export interface JobStats {
+  /** distinct worker identities polling the task queue (workflow or activity tasks), as the server last saw them */
+  worker_count: number;
+  /** job runs not finished yet (ExecutionStatus = Running) */
+  queue_depth: number;
+  /** job runs started; a redrive is a new run and counts again */
+  total_enqueued: number;
+  /** job runs that completed (ForgeJobState = completed) */
+  total_completed: number;
+  /** job runs that ended failed (a dead job's run fails; ExecutionStatus = Failed) */
+  total_failed: number;
+  /** job runs with at least one failed attempt that was retried (ForgeRetries > 0) */
+  total_retried: number;
+  /** jobs whose latest run is dead: a dead run redriven since is not counted */
+  total_dead: number;
+  /** job runs that died of a sandbox violation (ForgeFailure = SandboxViolation) */
+  sandbox_violations: number;
+  /** outbox rows not dispatched yet; null when no database was given */
+  outbox_pending: number | null;
+  task_queue: string;
+  namespace: string;
+}
+
+/** A string literal for a visibility query. */
+export function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The job runs of one task queue, plus extra conditions. */
+export function jobQuery(taskQueue: string | undefined, ...conditions: Array<string | undefined | false>): string {
+  return [`WorkflowType = ${quote(JOB_WORKFLOW_TYPE)}`, taskQueue ? `TaskQueue = ${quote(taskQueue)}` : undefined, ...conditions]
+    .filter((c): c is string => typeof c === 'string' && c.length > 0)
+    .join(' AND ');
+}
+
+/** Undispatched outbox rows (the relay's backlog). The SQL lives here, read-only and parameterless. */
+const COUNT_PENDING_OUTBOX_SQL = 'SELECT count(*)::bigint AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL';
+
+export async function outboxPending(pool: Pool | undefined): Promise<number | null> {
+  if (!pool) return null;
+  try {
+    const { rows } = await pool.query<{ n: string }>(COUNT_PENDING_OUTBOX_SQL);
+    return Number(rows[0]?.n ?? 0);
+  } catch (err) {
+    // no outbox table yet (no worker or `forge-jobs migrate` ran against this database): nothing is pending
+    if ((err as { code?: string }).code === '3F000' || (err as { code?: string }).code === '42P01') return 0;
+    throw err;
+  }
+}
+
+/** Pollers of the task queue's workflow and activity task queues, by identity. */
+export async function workerIdentities(client: Client, namespace: string, taskQueue: string): Promise<string[]> {
+  // temporal.api.enums.v1.TaskQueueType: 1 workflow, 2 activity
+  const types = [1, 2] as const;
+  const identities = new Set<string>();
+  for (const taskQueueType of types) {
+    const response = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType });
+    for (const poller of response.pollers ?? []) if (poller.identity) identities.add(poller.identity);
+  }
+  return [...identities].sort();
+}
+
+export async function countRuns(client: Client, query: string): Promise<number> {
+  return (await client.workflow.count(query)).count;
+}
+
+/** Runs by ExecutionStatus name (Running, Completed, Failed, …) in one count. */
+export async function countByStatus(client: Client, query: string): Promise<Record<string, number>> {
+  const result = await client.workflow.count(`${query} GROUP BY ExecutionStatus`);
+  const byStatus: Record<string, number> = {};
+  for (const group of result.groups) byStatus[String(group.groupValues[0])] = group.count;
+  return byStatus;
+}
+
+export async function jobStats(a: {
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  database?: Pool;
+  /** jobs whose latest run is dead (inspect.ts computes it from visibility) */
+  deadCount: () => Promise<number>;
+}): Promise<JobStats> {
+  const { client, taskQueue } = a;
+  const [workers, byStatus, enqueued, completed, retried, sandbox, dead, pending] = await Promise.all([
+    workerIdentities(client, a.namespace, taskQueue),
+    countByStatus(client, jobQuery(taskQueue)),
+    countRuns(client, jobQuery(taskQueue)),
+    countRuns(client, jobQuery(taskQueue, 'ForgeJobState = "completed"')),
+    countRuns(client, jobQuery(taskQueue, 'ForgeRetries > 0')),
+    countRuns(client, jobQuery(taskQueue, 'ForgeFailure = "SandboxViolation"')),
+    a.deadCount(),
+    outboxPending(a.database),
+  ]);
+  return {
+    worker_count: workers.length,
+    queue_depth: byStatus.Running ?? 0,
+    total_enqueued: enqueued,
+    total_completed: completed,
+    total_failed: byStatus.Failed ?? 0,
+    total_retried: retried,
+    total_dead: dead,
+    sandbox_violations: sandbox,
+    outbox_pending: pending,
+    task_queue: taskQueue,
+    namespace: a.namespace,
+  };
+}
