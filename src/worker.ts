@@ -41,19 +41,58 @@ export interface JobWorkerOptions {
   relay?: boolean | Pick<RelayOptions, 'pollIntervalMs' | 'retentionMs' | 'batchSize' | 'pruneIntervalMs'>;
   /** payload codecs etc. (the relay's client uses it too); default: the AES-GCM codec when FORGE_CODEC_KEY is set */
   dataConverter?: DataConverter;
+  /**
+   * Prometheus metrics (Temporal's runtime metrics and the forge_jobs_* job counters) at
+   * http://<address>/metrics, e.g. { prometheus: '127.0.0.1:9464' }; default FORGE_METRICS_PROMETHEUS, else off.
+   * The runtime is process-wide: the first worker of a process decides.
+   */
+  metrics?: { prometheus?: string };
+  /**
+   * Slots and cache of the Temporal worker (Worker.create options of the same names); see WORKER_TUNING for
+   * the defaults, sized for a fan-out's children in flight × effects in flight per child.
+   */
+  tuning?: WorkerTuning;
 }
 
-let runtimeInstalled = false;
+export interface WorkerTuning {
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentLocalActivityExecutions?: number;
+  maxCachedWorkflows?: number;
+  maxConcurrentActivityTaskPolls?: number;
+  maxConcurrentWorkflowTaskPolls?: number;
+}
 
-/** The SDK logs every worker state change at INFO; ours are the JSON lines. Set once, before any connection. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN') });
-  } catch {
-    // the embedding app installed its own runtime first: keep it
+/** forge-jobs' defaults over the SDK's (bench/README: what moved the fan-out). */
+export const WORKER_TUNING: WorkerTuning = {};
+
+let runtimeInstalled: { prometheus?: string } | undefined;
+
+/**
+ * The SDK logs every worker state change at INFO; ours are the JSON lines. Set once, before any connection;
+ * with a Prometheus address, the runtime also serves its metrics (and the job counters) there.
+ * Returns the address metrics are served at, if any.
+ */
+function quietRuntime(metrics: { prometheus?: string } = {}, logger?: Logger): string | undefined {
+  const prometheus = metrics.prometheus ?? (process.env.FORGE_METRICS_PROMETHEUS || undefined);
+  if (runtimeInstalled) {
+    if (prometheus && runtimeInstalled.prometheus !== prometheus) {
+      logger?.warn('metrics.unavailable', { reason: 'the Temporal runtime of this process was installed already', prometheus: runtimeInstalled.prometheus ?? null });
+    }
+    return runtimeInstalled.prometheus;
   }
+  runtimeInstalled = { prometheus };
+  try {
+    Runtime.install({
+      logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN'),
+      ...(prometheus && { telemetryOptions: { metrics: { prometheus: { bindAddress: prometheus } } } }),
+    });
+  } catch (err) {
+    // the embedding app installed its own runtime first: keep it (its metrics settings apply)
+    runtimeInstalled = {};
+    if (prometheus) logger?.warn('metrics.unavailable', { reason: (err as Error).message });
+  }
+  return runtimeInstalled.prometheus;
 }
 
 let processBundle: Promise<{ code: string }> | undefined;
@@ -85,9 +124,11 @@ export function createJobWorker(options: JobWorkerOptions) {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
   async function run(): Promise<void> {
-    quietRuntime();
+    const metricsAddress = quietRuntime(options.metrics, logger);
     const ownPool = !(options.database instanceof Pool);
     const pool = options.database instanceof Pool ? options.database : new Pool({ connectionString: databaseUrl(options.database, config), max: 20 });
+    // An idle connection dropped by the server must not crash the worker; the next query reconnects or fails transiently.
+    if (ownPool) pool.on('error', (err) => logger.warn('database.connection_lost', { error: err.message }));
     const custom = options.providers ?? [];
     const taken = new Set(custom.flatMap((p) => p.capabilities));
     const providers = createProviderRegistry([
@@ -106,6 +147,8 @@ export function createJobWorker(options: JobWorkerOptions) {
         dataConverter,
         workflowBundle: options.workflowBundle ?? (await sharedBundle()),
         activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
+        ...WORKER_TUNING,
+        ...options.tuning,
       });
       if (stopping) return;
       if (options.relay !== false) {
@@ -114,7 +157,7 @@ export function createJobWorker(options: JobWorkerOptions) {
         relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
         if (stopping) return;
       }
-      logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address });
+      logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
       const running = worker.run();
       markReady();
       await running;

@@ -13,6 +13,8 @@ import { targetByIdQuery } from '../sql/targets';
 import { attemptFailedSignal } from '../workflows/state';
 import { FAILURE_TYPES, type EffectInput, type Row } from '../workflows/types';
 import { effectKey } from './keys';
+import { alreadySent, isLedgered, recordSent } from './sent-ledger';
+import { countJob } from './metrics';
 
 export interface EffectDeps {
   pool: Pool;
@@ -57,14 +59,17 @@ export function createRunEffect(deps: EffectDeps) {
         if (i < done) continue;
         const provider = deps.providers.get(request.capability);
         if (!provider) throw new PermanentError(`no provider serves ${request.capability}`);
-        results.push(
-          await provider.execute(request, {
-            idempotencyKey: effectKey(input.jobWorkflowId, input.targetId, i),
-            job: input.job,
-            workflowId: input.jobWorkflowId,
-            attempt,
-          }),
-        );
+        const idempotencyKey = effectKey(input.jobWorkflowId, input.targetId, i);
+        // Email and HTTP sends confirmed by an earlier attempt are in the ledger (./sent-ledger): not sent again.
+        const ledgered = isLedgered(request.capability);
+        if (ledgered && (await alreadySent(deps.pool, idempotencyKey))) {
+          deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
+          results.push({ capability: request.capability, detail: { duplicate: true } });
+          ctx.heartbeat(i + 1);
+          continue;
+        }
+        results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
+        if (ledgered) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
         ctx.heartbeat(i + 1);
       }
       deps.logger.debug('effect.completed', {
@@ -99,6 +104,7 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
   const message = err instanceof Error ? err.message : String(err);
   const base = { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId };
   if (err instanceof SandboxViolation) {
+    countJob('sandbox', { job: input.job });
     deps.logger.error('job.sandbox_violation', { ...base, attempted: err.attempted, allowed: err.allowed });
     return ApplicationFailure.create({ type: FAILURE_TYPES.sandbox, message, nonRetryable: true });
   }
@@ -107,7 +113,10 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
     return ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message, nonRetryable: true });
   }
   deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
-  if (attempt < input.maxAttempts) await announceRetry(input, attempt, message);
+  if (attempt < input.maxAttempts) {
+    countJob('retried', { job: input.job });
+    await announceRetry(input, attempt, message);
+  }
   const retryAfterMs = err instanceof TransientError ? err.retryAfterMs : undefined;
   return ApplicationFailure.create({
     type: FAILURE_TYPES.transient,

@@ -25,7 +25,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? createLogger();
   return {
-    resolveTargets: createResolveTargets(deps),
+    // A runaway fan-out dies with needs_limit: `[jobs] max_targets`, else src/needs' default.
+    resolveTargets: createResolveTargets({ ...deps, maxTargets: deps.maxTargets ?? deps.config.jobs.maxTargets }),
     runEffect: createRunEffect({ ...deps, logger, handlers: deps.handlers ?? {} }),
     reportJob: createReportJob({ logger }),
   };

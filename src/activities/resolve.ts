@@ -6,9 +6,12 @@ import { resolveNeeds } from '../needs';
 import type { Row, TargetId } from '../workflows/types';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FAILURE_TYPES } from '../workflows/types';
+import { countJob } from './metrics';
+import { Context } from '@temporalio/activity';
 
 export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; maxTargets?: number }) {
   return async function resolveTargets(input: { job: string; entity: string; record: Row }): Promise<{ targetEntity: string; targetIds: TargetId[] }> {
+    if (activityAttempt() === 1) countJob('started', { job: input.job });
     try {
       const job = deps.artifact.jobs[input.job];
       if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
@@ -24,4 +27,12 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; max
       throw err;
     }
   };
+}
+
+function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1; // called outside an activity (tests)
+  }
 }

@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import type { Artifact, EntityDef } from '../artifact/types';
 import type { JobClient } from '../client';
 import { deleteRowQuery, insertRowQuery, updateRowQuery } from '../sql/rows';
+import type { DevRoute } from '../dev/endpoints';
 
 const MAX_BODY = 64 * 1024;
 const ALIASES: Record<string, string> = { add_comment: 'create_comment' };
@@ -20,13 +21,22 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-export async function startAppServer(options: { pool: Pool; client: JobClient; artifact: Artifact; port?: number; host?: string }): Promise<AppServer> {
+export async function startAppServer(options: {
+  pool: Pool;
+  client: JobClient;
+  artifact: Artifact;
+  port?: number;
+  host?: string;
+  /** development-only routes tried first (`forge-jobs dev` mounts /_dev/jobs/*) */
+  devRoutes?: DevRoute;
+}): Promise<AppServer> {
   const actions = actionTable(options.artifact);
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => send(res, 500, { error: (err as Error).message }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.devRoutes && (await options.devRoutes(req, res))) return;
     const m = /^\/api\/actions\/([a-z0-9_]+)$/.exec(req.url ?? '');
     if (req.method === 'GET' && req.url === '/api/actions') return send(res, 200, { actions: Object.keys(actions) });
     if (req.method !== 'POST' || !m) return send(res, 404, { error: 'POST /api/actions/<action>' });

@@ -3,6 +3,7 @@
  * into typed values. Only the public API (../index) is used.
  */
 import { existsSync } from 'node:fs';
+import { Pool } from 'pg';
 import {
   defaultRuntimeConfig,
   loadArtifact,
@@ -100,4 +101,17 @@ export function formatDuration(ms: number): string {
 /** Postgres URL without its password, for progress lines. */
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
+
+/** A pool on the app's database, checked with one connection, so a wrong URL fails here with a clear line. */
+export async function openPool(url: string, max = 2): Promise<Pool> {
+  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined); // a dropped idle connection surfaces on the next query instead
+  try {
+    (await pool.connect()).release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`cannot connect to Postgres at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+  return pool;
 }

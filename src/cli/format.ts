@@ -17,6 +17,11 @@ export function cell(value: unknown, max = 48): string {
         : value instanceof Date
           ? value.toISOString()
           : toJson(value);
+  return shorten(text, max);
+}
+
+/** Whitespace flattened, cut at `max` characters with an ellipsis. */
+export function shorten(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -1,7 +1,6 @@
 /** `forge-jobs migrate`: creates forge-jobs' own tables (schema forge_jobs) in the app's database; idempotent. */
-import { Pool } from 'pg';
 import { migrate } from '../index';
-import { loadConfig, redactUrl, resolveDatabaseUrl } from './config';
+import { loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, DatabaseFlags, JsonFlags } from './options';
 
@@ -9,10 +8,9 @@ export type MigrateFlags = ConfigFlags & DatabaseFlags & JsonFlags;
 
 export async function migrateCommand(flags: MigrateFlags): Promise<void> {
   const url = resolveDatabaseUrl(flags, loadConfig(flags));
-  const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined); // a dropped idle connection surfaces on the next query instead
+  progress(`migrating ${redactUrl(url)}…`);
+  const pool = await openPool(url, 1);
   try {
-    progress(`migrating ${redactUrl(url)}…`);
     const applied = await migrate(pool);
     if (flags.json) printJson({ applied });
     else if (applied.length === 0) print('forge_jobs schema is up to date');

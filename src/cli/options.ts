@@ -13,6 +13,9 @@ export const ENV = {
   environment: 'FORGE_ENV',
 } as const;
 
+/** `forge-jobs setup`'s namespace retention when --retention is not given. */
+export const DEFAULT_RETENTION = '30d';
+
 export interface ConfigFlags {
   config?: string;
   environment?: string;

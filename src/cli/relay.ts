@@ -2,9 +2,8 @@
  * `forge-jobs relay`: the outbox relay alone (when workers run with their relay off, or to scale it apart).
  * Starts the workflows of committed outbox rows until SIGINT or SIGTERM, then finishes the sweep in flight.
  */
-import { Pool } from 'pg';
 import { createJobClient, startRelay } from '../index';
-import { loadCliArtifact, loadConfig, redactUrl, resolveDatabaseUrl, resolveTemporal, withTemporal } from './config';
+import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl, resolveTemporal, withTemporal } from './config';
 import { progress } from './format';
 import type { ArtifactFlags, ConfigFlags, DatabaseFlags, TemporalFlags } from './options';
 
@@ -21,8 +20,7 @@ export async function relayCommand(flags: RelayFlags): Promise<void> {
     throw new Error(`--poll-interval must be a positive number of milliseconds, got ${JSON.stringify(flags.pollInterval)}`);
   }
 
-  const pool = new Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined); // the relay reconnects its listener; pool errors come back on the next query
+  const pool = await openPool(url, 5);
   const client = createJobClient({ artifact, config, taskQueue: flags.taskQueue });
   try {
     // Registered before the (possibly slow) start, so a signal during start-up still stops cleanly.

@@ -19,7 +19,11 @@ import { jobPolicy } from './policy';
 import { resolveArtifact } from './artifact';
 import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
 import type { Queryable } from '../sql/outbox';
+import { createJobInspector } from './inspect';
 import { dataConverterFromEnv } from '../codec/env';
+import { checkRecordSize, maxRecordBytes, RecordTooLargeError } from './limits';
+
+export { DEFAULT_MAX_RECORD_BYTES, RecordTooLargeError } from './limits';
 
 export interface JobClientOptions {
   artifact: Artifact | string | object;
@@ -32,6 +36,8 @@ export interface JobClientOptions {
   policy?: Partial<JobPolicy>;
   /** payload codecs etc.; default: the AES-GCM codec when FORGE_CODEC_KEY is set (see src/codec), else none */
   dataConverter?: DataConverter;
+  /** the app's pool, for stats' outbox_pending (stays the caller's) */
+  database?: Pool;
 }
 
 export interface StartedJob {
@@ -51,6 +57,7 @@ export function createJobClient(options: JobClientOptions) {
   const logger = options.logger ?? createLogger();
   const policy = jobPolicy(config, options.policy);
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
+  const recordLimit = maxRecordBytes(config);
   let connecting: Promise<Client> | undefined = options.client ? Promise.resolve(options.client) : undefined;
   let ownConnection: Connection | undefined;
 
@@ -94,6 +101,7 @@ export function createJobClient(options: JobClientOptions) {
   async function afterCommit(entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<StartedJob[]> {
     try {
       if (matchHooks(artifact, entity, operation).length === 0) return [];
+      checkRecordSize(entity, operation, record, recordLimit);
       const eventId = opts.eventId ?? deriveEventId(entity, operation, record);
       const starts = plan(entity, operation, record, eventId).map((p) =>
         start(p.workflowId, p.input, p.recordId).then(
@@ -106,7 +114,8 @@ export function createJobClient(options: JobClientOptions) {
       );
       return (await Promise.all(starts)).filter((s): s is StartedJob => s !== undefined);
     } catch (err) {
-      logger.error('hook.enqueue_failed', { entity, operation, error: (err as Error).message });
+      const bound = err instanceof RecordTooLargeError ? { size_bytes: err.size, limit_bytes: err.limit } : {};
+      logger.error('hook.enqueue_failed', { entity, operation, error: (err as Error).message, ...bound });
       return [];
     }
   }
@@ -131,7 +140,8 @@ export function createJobClient(options: JobClientOptions) {
    */
   async function enqueue(tx: Queryable, entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<EnqueuedEvent | undefined> {
     if (matchHooks(artifact, entity, operation).length === 0) return undefined;
-    return writeOutboxEvent(tx, entity, operation, record, opts);
+    // An oversized record throws RecordTooLargeError inside the app's transaction, before the row is written.
+    return writeOutboxEvent(tx, entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
   }
 
   async function start(workflowId: string, input: JobInput, recordId: string): Promise<void> {
@@ -181,7 +191,10 @@ export function createJobClient(options: JobClientOptions) {
     await ownConnection?.close();
   }
 
-  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient, dataConverter };
+  // Inspection verbs (src/client/inspect.ts): deadJobs, retry, stats, show.
+  const inspector = createJobInspector({ temporalClient, namespace: temporal.namespace, taskQueue, database: options.database });
+
+  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient, dataConverter, ...inspector };
 }
 
 export type JobClient = ReturnType<typeof createJobClient>;

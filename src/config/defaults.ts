@@ -14,6 +14,9 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       maxAttempts: jobs.maxAttempts ?? 5,
       taskQueue: jobs.taskQueue ?? DEFAULT_TASK_QUEUE,
       templates: jobs.templates,
+      // Optional bounds: absent means the built-in default where they are enforced.
+      ...(jobs.maxRecordBytes !== undefined && { maxRecordBytes: jobs.maxRecordBytes }),
+      ...(jobs.maxTargets !== undefined && { maxTargets: jobs.maxTargets }),
     },
     temporal: {
       address: temporal.address ?? DEFAULT_TEMPORAL_ADDRESS,

@@ -20,6 +20,8 @@ export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
     timeoutMs: reader.duration(section, 'timeout', 'jobs.timeout'),
     maxAttempts: reader.integer(section, 'max_attempts', 'jobs.max_attempts', { min: 1 }),
     taskQueue: reader.string(section, 'task_queue', 'jobs.task_queue'),
+    maxRecordBytes: reader.integer(section, 'max_record_bytes', 'jobs.max_record_bytes', { min: 1 }),
+    maxTargets: reader.integer(section, 'max_targets', 'jobs.max_targets', { min: 1 }),
     templates,
   };
 }

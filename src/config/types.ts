@@ -33,6 +33,10 @@ export interface JobsConfig {
   maxAttempts: number;
   taskQueue: string;
   templates: Record<string, JobTemplate>;
+  /** largest serialized record afterCommit/enqueue accept, in bytes (`[jobs] max_record_bytes`); default DEFAULT_MAX_RECORD_BYTES */
+  maxRecordBytes?: number;
+  /** most targets one job's needs may reach (`[jobs] max_targets`); default DEFAULT_MAX_TARGETS of src/needs */
+  maxTargets?: number;
 }
 
 export interface TemporalConfig {

@@ -18,6 +18,7 @@ import { createJobWorker } from '../worker';
 import { cacheDir } from './cache-dir';
 import { startMailSink } from './mail-sink';
 import { freePort } from './ports';
+import { devJobsEndpoints } from './endpoints';
 
 export interface DevStackOptions {
   artifact: string;
@@ -68,9 +69,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     await Promise.race([worker.ready, running]);
 
-    const client = createJobClient({ artifact, config, logger });
+    const client = createJobClient({ artifact, config, logger, database: pool });
     stops.push(() => client.close());
-    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000) });
+    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(client) });
     stops.push(() => app.close());
 
     return {

@@ -95,7 +95,7 @@ async function run(input: ResolveNeedsInput, trace: HopExplanation[] | undefined
     }
     union.addAll(rows);
     if (union.size > maxTargets) {
-      throw new PermanentError(`needs of job ${job.name} reached ${union.size} targets, more than the limit ${maxTargets}`, 'needs_limit');
+      throw new PermanentError(`needs of job ${job.name} reached ${union.size} targets, more than the limit ${maxTargets} ([jobs] max_targets)`, 'needs_limit');
     }
   }
   return { targetEntity, targets: union.rows(), queries };

@@ -4,6 +4,7 @@
  * relay that ever reads the row derives the same workflow ids from it.
  */
 import { deriveEventId } from '../client/ids';
+import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES } from '../client/limits';
 import { insertOutboxRow, type Queryable } from '../sql/outbox';
 
 export interface EnqueuedEvent {
@@ -12,14 +13,19 @@ export interface EnqueuedEvent {
   eventId: string;
 }
 
-/** Inserts the outbox row and NOTIFYs the relay on `tx`, a client inside BEGIN: nothing happens until COMMIT. */
+/**
+ * Inserts the outbox row and NOTIFYs the relay on `tx`, a client inside BEGIN: nothing happens until COMMIT.
+ * A record whose JSON exceeds `maxRecordBytes` (default 256 KiB) throws RecordTooLargeError before any SQL,
+ * so the app's transaction decides what to do with it.
+ */
 export async function writeOutboxEvent(
   tx: Queryable,
   entity: string,
   operation: string,
   record: Record<string, unknown>,
-  options: { eventId?: string } = {},
+  options: { eventId?: string; maxRecordBytes?: number } = {},
 ): Promise<EnqueuedEvent> {
+  checkRecordSize(entity, operation, record, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
   const eventId = options.eventId ?? deriveEventId(entity, operation, record);
   const id = await insertOutboxRow(tx, { eventId, entity, operation, record });
   return { id, eventId };

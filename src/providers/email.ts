@@ -12,6 +12,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import type { EmailConfig } from '../config/types';
 import type { EffectContext, EffectRequest, EffectResult, EmailRequest } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
+import { checkPayloadSize } from './limits';
 import type { Provider } from './types';
 
 const CONNECTION_TIMEOUT_MS = 10_000;
@@ -109,6 +110,7 @@ function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext
   checkNoLineBreak('subject', req.subject);
   if (req.text !== undefined && typeof req.text !== 'string') throw new PermanentError('email.send: text must be a string');
   if (req.html !== undefined && typeof req.html !== 'string') throw new PermanentError('email.send: html must be a string');
+  checkPayloadSize('email.send: the body (text + html)', Buffer.byteLength(req.text ?? '', 'utf8') + Buffer.byteLength(req.html ?? '', 'utf8'));
 
   const headers: Record<string, string> = {};
   for (const [name, rawValue] of Object.entries(req.headers ?? {})) {

@@ -9,6 +9,7 @@ import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from
 import type { HttpConfig } from '../config/types';
 import type { EffectContext, EffectRequest, EffectResult, HttpRequest } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
+import { checkPayloadSize } from './limits';
 import type { Provider } from './types';
 import { assertAddressAllowed, isIpLiteral, resolveAllowedAddress, systemLookup, type LookupFn } from './ssrf';
 
@@ -144,6 +145,7 @@ function prepare(req: HttpRequest, ctx: EffectContext): PreparedRequest {
     body = JSON.stringify(req.body);
     if (!('content-type' in headers)) headers['content-type'] = 'application/json';
   }
+  if (body !== undefined) checkPayloadSize(`${req.capability}: the request body`, typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
   return { method, url, headers, body };
 }
 

@@ -46,6 +46,11 @@ export function claimLedgerKey(key: string): Statement {
   };
 }
 
+/** Whether a key is in the ledger (email and HTTP effects record a key once their send is confirmed). */
+export function ledgerHasKey(key: string): Statement {
+  return { text: `SELECT 1 FROM ${quoteTable(LEDGER_TABLE)} WHERE key = $1`, values: [key] };
+}
+
 // An alias no column is likely to share: a column named like the alias would shadow the row reference.
 const ROW_ALIAS = quoteIdent('forge_jobs_inserted_row');
 

@@ -1,0 +1,100 @@
+/**
+ * The bench's application: schema, data, artifact and runtime config. One artifact serves every scenario:
+ *   notify_agents     Ticket create → Ticket.org.members where role == "agent" → email.send   (1 target: org 1)
+ *   ping_subscribers  List update   → List.subscribers                         → http.post    (10,000 targets)
+ *   region_agents     no hook; Ticket.org.region.orgs.members where role == "agent": 4 hops over 10,000 members
+ */
+import type { Pool } from 'pg';
+
+export const FANOUT_TARGETS = 10_000;
+export const NEEDS_MEMBERS = 10_000;
+/** the org whose one agent receives every notify_agents mail */
+export const SOLO_ORG = 1;
+export const SOLO_AGENT = 'agent@solo.bench.test';
+/** an org of the big region, for the needs scenario's trigger */
+export const REGION_ORG = 2;
+
+export const artifact = {
+  entities: {
+    Region: {
+      name: 'Region', table: 'regions', fields: { name: { name: 'name', type: 'string' } },
+      relations: { orgs: { name: 'orgs', target: 'Org', target_table: 'orgs', foreign_key: 'orgs_id', is_many: true, inverse_key: 'region_id' } },
+    },
+    Org: {
+      name: 'Org', table: 'orgs', fields: { name: { name: 'name', type: 'string' } },
+      relations: {
+        region: { name: 'region', target: 'Region', target_table: 'regions', foreign_key: 'region_id', is_many: false },
+        members: { name: 'members', target: 'Member', target_table: 'members', foreign_key: 'members_id', is_many: true, inverse_key: 'org_id' },
+      },
+    },
+    Member: {
+      name: 'Member', table: 'members',
+      fields: { email: { name: 'email', type: 'string' }, role: { name: 'role', type: 'string' } },
+      relations: {},
+    },
+    Ticket: {
+      name: 'Ticket', table: 'tickets', fields: { subject: { name: 'subject', type: 'string' } },
+      relations: { org: { name: 'org', target: 'Org', target_table: 'orgs', foreign_key: 'org_id', is_many: false } },
+    },
+    List: {
+      name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } },
+      relations: { subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true, inverse_key: 'list_id' } },
+    },
+    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
+  },
+  jobs: {
+    notify_agents: { name: 'notify_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
+    ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] },
+    region_agents: { name: 'region_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.region.orgs.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
+  },
+  hooks: [
+    { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents'] },
+    { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] },
+  ],
+};
+
+export const SCHEMA = `
+CREATE TABLE regions (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE orgs (id serial PRIMARY KEY, name text NOT NULL, region_id integer REFERENCES regions(id));
+CREATE INDEX orgs_region_id ON orgs (region_id);
+CREATE TABLE members (id serial PRIMARY KEY, org_id integer REFERENCES orgs(id), role text NOT NULL, email text NOT NULL);
+CREATE INDEX members_org_id ON members (org_id);
+CREATE TABLE tickets (id serial PRIMARY KEY, org_id integer REFERENCES orgs(id), subject text NOT NULL, body text);
+CREATE TABLE lists (id serial PRIMARY KEY, title text NOT NULL);
+CREATE TABLE subscribers (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text NOT NULL);
+CREATE INDEX subscribers_list_id ON subscribers (list_id);
+
+INSERT INTO regions (name) VALUES ('solo'), ('big');
+-- org 1: one agent and one customer, in its own region
+INSERT INTO orgs (name, region_id) VALUES ('solo', 1);
+INSERT INTO members (org_id, role, email) VALUES (1, 'agent', '${SOLO_AGENT}'), (1, 'customer', 'customer@solo.bench.test');
+-- orgs 2..101: 100 orgs of 100 members each (half agents) in region 2
+INSERT INTO orgs (name, region_id) SELECT 'org-' || g, 2 FROM generate_series(1, 100) g;
+INSERT INTO members (org_id, role, email)
+  SELECT 1 + o, CASE WHEN m % 2 = 0 THEN 'agent' ELSE 'customer' END, 'm' || o || '-' || m || '@big.bench.test'
+  FROM generate_series(1, 100) o, generate_series(1, ${NEEDS_MEMBERS / 100}) m;
+INSERT INTO lists (title) VALUES ('big');
+INSERT INTO subscribers (list_id, email) SELECT 1, 's' || g || '@list.bench.test' FROM generate_series(1, ${FANOUT_TARGETS}) g;
+ANALYZE;
+`;
+
+export async function seed(pool: Pool): Promise<void> {
+  await pool.query(SCHEMA);
+}
+
+/** The raw runtime config (as forge.runtime.toml would give it) for client and worker alike. */
+export function rawConfig(opts: { temporal: string; databaseUrl: string; smtpPort: number; httpUrl: string; taskQueue: string; concurrency?: number }) {
+  return {
+    database: { adapter: 'postgres', postgres: { url: opts.databaseUrl } },
+    temporal: { address: opts.temporal },
+    email: { host: '127.0.0.1', port: opts.smtpPort, from: 'bench@forge-jobs.test', tls: false },
+    http: { allow: ['127.0.0.1'] },
+    jobs: {
+      task_queue: opts.taskQueue,
+      // effects in flight per workflow (the fan-out test's setting; the default is 10)
+      concurrency: opts.concurrency ?? 50,
+      notify_agents: { subject: 'New ticket: {{trigger.subject}}', text: 'Ticket {{trigger.id}}: {{trigger.subject}}' },
+      ping_subscribers: { url: `${opts.httpUrl}/ping/{{target.id}}` },
+    },
+  };
+}

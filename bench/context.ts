@@ -1,0 +1,44 @@
+/** What every scenario gets from bench/run.ts: the stack, the app's pool and clients, and the knobs. */
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { JobClient } from '../src';
+import type { Artifact } from '../src/artifact/types';
+import type { RuntimeConfig } from '../src/config/types';
+import type { BenchHttpSink, BenchSmtpSink } from './sinks';
+
+export interface BenchContext {
+  quick: boolean;
+  rounds: number;
+  temporal: string;
+  databaseUrl: string;
+  /** the app's pool */
+  pool: Pool;
+  smtp: BenchSmtpSink;
+  http: BenchHttpSink;
+  config: RuntimeConfig;
+  artifact: Artifact;
+  /** the app's forge-jobs client, on the worker's task queue */
+  jobs: JobClient;
+  /** a plain Temporal client (results, histories, the baseline's starts) */
+  temporalClient: Client;
+  baselineQueue: string;
+  log(line: string): void;
+}
+
+export type Results = Record<string, unknown>;
+
+/** Inserts one ticket of `orgId` in its own transaction and returns the committed row. */
+export async function insertTicket(pool: Pool, orgId: number, subject: string): Promise<Record<string, unknown>> {
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    const { rows } = await tx.query('INSERT INTO tickets (org_id, subject, body) VALUES ($1, $2, $3) RETURNING *', [orgId, subject, 'bench']);
+    await tx.query('COMMIT');
+    return rows[0];
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    tx.release();
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Loads bench/*.ts (and src) through the same swc transform jest uses: `node -r ./bench/register.js bench/run.ts`.
+ * Node 20 has no TypeScript of its own, and the bench must measure the source as it is now, not a stale dist/.
+ */
+const { transformSync } = require('@swc/core');
+const { readFileSync } = require('node:fs');
+
+require.extensions['.ts'] = (module, filename) =>
+  module._compile(
+    transformSync(readFileSync(filename, 'utf8'), {
+      filename,
+      module: { type: 'commonjs' },
+      jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+    }).code,
+    filename,
+  );

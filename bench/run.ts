@@ -1,0 +1,234 @@
+/**
+ * `npm run bench`: one Temporal dev server, one embedded Postgres (fresh data directory), an SMTP and an HTTP
+ * sink on 127.0.0.1, the forge-jobs worker and a bare baseline worker each in a process of its own; then the
+ * scenarios of bench/scenarios, a table, and bench/results.json. Every figure is the median over rounds.
+ *
+ *   BENCH_QUICK=1          one short round of everything (a check that the bench works, not a measurement)
+ *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
+ *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs (default all)
+ *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
+ *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
+ *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createJobClient, resolveArtifact, resolveRuntimeConfig } from '../src';
+import { jobPolicy } from '../src/client/policy';
+import { startEmbeddedPostgres } from '../src/postgres';
+import { findTemporalCli, startTemporalDevServer } from '../src/temporal';
+import { artifact as rawArtifact, rawConfig, seed } from './app';
+import type { BenchContext, Results } from './context';
+import { fanout } from './scenarios/fanout';
+import { needs } from './scenarios/needs';
+import { requestPath } from './scenarios/request-path';
+import { smtpLatency } from './scenarios/smtp-latency';
+import { throughput } from './scenarios/throughput';
+import { startHttpSink, startSmtpSink } from './sinks';
+import { round, sleep } from './stats';
+
+const FORGE_QUEUE = 'bench-forge';
+const BASELINE_QUEUE = 'bench-baseline';
+const MiB = 1024 * 1024;
+
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function main(): Promise<void> {
+  const quick = process.env.BENCH_QUICK === '1';
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs').split(',').map((s) => s.trim()));
+  const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
+  log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+  const tmp = mkdtempSync(join(os.tmpdir(), 'forge-jobs-bench-'));
+  chmodSync(tmp, 0o755); // embedded Postgres runs as the "postgres" user when we are root
+  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+
+  const quiet = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
+  const cliPath = await findTemporalCli({ log, allowBuild: true });
+  const extraArgs = process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : [];
+  const [temporal, pg, smtp, http, forgeBundle, baselineBundle] = await Promise.all([
+    startTemporalDevServer({ cliPath, log: quiet, extraArgs }),
+    startEmbeddedPostgres({ dataDir: join(tmp, 'pg-data'), database: 'bench', log: quiet }),
+    startSmtpSink(),
+    startHttpSink(),
+    bundle(require.resolve('../src/workflows')),
+    bundle(require.resolve('./baseline/workflows')),
+  ]);
+  cleanups.unshift(() => temporal.stop(), () => pg.stop(), () => smtp.close(), () => http.close());
+  log(`Temporal ${temporal.address}, Postgres on 127.0.0.1:${pg.port}, SMTP 127.0.0.1:${smtp.port}, HTTP ${http.url}`);
+
+  const pool = new Pool({ connectionString: pg.url, max: 40 });
+  cleanups.unshift(() => pool.end());
+  await seed(pool);
+  const raw = rawConfig({ temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port, httpUrl: http.url, taskQueue: FORGE_QUEUE });
+  const config = resolveRuntimeConfig(raw, { environment: 'bench', env: {} });
+  const artifact = resolveArtifact(rawArtifact, config);
+  const policy = process.env.BENCH_POLICY ? JSON.parse(process.env.BENCH_POLICY) : undefined;
+  const jobs = createJobClient({ artifact, config, logger: silent, policy });
+  const connection = await Connection.connect({ address: temporal.address });
+  const temporalClient = new Client({ connection });
+  cleanups.unshift(() => jobs.close(), () => connection.close());
+
+  const ctx: BenchContext = { quick, rounds, temporal: temporal.address, databaseUrl: pg.url, pool, smtp, http, config, artifact, jobs, temporalClient, baselineQueue: BASELINE_QUEUE, log };
+  const results: Results = { machine };
+
+  // The request path first, before any worker runs: nothing else competes for the two cores.
+  if (only.has('request')) Object.assign(results, await requestPath(ctx));
+
+  const tuning = process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : undefined;
+  const common = { config: raw, artifact: rawArtifact, temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port };
+  const forgeWorker = await startChild('forge worker', { ...common, kind: 'forge', bundlePath: forgeBundle, taskQueue: FORGE_QUEUE, tuning }, tmp);
+  const baselineWorker = await startChild('baseline worker', { ...common, kind: 'baseline', bundlePath: baselineBundle, taskQueue: BASELINE_QUEUE }, tmp);
+  const idleRss = memory(forgeWorker.pid!).rss;
+  let sampledPeak = idleRss;
+  const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, memory(forgeWorker.pid!).rss)), 250);
+  log(`workers ready; forge worker pid ${forgeWorker.pid} RSS ${round(idleRss / MiB, 1)} MiB idle`);
+
+  if (only.has('smtp')) Object.assign(results, await smtpLatency(ctx));
+  if (only.has('throughput')) Object.assign(results, await throughput(ctx));
+  if (only.has('fanout')) Object.assign(results, await fanout(ctx));
+  if (only.has('needs')) Object.assign(results, await needs(ctx));
+
+  clearInterval(sampler);
+  const forgeMem = memory(forgeWorker.pid!);
+  const baselineMem = memory(baselineWorker.pid!);
+  Object.assign(results, {
+    worker_peak_rss_mib: round(forgeMem.hwm / MiB, 1),
+    worker_idle_rss_mib: round(idleRss / MiB, 1),
+    worker_sampled_peak_rss_mib: round(Math.max(sampledPeak, forgeMem.rss) / MiB, 1),
+    baseline_worker_peak_rss_mib: round(baselineMem.hwm / MiB, 1),
+  });
+  await Promise.all([stopChild(forgeWorker), stopChild(baselineWorker)]);
+
+  Object.assign(results, {
+    rounds,
+    quick,
+    worker_tuning: tuning ?? 'defaults',
+    policy: jobPolicy(config, policy),
+    load_average_end: os.loadavg().map((l) => round(l, 2)),
+    date: new Date().toISOString(),
+    duration_s: Math.round((Date.now() - started) / 1000),
+  });
+  results.goals = goals(results);
+  const file = join(__dirname, 'results.json');
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write('\n' + table(results) + '\n');
+  log(`wrote ${file}`);
+}
+
+async function bundle(workflowsPath: string): Promise<string> {
+  const noop = () => undefined;
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => log(m) } });
+  const dir = join(os.tmpdir(), `forge-jobs-bench-bundles-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, `${workflowsPath.includes('baseline') ? 'baseline' : 'forge'}.js`);
+  writeFileSync(file, code);
+  return file;
+}
+
+async function startChild(name: string, options: object, _tmp: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts'), JSON.stringify(options)], {
+    cwd: join(__dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.unshift(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => log(`[${name}] ${line}`));
+  const ready = await new Promise<boolean>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => line === 'ready' && resolve(true));
+    child.once('exit', () => resolve(false));
+    setTimeout(() => resolve(false), 120_000).unref();
+  });
+  if (!ready) throw new Error(`${name} did not start`);
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+}
+
+/** VmRSS and VmHWM (peak) of a process, in bytes. */
+function memory(pid: number): { rss: number; hwm: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+type Goal = { goal: string; value: unknown; met: boolean | null };
+
+function goals(r: Results): Record<string, Goal> {
+  const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+  const check = (value: number | undefined, ok: (v: number) => boolean, goal: string): Goal => ({ goal, value: value ?? null, met: value === undefined || Number.isNaN(value) ? null : ok(value) });
+  return {
+    outbox_ratio: check(n('outbox_ratio'), (v) => v <= 1.3, 'outbox ≤ 1.3× commit alone (p50)'),
+    after_commit_p50_ms: check(n('after_commit_p50_ms'), (v) => v <= 10, 'afterCommit p50 ≤ 10 ms'),
+    commit_to_smtp_p50_ms: check(n('commit_to_smtp_p50_ms'), (v) => v <= 100, 'commit → SMTP p50 ≤ 100 ms'),
+    commit_to_smtp_p99_ms: check(n('commit_to_smtp_p99_ms'), (v) => v <= 300, 'commit → SMTP p99 ≤ 300 ms'),
+    jobs_ratio: check(n('jobs_ratio'), (v) => v >= 0.8, '≥ 0.8× the bare baseline'),
+    fanout_10k_s: check(n('fanout_10k_s'), (v) => v <= 30, '10,000 targets in ≤ 30 s'),
+    needs_queries_per_resolution: check(n('needs_queries_per_resolution'), (v) => v === n('needs_hops'), 'queries = hops'),
+    worker_peak_rss_mib: check(n('worker_peak_rss_mib'), (v) => v <= 300, 'RSS ≤ 300 MiB'),
+  };
+}
+
+function table(r: Results): string {
+  const rows: Array<[string, string, string]> = [];
+  const v = (k: string, unit = '') => (r[k] === undefined ? '—' : `${r[k]}${unit}`);
+  const g = (k: string) => {
+    const goal = (r.goals as Record<string, Goal>)[k];
+    return goal ? `${goal.goal}: ${goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT met'}` : '';
+  };
+  rows.push(['commit alone p50 / p99', `${v('commit_p50_ms')} / ${v('commit_p99_ms')} ms`, '']);
+  rows.push(['commit + afterCommit p50 / p99', `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`, g('after_commit_p50_ms')]);
+  rows.push(['commit + outbox p50 / p99', `${v('outbox_p50_ms')} / ${v('outbox_p99_ms')} ms (${v('outbox_ratio')}×)`, g('outbox_ratio')]);
+  rows.push(['commit → SMTP accepted p50', v('commit_to_smtp_p50_ms', ' ms'), g('commit_to_smtp_p50_ms')]);
+  rows.push(['commit → SMTP accepted p99', v('commit_to_smtp_p99_ms', ' ms'), g('commit_to_smtp_p99_ms')]);
+  rows.push(['sustained jobs/s (bare baseline)', `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`, g('jobs_ratio')]);
+  rows.push(['fan-out 10,000 targets', `${v('fanout_10k_s', ' s')}, ${v('fanout_effects_per_s')} effects/s`, g('fanout_10k_s')]);
+  rows.push(['fan-out history (job / largest child)', `${v('fanout_history_events')} / ${v('fanout_child_history_events_max')} events, ${v('fanout_children')} children`, '']);
+  if (r.baseline_fanout_activities_per_s !== undefined) rows.push(['bare workflow, 1 activity per target', v('baseline_fanout_activities_per_s', ' activities/s'), '']);
+  rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
+  rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
+  rows.push(['worker peak RSS (VmHWM)', `${v('worker_peak_rss_mib', ' MiB')} (idle ${v('worker_idle_rss_mib')}, baseline worker ${v('baseline_worker_peak_rss_mib')})`, g('worker_peak_rss_mib')]);
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => '| ' + row.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
+  return [`${r.machine}${r.quick ? ' — QUICK run' : ''}`, line(['figure', 'value', 'goal']), line(w.map((x) => '-'.repeat(x))), ...rows.map(line)].join('\n');
+}
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function cleanup(): Promise<void> {
+  for (const fn of cleanups.splice(0)) await fn().catch(() => undefined);
+}
+
+const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? (process.env.BENCH_QUICK === '1' ? 600 : 1800));
+const deadline = setTimeout(() => {
+  log(`bench exceeded ${timeoutS} s: stopping`);
+  cleanup().finally(() => process.exit(2));
+}, timeoutS * 1000);
+process.once('SIGINT', () => cleanup().finally(() => process.exit(130)));
+
+main().then(
+  () => cleanup().then(() => (clearTimeout(deadline), process.exit(0))),
+  (err) => {
+    log(`failed: ${(err as Error).stack ?? err}`);
+    cleanup().finally(() => process.exit(1));
+  },
+);

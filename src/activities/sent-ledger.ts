@@ -1,0 +1,50 @@
+/**
+ * At-most-once for sends that cannot be taken back (email, HTTP), as far as the worker can see them.
+ *
+ * An attempt that dies after the SMTP or HTTP server accepted the request but before Temporal heard of
+ * the activity's completion is retried, and would send again. So a confirmed send is recorded in the
+ * effect ledger (forge_jobs.effect_ledger, under a `sent:` prefix, apart from entity.create's keys), and
+ * a later attempt that finds its key there skips the send.
+ *
+ * The window that remains: a kill between the server's acceptance and the ledger insert. It is narrow
+ * (one INSERT), not closed; the receiver can still recognise such a duplicate by its Message-ID or
+ * Idempotency-Key, which are the same on every attempt.
+ */
+import type { Pool } from 'pg';
+import { TransientError } from '../errors';
+import type { Logger } from '../log';
+import { claimLedgerKey, ledgerHasKey } from '../sql/insert';
+
+const LEDGERED = /^(?:email\.send|http\.(?:get|post|put|delete|call))$/;
+
+export function isLedgered(capability: string): boolean {
+  return LEDGERED.test(capability);
+}
+
+export function sentKey(idempotencyKey: string): string {
+  return `sent:${idempotencyKey}`;
+}
+
+/** True when an earlier attempt's send under this key was confirmed. A database failure is transient: better late than twice. */
+export async function alreadySent(pool: Pool, idempotencyKey: string): Promise<boolean> {
+  const q = ledgerHasKey(sentKey(idempotencyKey));
+  try {
+    const { rowCount } = await pool.query(q.text, q.values);
+    return (rowCount ?? 0) > 0;
+  } catch (err) {
+    throw new TransientError(`checking the effect ledger: ${(err as Error).message}`, undefined, 'database_unavailable');
+  }
+}
+
+/**
+ * Records a confirmed send. A failure here is logged, not thrown: the send happened, and failing the
+ * attempt would make Temporal retry it, which is the duplicate this ledger exists to avoid.
+ */
+export async function recordSent(pool: Pool, idempotencyKey: string, logger: Logger, fields: Record<string, unknown>): Promise<void> {
+  const q = claimLedgerKey(sentKey(idempotencyKey));
+  try {
+    await pool.query(q.text, q.values);
+  } catch (err) {
+    logger.warn('effect.ledger_failed', { ...fields, error: (err as Error).message });
+  }
+}

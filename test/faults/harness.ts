@@ -1,0 +1,492 @@
+/**
+ * What a fault scenario needs, started fresh by each test file: a Temporal dev server on a FILE database
+ * (so it can be killed and restarted), an embedded Postgres behind a TCP proxy on 127.0.0.1 (so it can
+ * be made unreachable), an SMTP sink and an HTTP sink that count deliveries by Message-ID and
+ * Idempotency-Key, and the worker as a child process (`node bin/forge-jobs.js worker`, the built CLI) so
+ * it can be SIGKILLed in the middle of its effects.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, Connection } from '@temporalio/client';
+import { Pool } from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { createJobClient, loadRuntimeConfig } from '../../src';
+import { createMemoryLogger } from '../../src/log';
+import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/client/ids';
+import { freePort, freePorts } from '../../src/dev/ports';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres';
+import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../../src/temporal';
+
+const ROOT = join(__dirname, '..', '..');
+export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);
+
+export const artifact = {
+  entities: {
+    Customer: {
+      name: 'Customer',
+      table: 'customers',
+      fields: { name: { name: 'name', type: 'string', sql_type: 'text' }, email: { name: 'email', type: 'string', sql_type: 'text' } },
+      relations: {},
+    },
+    Order: {
+      name: 'Order',
+      table: 'orders',
+      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
+      relations: { customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false } },
+    },
+  },
+  jobs: {
+    // needs: one SQL hop (Order.customer), then one email per order
+    order_mail: { name: 'order_mail', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    // no needs query: one POST per order
+    order_hook: { name: 'order_hook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
+  },
+  hooks: [{ entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] }],
+};
+export const JOBS_PER_ORDER = 2;
+
+// ---------------------------------------------------------------------------------------------------
+// Sinks
+
+export interface CountingSink {
+  port: number;
+  /** deliveries per key (Message-ID or Idempotency-Key), counted when the sink accepted them */
+  counts: Map<string, number>;
+  /** what was delivered: the SMTP Subject or the HTTP path */
+  labels: Set<string>;
+  total(): number;
+  duplicates(): number;
+  close(): Promise<void>;
+}
+
+function counting(counts: Map<string, number>) {
+  return {
+    total: () => [...counts.values()].reduce((a, b) => a + b, 0),
+    duplicates: () => [...counts.values()].reduce((a, n) => a + (n - 1), 0),
+  };
+}
+
+/** SMTP on 127.0.0.1 that accepts everything and counts by Message-ID; `port` reuses a port after close. */
+export async function startSmtpSink(port?: number, counts: Map<string, number> = new Map(), labels: Set<string> = new Set()): Promise<CountingSink> {
+  const smtp = new SMTPServer({
+    secure: false,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
+    logger: false,
+    closeTimeout: 200,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const id = /^message-id:\s*(\S+)/im.exec(raw)?.[1] ?? `(none ${randomBytes(4).toString('hex')})`;
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+        const subject = /^subject:\s*(.*)$/im.exec(raw)?.[1]?.trim();
+        if (subject) labels.add(subject);
+        callback(null);
+      });
+    },
+  });
+  smtp.on('error', () => undefined);
+  const listenPort = port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    smtp.server.once('error', reject);
+    smtp.listen(listenPort, '127.0.0.1', () => resolve());
+  });
+  return { port: listenPort, counts, labels, ...counting(counts), close: () => new Promise((r) => smtp.close(() => r())) };
+}
+
+/** HTTP on 127.0.0.1 answering 200 and counting requests by Idempotency-Key. */
+export async function startHttpSink(): Promise<CountingSink> {
+  const counts = new Map<string, number>();
+  const labels = new Set<string>();
+  const server: HttpServer = createHttpServer((req, res) => {
+    const key = String(req.headers['idempotency-key'] ?? `(none ${randomBytes(4).toString('hex')})`);
+    req.resume();
+    req.on('end', () => {
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      labels.add(req.url ?? '/');
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    counts,
+    labels,
+    ...counting(counts),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Postgres behind a pausable proxy
+
+export interface TcpProxy {
+  port: number;
+  /** drops every connection and refuses new ones until resume() */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: TcpServer | undefined;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createTcpServer((client) => {
+        const upstream = tcpConnect(targetPort, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    for (const socket of sockets) socket.destroy();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await listen();
+  return { port, pause: stop, resume: listen, close: stop };
+}
+
+function pgDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'forge-jobs-faults-pg-'));
+  chmodSync(dir, 0o755); // as root, the postgres user must traverse it
+  return join(dir, 'data');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker and app child processes
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  dir: string;
+  temporal: TemporalDevServer;
+  temporalPorts: { port: number; uiPort: number };
+  pg: EmbeddedPostgres;
+  proxy: TcpProxy;
+  /** direct to Postgres (not through the proxy): the test's own view */
+  pool: Pool;
+  dbUrl: string;
+  smtp: CountingSink;
+  smtpCounts: Map<string, number>;
+  smtpLabels: Set<string>;
+  http: CountingSink;
+  artifactPath: string;
+  configPath: string;
+  taskQueue: string;
+  client: ReturnType<typeof createJobClient>;
+  clientLogs: ReturnType<typeof createMemoryLogger>['records'];
+  /** every JSON log line any worker of this stack wrote */
+  workerEvents: Array<Record<string, unknown>>;
+  startWorker(): WorkerProcess;
+  restartTemporal(mode: 'kill9' | 'stop'): Promise<void>;
+  restartSmtp(): Promise<void>;
+  temporalClient(): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  name: string;
+  maxAttempts?: number;
+  /** per-attempt effect timeout: how soon an attempt lost with a killed worker is retried */
+  timeout?: string;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), `forge-jobs-faults-${options.name}-`));
+  const cliPath = await findTemporalCli({ log, allowBuild: true });
+  const [port, uiPort] = await freePorts(2);
+  const dbFilename = join(dir, 'temporal.sqlite');
+  const quiet = () => undefined;
+  const [temporal, pg] = await Promise.all([
+    startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet }),
+    startEmbeddedPostgres({ dataDir: pgDataDir(), database: 'faults', postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'], log: quiet }),
+  ]);
+  const proxy = await startTcpProxy(pg.port);
+  const dbUrl = pg.url;
+  const pool = new Pool({ connectionString: dbUrl, max: 5 });
+  pool.on('error', () => undefined);
+  await pool.query(`
+    CREATE TABLE customers (id serial PRIMARY KEY, name text, email text);
+    CREATE TABLE orders (id serial PRIMARY KEY, customer_id integer REFERENCES customers(id), note text);
+    INSERT INTO customers (name, email) SELECT 'c' || i, 'c' || i || '@faults.test' FROM generate_series(1, 20) AS i;`);
+  const smtpCounts = new Map<string, number>();
+  const smtpLabels = new Set<string>();
+  const smtp = await startSmtpSink(undefined, smtpCounts, smtpLabels);
+  const http = await startHttpSink();
+  const taskQueue = `faults-${options.name}-${randomBytes(3).toString('hex')}`;
+  const proxied = new URL(dbUrl);
+  proxied.port = String(proxy.port);
+  const artifactPath = join(dir, 'artifact.json');
+  const configPath = join(dir, 'forge.runtime.toml');
+  writeFileSync(artifactPath, JSON.stringify(artifact, null, 2));
+  writeFileSync(
+    configPath,
+    `# generated by test/faults/harness.ts
+[database]
+adapter = "postgres"
+[database.postgres]
+url = "${proxied.toString()}"
+
+[temporal]
+address = "${temporal.address}"
+
+[email]
+host = "127.0.0.1"
+port = ${smtp.port}
+from = "shop@faults.test"
+
+[http]
+allow = ["127.0.0.1"]
+timeout = "5s"
+
+[jobs]
+task_queue = "${taskQueue}"
+max_attempts = ${options.maxAttempts ?? 8}
+timeout = "${options.timeout ?? '3s'}"
+concurrency = 10
+
+[jobs.order_mail]
+subject = "Order {{trigger.id}}"
+text = "Thank you for order {{trigger.id}}."
+
+[jobs.order_hook]
+url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
+`,
+  );
+  const config = loadRuntimeConfig(configPath, { environment: 'development' });
+  const clientLogger = createMemoryLogger();
+  const client = createJobClient({ artifact, config, logger: clientLogger });
+  const workerEvents: Array<Record<string, unknown>> = [];
+  const workerLog = createWriteStream(join(dir, 'worker.log'), { flags: 'a' });
+  const workers = new Set<WorkerProcess>();
+  let inspector: Promise<Client> | undefined;
+  let inspectorConnection: Connection | undefined;
+
+  const stack: Stack = {
+    dir,
+    temporal,
+    temporalPorts: { port, uiPort },
+    pg,
+    proxy,
+    pool,
+    dbUrl,
+    smtp,
+    smtpCounts,
+    smtpLabels,
+    http,
+    artifactPath,
+    configPath,
+    taskQueue,
+    client,
+    clientLogs: clientLogger.records,
+    workerEvents,
+    startWorker() {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', artifactPath, '--config', configPath], {
+        cwd: ROOT,
+        env: { ...process.env, FORGE_LOG_LEVEL: 'info', FORGE_ENV: 'development', FORGE_CODEC_KEY: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let markReady: () => void = () => undefined;
+      const ready = new Promise<void>((resolve) => (markReady = resolve));
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          workerLog.write(line + '\n');
+          if (!line.startsWith('{')) return;
+          try {
+            const event = JSON.parse(line) as Record<string, unknown>;
+            workerEvents.push(event);
+            if (event.event === 'executor.started') markReady();
+          } catch {
+            // not ours
+          }
+        });
+      }
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const proc: WorkerProcess = {
+        child,
+        ready: Promise.race([ready, exited.then((code) => Promise.reject(new Error(`worker exited (${code}) before it was ready; see ${dir}/worker.log`)))]),
+        exited,
+        async kill9() {
+          child.kill('SIGKILL');
+          await exited;
+          workers.delete(proc);
+        },
+        async stop() {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+          workers.delete(proc);
+        },
+      };
+      proc.ready.catch(() => undefined);
+      workers.add(proc);
+      return proc;
+    },
+    async restartTemporal(mode) {
+      if (mode === 'kill9') {
+        try {
+          process.kill(-stack.temporal.process.pid!, 'SIGKILL');
+        } catch {
+          stack.temporal.process.kill('SIGKILL');
+        }
+        await new Promise((r) => (stack.temporal.process.exitCode !== null || stack.temporal.process.signalCode !== null ? r(undefined) : stack.temporal.process.once('exit', r)));
+      } else {
+        await stack.temporal.stop();
+      }
+      stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
+    },
+    async restartSmtp() {
+      stack.smtp = await startSmtpSink(stack.smtp.port, smtpCounts, smtpLabels);
+    },
+    temporalClient() {
+      inspector ??= Connection.connect({ address: temporal.address }).then((c) => {
+        inspectorConnection = c;
+        return new Client({ connection: c });
+      });
+      return inspector;
+    },
+    async stop() {
+      await Promise.all([...workers].map((w) => w.stop().catch(() => undefined)));
+      await client.close().catch(() => undefined);
+      await inspectorConnection?.close().catch(() => undefined);
+      await stack.smtp.close().catch(() => undefined);
+      await http.close().catch(() => undefined);
+      await proxy.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await stack.temporal.stop().catch(() => undefined);
+      await pg.stop().catch(() => undefined);
+      workerLog.end();
+    },
+  };
+  return stack;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Orders, outcomes and the result table
+
+/** Inserts `n` orders and returns their rows (committed). */
+export async function insertOrders(pool: Pool, n: number, note: string): Promise<Array<Record<string, unknown>>> {
+  const { rows } = await pool.query(
+    `INSERT INTO orders (customer_id, note) SELECT 1 + (i % 20), $2 FROM generate_series(1, $1::int) AS i RETURNING *`,
+    [n, note],
+  );
+  return rows;
+}
+
+export interface Outcome {
+  completed: number;
+  dead: number;
+  /** not closed (or never started) by the deadline */
+  open: string[];
+  reasons: string[];
+}
+
+/** Waits until every workflow is closed or the deadline passes; counts completed and dead. */
+export async function waitForWorkflows(client: Client, ids: string[], timeoutMs: number): Promise<Outcome> {
+  const deadline = Date.now() + timeoutMs;
+  const closed = new Map<string, { status: string; reason?: string }>();
+  while (Date.now() < deadline) {
+    const pending = ids.filter((id) => !closed.has(id));
+    if (pending.length === 0) break;
+    await Promise.all(
+      pending.map(async (id) => {
+        try {
+          const d = await client.workflow.getHandle(id).describe();
+          if (d.status.name === 'RUNNING') return;
+          let reason: string | undefined;
+          if (d.status.name === 'FAILED') {
+            try {
+              await client.workflow.getHandle(id).result();
+            } catch (err) {
+              const e = err as { cause?: { message?: string }; message: string };
+              reason = e.cause?.message ?? e.message;
+            }
+          }
+          closed.set(id, { status: d.status.name, reason });
+        } catch {
+          // not found (yet) or the server is restarting
+        }
+      }),
+    );
+    if (ids.some((id) => !closed.has(id))) await new Promise((r) => setTimeout(r, 500));
+  }
+  const values = [...closed.values()];
+  return {
+    completed: values.filter((v) => v.status === 'COMPLETED').length,
+    dead: values.filter((v) => v.status === 'FAILED').length,
+    open: ids.filter((id) => !closed.has(id)),
+    reasons: values.flatMap((v) => (v.reason ? [v.reason] : [])),
+  };
+}
+
+/** The workflow ids an order's event starts: afterCommit derives the event id from the row; the outbox stores it. */
+export function workflowIdsOf(row: Record<string, unknown>, eventId: string = deriveEventId('Order', 'create', row)): string[] {
+  const recordId = recordIdOf(row);
+  return Object.keys(artifact.jobs).map((job) => jobWorkflowId({ job, entity: 'Order', operation: 'create', recordId, eventId }));
+}
+
+/** Orders (by id) whose email or POST never reached a sink. */
+export function missingDeliveries(stack: Stack, orderIds: unknown[]): string[] {
+  return orderIds.flatMap((id) => [
+    ...(stack.smtp.labels.has(`Order ${id}`) ? [] : [`mail ${id}`]),
+    ...(stack.http.labels.has(`/orders/${id}`) ? [] : [`hook ${id}`]),
+  ]);
+}
+
+/** Duplicates among the deliveries of these orders: sum over their keys of (count - 1). */
+export function duplicatesNow(stack: Stack): number {
+  return stack.smtp.duplicates() + stack.http.duplicates();
+}
+
+export interface FaultRow {
+  scenario: string;
+  round: string;
+  fault: string;
+  jobs: number;
+  completed: number;
+  dead: number;
+  lost: number;
+  duplicates: number;
+  note?: string;
+}
+
+/** Appends one row to the run's result file; jest.faults.config.js's teardown prints the table. */
+export function record(row: FaultRow): void {
+  const file = process.env.FORGE_FAULTS_RESULTS;
+  log(`${row.scenario} ${row.round}: ${row.fault}: jobs ${row.jobs}, completed ${row.completed}, dead ${row.dead}, lost ${row.lost}, duplicates ${row.duplicates}${row.note ? ` (${row.note})` : ''}`);
+  if (file) appendFileSync(file, JSON.stringify(row) + '\n');
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,274 @@
+/**
+ * Inspection on the real dev server and Postgres: the dead-letter list, retry (a redrive runs only the dead
+ * targets), stats from visibility (the same after a worker restart), the dev endpoints and the worker's
+ * Prometheus metrics.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startAppServer, type AppServer } from '../../src/app/server';
+import { createJobClient } from '../../src/client';
+import { devJobsEndpoints } from '../../src/dev/endpoints';
+import { freePort } from '../../src/dev/ports';
+import { migrate } from '../../src/sql/migrations';
+import { insertOutboxRow } from '../../src/outbox';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+
+const artifact = {
+  entities: {
+    Batch: {
+      name: 'Batch',
+      table: 'batches',
+      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
+      relations: { items: { name: 'items', target: 'Item', target_table: 'items', foreign_key: 'items_id', is_many: true } },
+    },
+    Item: { name: 'Item', table: 'items', fields: { path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
+  },
+  jobs: {
+    ping_items: { name: 'ping_items', input_entity: 'Batch', needs_path: 'Batch.items', needs_filter: '', capabilities: ['http.post'] },
+    ping_batch: { name: 'ping_batch', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
+    sneaky: { name: 'sneaky', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['email.send'] },
+  },
+  hooks: [
+    { entity: 'Batch', timing: 'after', operation: 'create', jobs: ['ping_items'] },
+    { entity: 'Batch', timing: 'after', operation: 'update', jobs: ['ping_batch'] },
+    { entity: 'Batch', timing: 'after', operation: 'delete', jobs: ['sneaky'] },
+  ],
+};
+
+let db: TestDatabase;
+let http: Server;
+let pipeline: Pipeline;
+let config: ReturnType<typeof testConfig>;
+let metricsAddress: string;
+const hits: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+const fixed = new Set<string>();
+const options = () => ({
+  artifact,
+  config,
+  pool: db.pool,
+  handlers: { sneaky: () => ({ capability: 'http.post' as const, url: 'http://127.0.0.1:1/never', body: {} }) },
+});
+
+beforeAll(async () => {
+  db = await createTestDatabase('inspect');
+  await db.pool.query(`
+    CREATE TABLE batches (id serial PRIMARY KEY, note text);
+    CREATE TABLE items (id serial PRIMARY KEY, batch_id integer REFERENCES batches(id), path text);`);
+  const seen = new Map<string, number>();
+  http = createServer((req, res) => {
+    const path = (req.url ?? '/').slice(1);
+    hits.push({ path, headers: req.headers });
+    const n = (seen.get(path) ?? 0) + 1;
+    seen.set(path, n);
+    req.resume();
+    if (path.startsWith('bad') && !fixed.has(path)) return void res.writeHead(400).end('no');
+    if (path.startsWith('flaky') && n === 1) return void res.writeHead(500).end('down');
+    res.writeHead(200).end('ok');
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+  config = testConfig('inspect', {
+    email: { host: '127.0.0.1', port: 1, from: 'x@inspect.test' },
+    http: { allow: ['127.0.0.1'] },
+    jobs: {
+      max_attempts: 3,
+      timeout: '10s',
+      ping_items: { url: `http://127.0.0.1:${port}/{{target.path}}` },
+      ping_batch: { url: `http://127.0.0.1:${port}/{{trigger.note}}` },
+    },
+  });
+  // The runtime is process-wide and installed by the first worker of this test file's module registry.
+  metricsAddress = `127.0.0.1:${await freePort()}`;
+  process.env.FORGE_METRICS_PROMETHEUS = metricsAddress;
+  pipeline = await startPipeline(options());
+  delete process.env.FORGE_METRICS_PROMETHEUS;
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await new Promise((r) => http?.close(r));
+  await db?.drop();
+});
+
+let batchA: { id: number };
+let deadA: string;
+let sneakyId: string;
+let flakyId: string;
+
+async function batch(note: string, items: string[]) {
+  const { rows } = await db.pool.query('INSERT INTO batches (note) VALUES ($1) RETURNING *', [note]);
+  for (const path of items) await db.pool.query('INSERT INTO items (batch_id, path) VALUES ($1, $2)', [rows[0].id, path]);
+  return rows[0];
+}
+
+test('dead jobs are listed with job, entity, record, operation, reason, attempts, last error, time and targets', async () => {
+  batchA = await batch('a', ['ok-a1', 'bad-a2', 'bad-a3']);
+  const [a] = await pipeline.client.afterCommit('Batch', 'create', batchA);
+  deadA = a.workflowId;
+  const batchB = await batch('flaky-b', []);
+  const [b] = await pipeline.client.afterCommit('Batch', 'update', batchB);
+  flakyId = b.workflowId;
+  const batchC = await batch('c', []);
+  const [c] = await pipeline.client.afterCommit('Batch', 'delete', batchC);
+  sneakyId = c.workflowId;
+  expect((await outcome(deadA)).state).toBe('dead');
+  expect((await outcome(flakyId)).state).toBe('completed');
+  expect((await outcome(sneakyId)).state).toBe('dead');
+
+  const dead = await eventually(async () => {
+    const list = await pipeline.client.deadJobs();
+    return list.length === 2 && list;
+  });
+  const a1 = dead.find((d) => d.workflowId === deadA)!;
+  expect(a1).toMatchObject({
+    job: 'ping_items',
+    entity: 'Batch',
+    operation: 'create',
+    recordId: String(batchA.id),
+    reason: 'PermanentError',
+    attempts: 1,
+    targets: 3,
+    completed: 1,
+  });
+  expect(a1.lastError).toMatch(/400/);
+  expect(a1.deadTargets.map((t) => t.reason)).toEqual([expect.stringMatching(/400/), expect.stringMatching(/400/)]);
+  expect(a1.time).toBeInstanceOf(Date);
+  expect(dead.find((d) => d.workflowId === sneakyId)).toMatchObject({ job: 'sneaky', operation: 'delete', reason: 'SandboxViolation' });
+
+  expect((await pipeline.client.deadJobs({ job: 'ping_items' })).map((d) => d.workflowId)).toEqual([deadA]);
+  expect(await pipeline.client.deadJobs({ entity: 'Nope' })).toEqual([]);
+  expect(await pipeline.client.deadJobs({ limit: 1 })).toHaveLength(1);
+  expect(await pipeline.client.deadJobs({ since: '1h' })).toHaveLength(2);
+  expect(await pipeline.client.deadJobs({ since: new Date(Date.now() + 60_000) })).toEqual([]);
+  await expect(pipeline.client.deadJobs({ since: 'yesterday' })).rejects.toThrow(/since/);
+});
+
+test('stats count what ran on this task queue, from visibility', async () => {
+  const stats = await eventually(async () => {
+    const s = await pipeline.client.stats();
+    return s.total_enqueued === 3 && s.total_completed === 1 && s.total_retried === 1 && s.total_dead === 2 && s.total_failed === 2 && s;
+  });
+  expect(stats).toMatchObject({
+    queue_depth: 0,
+    total_enqueued: 3,
+    total_completed: 1,
+    total_failed: 2,
+    total_retried: 1,
+    total_dead: 2,
+    sandbox_violations: 1,
+    outbox_pending: null,
+    task_queue: pipeline.client.taskQueue,
+  });
+  expect(stats.worker_count).toBeGreaterThanOrEqual(1);
+});
+
+test('outbox_pending counts undispatched rows of the database the client is given', async () => {
+  const other = await createTestDatabase('inspect_outbox');
+  try {
+    await migrate(other.pool);
+    await insertOutboxRow(other.pool, { eventId: 'e1', entity: 'Batch', operation: 'create', record: { id: 1 } });
+    const client = createJobClient({ artifact, config, database: other.pool });
+    try {
+      expect((await client.stats()).outbox_pending).toBe(1);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await other.drop();
+  }
+});
+
+test('retry redrives a dead job: a new run under the same id runs only the dead targets, with the same idempotency keys', async () => {
+  fixed.add('bad-a2');
+  fixed.add('bad-a3');
+  const retried = await pipeline.client.retry(deadA);
+  expect(retried).toHaveLength(1);
+  expect(retried[0]).toMatchObject({ workflowId: deadA, job: 'ping_items' });
+  expect(retried[0].runId).not.toBe(retried[0].previousRunId);
+  expect(retried[0].onlyTargets?.map(String).sort()).toHaveLength(2);
+  expect((await outcome(deadA)).state).toBe('completed');
+
+  const count = (p: string) => hits.filter((h) => h.path === p).length;
+  expect([count('ok-a1'), count('bad-a2'), count('bad-a3')]).toEqual([1, 2, 2]);
+  const keys = hits.filter((h) => h.path === 'bad-a2').map((h) => h.headers['idempotency-key']);
+  expect(keys[0]).toBeTruthy();
+  expect(keys[1]).toBe(keys[0]);
+
+  const shown = await pipeline.client.show(deadA);
+  expect(shown).toMatchObject({ state: 'completed', status: 'COMPLETED', job: 'ping_items', targets: 2, completed: 2 });
+  expect(shown.runs.map((r) => r.status)).toEqual(['FAILED', 'COMPLETED']);
+
+  // the dead run stays in history, but the job is no longer dead
+  await eventually(async () => (await pipeline.client.deadJobs()).map((d) => d.workflowId).join() === sneakyId);
+  await expect(pipeline.client.retry(deadA)).rejects.toThrow(/not dead/);
+  await expect(pipeline.client.retry('forge/no/such/job')).rejects.toThrow(/no job workflow/);
+});
+
+test('retry by job redrives every dead job of it; one that dies again is still one dead job', async () => {
+  const retried = await pipeline.client.retry({ job: 'sneaky' });
+  expect(retried.map((r) => r.workflowId)).toEqual([sneakyId]);
+  expect((await outcome(sneakyId)).state).toBe('dead');
+  const stats = await eventually(async () => {
+    const s = await pipeline.client.stats();
+    return s.total_enqueued === 5 && s.sandbox_violations === 2 && s.total_failed === 3 && s.total_completed === 2 && s;
+  });
+  expect(stats).toMatchObject({ total_dead: 1, total_retried: 1, queue_depth: 0 });
+  const dead = await pipeline.client.deadJobs();
+  expect(dead.map((d) => [d.workflowId, d.runId])).toEqual([[sneakyId, retried[0].runId]]);
+});
+
+// (a worker's metrics leave the endpoint when it shuts down: this runs before the restart below)
+test('the worker serves Prometheus metrics: Temporal runtime metrics and the job counters', async () => {
+  const text = await eventually(async () => {
+    const body = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    return /forge_jobs_completed/.test(body) && body;
+  });
+  expect(text).toMatch(/temporal_/);
+  expect(text).toMatch(/forge_jobs_dead/);
+  expect(text).toMatch(/forge_jobs_sandbox_violations/);
+  expect(text).toMatch(/forge_jobs_effect_retries/);
+});
+
+test('stats are the same after a worker restart (no in-memory counters)', async () => {
+  const before = await pipeline.client.stats();
+  await pipeline.stop();
+  pipeline = await startPipeline(options());
+  const after = await pipeline.client.stats();
+  const { worker_count: _w1, ...a } = before;
+  const { worker_count: _w2, ...b } = after;
+  expect(b).toEqual(a);
+});
+
+describe('dev endpoints', () => {
+  let app: AppServer;
+  let plain: AppServer;
+  beforeAll(async () => {
+    app = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact, devRoutes: devJobsEndpoints(pipeline.client) });
+    plain = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await plain?.close();
+  });
+
+  test('/_dev/jobs/stats and /_dev/jobs/dead answer JSON', async () => {
+    const stats = await fetch(`${app.url}/_dev/jobs/stats`);
+    expect(stats.status).toBe(200);
+    expect(stats.headers.get('content-type')).toMatch(/json/);
+    expect(await stats.json()).toMatchObject({ total_enqueued: 5, total_dead: 1, sandbox_violations: 2, task_queue: pipeline.client.taskQueue });
+
+    const dead = await fetch(`${app.url}/_dev/jobs/dead?job=sneaky&limit=5`);
+    expect(dead.status).toBe(200);
+    const body = (await dead.json()) as { dead: Array<{ workflowId: string; reason: string; time: string }> };
+    expect(body.dead).toEqual([expect.objectContaining({ workflowId: sneakyId, reason: 'SandboxViolation' })]);
+    expect(new Date(body.dead[0].time).getTime()).toBeGreaterThan(0);
+
+    expect((await fetch(`${app.url}/_dev/jobs/dead?limit=zero`)).status).toBe(400);
+    expect((await fetch(`${app.url}/_dev/jobs/dead?since=yesterday`)).status).toBe(400);
+  });
+
+  test('they exist only where the dev stack mounts them', async () => {
+    expect((await fetch(`${plain.url}/_dev/jobs/stats`)).status).toBe(404);
+  });
+});
