@@ -135,8 +135,9 @@ async function bundle(workflowsPath: string): Promise<string> {
   return file;
 }
 
-async function startChild(name: string, options: object, _tmp: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts'), JSON.stringify(options)], {
+async function startChild(name: string, options: { kind: 'forge' | 'baseline' } & Record<string, unknown>, _tmp: string): Promise<ChildProcess> {
+  const args = options.kind === 'forge' ? [join(__dirname, 'forge-worker.js')] : ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts')];
+  const child = spawn(process.execPath, [...args, JSON.stringify(options)], {
     cwd: join(__dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

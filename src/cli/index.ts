@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCodecServerCommand } from './codec-server';
+import { registerJobsCommands } from './jobs';
 import { DEFAULT_RETENTION, artifactOption, configOptions, databaseOption, jsonOption, temporalOptions } from './options';
 
 // Each command's module (and with it the library, Temporal's native worker, pg) loads only when that command
@@ -100,8 +102,8 @@ Temporal archival) to keep dead jobs longer. On Temporal Cloud, namespaces and r
 setup then needs permission to update them, or run it with --no-retention on an existing namespace.`,
   );
 
-  registerOptional(cli, './jobs', 'registerJobsCommands');
-  registerOptional(cli, './codec-server', 'registerCodecServerCommand');
+  registerJobsCommands(cli);
+  registerCodecServerCommand(cli);
 
   for (const command of allCommands(cli)) configureErrors(command);
   cli.hook('preAction', (_root, action) => {
@@ -166,24 +168,6 @@ function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');
-}
-
-/**
- * Commands other modules add (`jobs` …, `codec-server`): registered when their module is there.
- * TODO(lead): replace with static imports once src/cli/jobs.ts exists.
- */
-function registerOptional(cli: Command, module: string, register: string): void {
-  let loaded: Record<string, unknown>;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(module) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(`'${module}'`)) return;
-    throw err;
-  }
-  const fn = loaded[register];
-  if (typeof fn === 'function') (fn as (cli: Command) => void)(cli);
 }
 
 function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {

@@ -53,7 +53,11 @@ export async function replayCommand(files: string[], flags: ReplayFlags): Promis
 
   const failed = results.filter((r) => !r.ok);
   if (flags.json) printJson({ ok: failed.length === 0, results });
-  else for (const r of results.filter((r) => r.ok)) print(`ok  ${r.source}  (${r.events} events, workflow id ${r.workflowId})`);
+  else {
+    for (const r of results.filter((r) => r.ok)) {
+      print(`ok  ${r.source}  (${r.events} events${r.source.includes(r.workflowId) ? '' : `, workflow id ${r.workflowId}`})`);
+    }
+  }
   if (failed.length > 0) {
     // One line per failed history; the caller's "forge-jobs replay:" line carries the first.
     for (const r of failed.slice(1)) process.stderr.write(`forge-jobs replay: ${r.source}: ${r.error}\n`);

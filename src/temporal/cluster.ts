@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { Client as PgClient } from 'pg';
 import { stopProcessGroup } from '../dev/process-tree';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
 import { ensureSearchAttributes } from './dev-server';
@@ -238,8 +237,8 @@ function canListen(port: number): Promise<boolean> {
 // Schema: create-database, setup-schema -v 0.0, update-schema -d …/versioned, for both databases.
 
 /**
- * Safe on every start: the databases are created when missing, setup-schema runs only on a database without
- * a schema_version (run again, it would reset the version to 0.0), and update-schema applies what is new.
+ * Safe on every start, as Temporal's samples run it: create-database and setup-schema leave an existing
+ * database and schema version alone (checked against v1.29.1), update-schema applies only what is new.
  */
 export async function setupSchemas(binaries: TemporalServerBinaries, pg: PostgresEndpoint, log: (line: string) => void = () => undefined): Promise<void> {
   const run = promisify(execFile);
@@ -257,36 +256,11 @@ export async function setupSchemas(binaries: TemporalServerBinaries, pg: Postgre
     ['temporal', TEMPORAL_DATABASES.persistence],
     ['visibility', TEMPORAL_DATABASES.visibility],
   ] as const) {
-    if (!(await databaseExists(pg, database))) {
-      log(`creating database ${database}`);
-      await sql(database, ['create-database']);
-    }
-    if (!(await hasSchemaVersion(pg, database))) await sql(database, ['setup-schema', '-v', '0.0']);
+    await sql(database, ['create-database']);
+    await sql(database, ['setup-schema', '-v', '0.0']);
     await sql(database, ['update-schema', '-d', join(binaries.schemaDir, kind, 'versioned')]);
   }
   log(`schemas of ${TEMPORAL_DATABASES.persistence} and ${TEMPORAL_DATABASES.visibility} are up to date`);
-}
-
-async function withPg<T>(pg: PostgresEndpoint, database: string, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = new PgClient({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function databaseExists(pg: PostgresEndpoint, database: string): Promise<boolean> {
-  return withPg(pg, 'postgres', async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount! > 0);
-}
-
-async function hasSchemaVersion(pg: PostgresEndpoint, database: string): Promise<boolean> {
-  return withPg(pg, database, async (c) => {
-    const { rows } = await c.query(`SELECT to_regclass('public.schema_version') IS NOT NULL AS present`);
-    if (!rows[0].present) return false;
-    return (await c.query('SELECT 1 FROM schema_version')).rowCount! > 0;
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------

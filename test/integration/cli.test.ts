@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src';
+import { jobWorkflowId } from '../../src/client/ids';
 import { listCustomSearchAttributes } from '../../src/temporal';
 import type { TestDatabase } from '../helpers/db';
 import { HELPDESK, helpdeskDatabase } from '../helpers/helpdesk';
@@ -220,6 +221,8 @@ describe('setup', () => {
 
 describe('relay', () => {
   // in the namespace setup created above, so the workflows it starts stay out of the other tests' way
+  const eventId = `cli-${randomBytes(4).toString('hex')}`;
+
   test('dispatches committed outbox rows and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
@@ -233,7 +236,7 @@ describe('relay', () => {
     try {
       await until(() => stderr.includes('relay running'), 20000, () => stderr);
       // what client.enqueue writes inside the app's transaction (row + NOTIFY)
-      await writeOutboxEvent(db.pool, 'Ticket', 'create', TICKET, { eventId: `cli-${randomBytes(4).toString('hex')}` });
+      await writeOutboxEvent(db.pool, 'Ticket', 'create', TICKET, { eventId });
       await until(async () => (await db.pool.query('SELECT 1 FROM forge_jobs.outbox WHERE dispatched_at IS NOT NULL')).rowCount === 1, 15000, () => stderr);
     } finally {
       child.kill('SIGTERM');
@@ -243,6 +246,13 @@ describe('relay', () => {
     expect(stderr).toContain('relay stopped');
     expect(stderr).not.toMatch(/^forge-jobs/m);
   });
+
+  test('replay --workflow-id fetches the history of a workflow the relay started', async () => {
+    const workflowId = jobWorkflowId({ job: 'notify_agents', entity: 'Ticket', operation: 'create', recordId: TICKET.id, eventId });
+    const result = await run(['replay', '--workflow-id', workflowId, '--address', address(), '--namespace', namespace], { timeoutMs: 45000 });
+    expect(result.stderr).toContain(`fetching the history of ${workflowId}`);
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`ok  workflow ${workflowId}`) });
+  }, 60_000);
 });
 
 describe('bad input exits 1 with one clear line', () => {

@@ -1,0 +1,25 @@
+# forge-jobs worker / relay / codec server image (docker-compose.yml builds it as forge-jobs:local).
+#   docker build -t forge-jobs .
+#   docker run --rm forge-jobs worker --config /etc/forge-jobs/forge.runtime.toml --artifact /app/artifact.json
+# The command is the forge-jobs subcommand: worker, relay, migrate, setup, codec-server…
+
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+# the helpdesk example's artifact, for the compose stack; mount your app's artifact.json instead
+COPY examples ./examples
+USER node
+ENTRYPOINT ["node", "bin/forge-jobs.js"]
+CMD ["worker"]
