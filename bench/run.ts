@@ -9,6 +9,9 @@
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
  *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
  *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency)
+ *   BENCH_EAGER=0          leave the dev server's activity eager execution off (its default; on in the bench,
+ *                          as a production cluster should have it: system.enableActivityEagerExecution)
+ *   BENCH_TEMPORAL_ARGS    more `temporal server start-dev` arguments
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +56,11 @@ async function main(): Promise<void> {
 
   const quiet = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
   const cliPath = await findTemporalCli({ log, allowBuild: true });
-  const extraArgs = process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : [];
+  const eager = process.env.BENCH_EAGER !== '0';
+  const extraArgs = [
+    ...(eager ? ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'] : []),
+    ...(process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : []),
+  ];
   const [temporal, pg, smtp, http, forgeBundle, baselineBundle] = await Promise.all([
     startTemporalDevServer({ cliPath, log: quiet, extraArgs }),
     startEmbeddedPostgres({ dataDir: join(tmp, 'pg-data'), database: 'bench', log: quiet }),
@@ -92,10 +99,15 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, memory(forgeWorker.pid!).rss)), 250);
   log(`workers ready; forge worker pid ${forgeWorker.pid} RSS ${round(idleRss / MiB, 1)} MiB idle`);
 
-  if (only.has('smtp')) Object.assign(results, await smtpLatency(ctx));
-  if (only.has('throughput')) Object.assign(results, await throughput(ctx));
-  if (only.has('fanout')) Object.assign(results, await fanout(ctx));
-  if (only.has('needs')) Object.assign(results, await needs(ctx));
+  const peaks: Record<string, number> = {};
+  const scenarios = { smtp: smtpLatency, throughput, fanout, needs };
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    if (!only.has(name)) continue;
+    sampledPeak = memory(forgeWorker.pid!).rss;
+    Object.assign(results, await scenario(ctx));
+    peaks[name] = round(Math.max(sampledPeak, memory(forgeWorker.pid!).rss) / MiB, 1);
+    log(`  forge worker RSS peak during ${name}: ${peaks[name]} MiB (VmHWM so far ${round(memory(forgeWorker.pid!).hwm / MiB, 1)} MiB)`);
+  }
 
   clearInterval(sampler);
   const forgeMem = memory(forgeWorker.pid!);
@@ -103,7 +115,7 @@ async function main(): Promise<void> {
   Object.assign(results, {
     worker_peak_rss_mib: round(forgeMem.hwm / MiB, 1),
     worker_idle_rss_mib: round(idleRss / MiB, 1),
-    worker_sampled_peak_rss_mib: round(Math.max(sampledPeak, forgeMem.rss) / MiB, 1),
+    worker_rss_peak_by_scenario_mib: peaks,
     baseline_worker_peak_rss_mib: round(baselineMem.hwm / MiB, 1),
   });
   await Promise.all([stopChild(forgeWorker), stopChild(baselineWorker)]);
@@ -112,6 +124,7 @@ async function main(): Promise<void> {
     rounds,
     quick,
     worker_tuning: tuning ?? 'defaults',
+    temporal_eager_activities: eager,
     policy: jobPolicy(config, policy),
     load_average_end: os.loadavg().map((l) => round(l, 2)),
     date: new Date().toISOString(),

@@ -48,8 +48,9 @@ export interface JobWorkerOptions {
    */
   metrics?: { prometheus?: string };
   /**
-   * Slots and cache of the Temporal worker (Worker.create options of the same names); see WORKER_TUNING for
-   * the defaults, sized for a fan-out's children in flight × effects in flight per child.
+   * Slots and cache of the Temporal worker (Worker.create options of the same names); default the SDK's.
+   * More activity slots than the SDK's 100 did not speed a 10,000-target fan-out up on a 2-core machine
+   * (it is CPU-bound there) and raised peak RSS by ~100 MiB: see the README's Benchmarks.
    */
   tuning?: WorkerTuning;
 }
@@ -62,9 +63,6 @@ export interface WorkerTuning {
   maxConcurrentActivityTaskPolls?: number;
   maxConcurrentWorkflowTaskPolls?: number;
 }
-
-/** forge-jobs' defaults over the SDK's (bench/README: what moved the fan-out). */
-export const WORKER_TUNING: WorkerTuning = {};
 
 let runtimeInstalled: { prometheus?: string } | undefined;
 
@@ -147,7 +145,6 @@ export function createJobWorker(options: JobWorkerOptions) {
         dataConverter,
         workflowBundle: options.workflowBundle ?? (await sharedBundle()),
         activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
-        ...WORKER_TUNING,
         ...options.tuning,
       });
       if (stopping) return;

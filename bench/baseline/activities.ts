@@ -19,6 +19,10 @@ export function createBaselineActivities(deps: { pool: Pool; smtpPort: number })
       await res.body.dump();
       if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
     },
+    /** several targets in one activity, in parallel (the batching a fan-out could do) */
+    async postTargets(reqs: Array<{ url: string; key: string }>): Promise<void> {
+      await Promise.all(reqs.map((req) => this.postTarget(req)));
+    },
     close() {
       transport.close();
       return agent.close();

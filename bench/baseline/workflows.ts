@@ -5,7 +5,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { BaselineActivities } from './activities';
 
-const { lookupAgents, sendMail, postTarget } = proxyActivities<BaselineActivities>({
+const { lookupAgents, sendMail, postTarget, postTargets } = proxyActivities<BaselineActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s' },
 });
@@ -16,14 +16,18 @@ export async function baselineJob(input: { ticketId: number; orgId: number; subj
   return agents.length;
 }
 
-export async function baselineFanout(input: { targets: number; concurrency: number; url: string }): Promise<number> {
+/** `batch` targets per activity (1: one activity per target), `concurrency` activities in flight. */
+export async function baselineFanout(input: { targets: number; concurrency: number; url: string; batch?: number }): Promise<number> {
+  const batch = input.batch ?? 1;
   let next = 1;
   let done = 0;
   const lane = async () => {
     while (next <= input.targets) {
-      const id = next++;
-      await postTarget({ url: `${input.url}/ping/${id}`, key: `baseline-${id}` });
-      done++;
+      const ids: number[] = [];
+      while (ids.length < batch && next <= input.targets) ids.push(next++);
+      if (batch === 1) await postTarget({ url: `${input.url}/ping/${ids[0]}`, key: `baseline-${input.batch}-${ids[0]}` });
+      else await postTargets(ids.map((id) => ({ url: `${input.url}/ping/${id}`, key: `baseline-${input.batch}-${id}` })));
+      done += ids.length;
     }
   };
   await Promise.all(Array.from({ length: input.concurrency }, lane));

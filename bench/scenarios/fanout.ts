@@ -52,17 +52,20 @@ export async function fanout(ctx: BenchContext): Promise<Results> {
     fanout_child_history_events_max: childEventsMax,
   };
   if ((process.env.BENCH_BASELINE_FANOUT ?? (ctx.quick ? '0' : '1')) === '1') {
-    ctx.http.reset();
-    const concurrency = Number(process.env.BENCH_BASELINE_FANOUT_CONCURRENCY ?? 200);
-    const t0 = nowMs();
-    await ctx.temporalClient.workflow.execute('baselineFanout', {
-      workflowId: `baseline-fanout-${process.pid}`,
-      taskQueue: ctx.baselineQueue,
-      args: [{ targets: FANOUT_TARGETS, concurrency, url: ctx.http.url }],
-    });
-    const wall = (nowMs() - t0) / 1000;
-    results.baseline_fanout_activities_per_s = round(FANOUT_TARGETS / wall, 0);
-    ctx.log(`baseline fan-out: ${FANOUT_TARGETS} activities in one bare workflow in ${round(wall, 1)} s (${round(FANOUT_TARGETS / wall, 0)}/s, ${concurrency} in flight)`);
+    // bare Temporal on the same server: one activity per target, then 10 targets per activity
+    for (const batch of [1, 10]) {
+      ctx.http.reset();
+      const concurrency = Number(process.env.BENCH_BASELINE_FANOUT_CONCURRENCY ?? 200) / batch;
+      const t0 = nowMs();
+      await ctx.temporalClient.workflow.execute('baselineFanout', {
+        workflowId: `baseline-fanout-${process.pid}-${batch}`,
+        taskQueue: ctx.baselineQueue,
+        args: [{ targets: FANOUT_TARGETS, concurrency, url: ctx.http.url, batch }],
+      });
+      const wall = (nowMs() - t0) / 1000;
+      results[batch === 1 ? 'baseline_fanout_activities_per_s' : `baseline_fanout_batch${batch}_targets_per_s`] = round(FANOUT_TARGETS / wall, 0);
+      ctx.log(`bare workflow, ${batch} target(s) per activity: ${FANOUT_TARGETS} targets in ${round(wall, 1)} s (${round(FANOUT_TARGETS / wall, 0)} targets/s, ${concurrency} activities in flight)`);
+    }
   }
   return results;
 }

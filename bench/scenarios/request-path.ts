@@ -6,13 +6,22 @@
  * No worker polls the task queue used here, so the figures are the request path alone.
  */
 import { createJobClient } from '../../src';
-import { OUTBOX_TABLE } from '../../src/outbox';
+import { OUTBOX_CHANNEL, OUTBOX_TABLE } from '../../src/outbox';
+import { deriveEventId } from '../../src/client/ids';
 import { migrate } from '../../src/sql/migrations';
 import type { BenchContext, Results } from '../context';
 import { median, nowMs, percentile, round } from '../stats';
 
-type Variant = 'commit' | 'after_commit' | 'outbox';
-const VARIANTS: Variant[] = ['commit', 'after_commit', 'outbox'];
+type Variant = 'commit' | 'after_commit' | 'outbox' | 'outbox_one_statement';
+const VARIANTS: Variant[] = ['commit', 'after_commit', 'outbox', 'outbox_one_statement'];
+
+/**
+ * What-if, not forge-jobs' code: the outbox row and its NOTIFY in one statement (one round trip instead of
+ * the two insertOutboxRow makes), to size that change.
+ */
+const ONE_STATEMENT_OUTBOX_SQL = `
+  WITH row AS (INSERT INTO ${OUTBOX_TABLE} (event_id, entity, operation, record) VALUES ($1, $2, $3, $4::jsonb) RETURNING id)
+  SELECT id::text AS id, pg_notify('${OUTBOX_CHANNEL}', '') FROM row`;
 
 export async function requestPath(ctx: BenchContext): Promise<Results> {
   await migrate(ctx.pool);
@@ -21,7 +30,7 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
   const perRound: Array<Record<Variant, number[]>> = [];
   try {
     for (let r = 0; r < ctx.rounds; r++) {
-      const times: Record<Variant, number[]> = { commit: [], after_commit: [], outbox: [] };
+      const times: Record<Variant, number[]> = { commit: [], after_commit: [], outbox: [], outbox_one_statement: [] };
       for (let i = -20; i < n; i++) {
         // rotate the order so no variant always runs right after another
         for (let k = 0; k < VARIANTS.length; k++) {
@@ -31,7 +40,9 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
             ctx.pool,
             async (tx, emit) => {
               const { rows } = await tx.query('INSERT INTO tickets (org_id, subject, body) VALUES ($1, $2, $3) RETURNING *', [1, `rp ${variant} ${r}.${i}`, 'bench']);
-              if (variant !== 'commit') emit('Ticket', 'create', rows[0]);
+              if (variant === 'outbox_one_statement') {
+                await tx.query(ONE_STATEMENT_OUTBOX_SQL, [deriveEventId('Ticket', 'create', rows[0]), 'Ticket', 'create', JSON.stringify(rows[0])]);
+              } else if (variant !== 'commit') emit('Ticket', 'create', rows[0]);
             },
             { outbox: variant === 'outbox' },
           );
@@ -59,6 +70,8 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
     outbox_p99_ms: stat('outbox', 99),
     after_commit_ratio: ratio('after_commit'),
     outbox_ratio: ratio('outbox'),
+    outbox_one_statement_p50_ms: stat('outbox_one_statement', 50),
+    outbox_one_statement_ratio: ratio('outbox_one_statement'),
     request_path_samples: n,
   };
 }

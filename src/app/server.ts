@@ -1,7 +1,8 @@
 /**
  * A small app server with Forge-style action endpoints, for the example and the demo:
  * POST /api/actions/create_<entity>, update_<entity>, delete_<entity> (and add_comment for the helpdesk).
- * Each action commits in Postgres and calls forge-jobs after COMMIT; the response never waits for a job.
+ * Each action commits its write and an outbox row in one transaction (client.enqueue); the worker's relay
+ * starts the jobs after COMMIT. The response never waits for a job.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,11 +56,24 @@ export async function startAppServer(options: {
         : action.operation === 'update'
           ? updateRowQuery(action.entity.table, id, fields)
           : deleteRowQuery(action.entity.table, id);
-    // Autocommit: the row is committed when the query returns, and only then do jobs start.
-    const { rows } = await options.pool.query(query.text, query.values);
-    if (rows.length === 0) return send(res, 404, { error: `${action.entity.name} ${String(id)} not found` });
-    const jobs = await options.client.afterCommit(action.entity.name, action.operation, rows[0]);
-    send(res, action.operation === 'create' ? 201 : 200, { data: rows[0], jobs });
+    // The write and its outbox row commit together; the relay starts the jobs after COMMIT, so a crash
+    // between the commit and the start loses nothing.
+    const tx = await options.pool.connect();
+    let row: Record<string, unknown> | undefined;
+    let enqueued: Awaited<ReturnType<JobClient['enqueue']>>;
+    try {
+      await tx.query('BEGIN');
+      row = (await tx.query(query.text, query.values)).rows[0];
+      if (row) enqueued = await options.client.enqueue(tx, action.entity.name, action.operation, row);
+      await tx.query('COMMIT');
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      tx.release();
+    }
+    if (!row) return send(res, 404, { error: `${action.entity.name} ${String(id)} not found` });
+    send(res, action.operation === 'create' ? 201 : 200, { data: row, jobs: enqueued?.jobs ?? [] });
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));

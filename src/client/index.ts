@@ -138,10 +138,21 @@ export function createJobClient(options: JobClientOptions) {
    * after COMMIT, and nothing happens on ROLLBACK. An event that matches no after hook writes no row
    * (undefined). Throws what Postgres throws: the row is part of the app's transaction.
    */
-  async function enqueue(tx: Queryable, entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<EnqueuedEvent | undefined> {
-    if (matchHooks(artifact, entity, operation).length === 0) return undefined;
+  async function enqueue(
+    tx: Queryable,
+    entity: string,
+    operation: string,
+    record: Row,
+    opts: { eventId?: string } = {},
+  ): Promise<(EnqueuedEvent & { jobs: StartedJob[] }) | undefined> {
+    const hooks = matchHooks(artifact, entity, operation);
+    if (hooks.length === 0) return undefined;
     // An oversized record throws RecordTooLargeError inside the app's transaction, before the row is written.
-    return writeOutboxEvent(tx, entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
+    const event = await writeOutboxEvent(tx, entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
+    // The workflow ids are fixed now: the app can answer with them before the relay has started anything.
+    const recordId = recordIdOf(record);
+    const jobs = hooks.flatMap((h) => h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId: event.eventId }) })));
+    return { ...event, jobs };
   }
 
   async function start(workflowId: string, input: JobInput, recordId: string): Promise<void> {

@@ -318,6 +318,10 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   for (const mail of sink.messages()) byMessageId.set(mail.messageId, (byMessageId.get(mail.messageId) ?? 0) + 1);
   const duplicates = [...byMessageId.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
   const total = await expectedMails(tickets);
+  for (const [phase, list] of [['phase 1 (server killed)', phase1], ['phase 2 (outbox during outage)', phase2], ['phase 3 (worker killed)', phase3]] as const) {
+    const last = Math.max(...list.flatMap((t) => mailsFor(t.subject).map((m) => Date.parse(m.receivedAt))));
+    say(`${phase}: last mail at ${((last - started) / 1000).toFixed(1)}s`);
+  }
   say(`${tickets.length} tickets, ${tickets.length * 2} jobs completed once each; ${sink.messages().length} mails for ${total} expected, ${duplicates} duplicate(s) by Message-ID`);
   // A mail is never sent twice under two ids: every Message-ID belongs to one (job, target).
   expect(byMessageId.size).toBe(total);

@@ -58,8 +58,10 @@ export interface CountingSink {
   port: number;
   /** deliveries per key (Message-ID or Idempotency-Key), counted when the sink accepted them */
   counts: Map<string, number>;
-  /** what was delivered: the SMTP Subject or the HTTP path */
+  /** what was delivered: the SMTP Subject or the HTTP path (one per order and job) */
   labels: Set<string>;
+  /** deliveries per label, to attribute duplicates to rounds */
+  labelCounts: Map<string, number>;
   total(): number;
   duplicates(): number;
   close(): Promise<void>;
@@ -73,7 +75,7 @@ function counting(counts: Map<string, number>) {
 }
 
 /** SMTP on 127.0.0.1 that accepts everything and counts by Message-ID; `port` reuses a port after close. */
-export async function startSmtpSink(port?: number, counts: Map<string, number> = new Map(), labels: Set<string> = new Set()): Promise<CountingSink> {
+export async function startSmtpSink(port?: number, counts: Map<string, number> = new Map(), labels: Set<string> = new Set(), labelCounts: Map<string, number> = new Map()): Promise<CountingSink> {
   const smtp = new SMTPServer({
     secure: false,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -88,7 +90,10 @@ export async function startSmtpSink(port?: number, counts: Map<string, number> =
         const id = /^message-id:\s*(\S+)/im.exec(raw)?.[1] ?? `(none ${randomBytes(4).toString('hex')})`;
         counts.set(id, (counts.get(id) ?? 0) + 1);
         const subject = /^subject:\s*(.*)$/im.exec(raw)?.[1]?.trim();
-        if (subject) labels.add(subject);
+        if (subject) {
+          labels.add(subject);
+          labelCounts.set(subject, (labelCounts.get(subject) ?? 0) + 1);
+        }
         callback(null);
       });
     },
@@ -99,19 +104,21 @@ export async function startSmtpSink(port?: number, counts: Map<string, number> =
     smtp.server.once('error', reject);
     smtp.listen(listenPort, '127.0.0.1', () => resolve());
   });
-  return { port: listenPort, counts, labels, ...counting(counts), close: () => new Promise((r) => smtp.close(() => r())) };
+  return { port: listenPort, counts, labels, labelCounts, ...counting(counts), close: () => new Promise((r) => smtp.close(() => r())) };
 }
 
 /** HTTP on 127.0.0.1 answering 200 and counting requests by Idempotency-Key. */
 export async function startHttpSink(): Promise<CountingSink> {
   const counts = new Map<string, number>();
   const labels = new Set<string>();
+  const labelCounts = new Map<string, number>();
   const server: HttpServer = createHttpServer((req, res) => {
     const key = String(req.headers['idempotency-key'] ?? `(none ${randomBytes(4).toString('hex')})`);
     req.resume();
     req.on('end', () => {
       counts.set(key, (counts.get(key) ?? 0) + 1);
       labels.add(req.url ?? '/');
+      labelCounts.set(req.url ?? '/', (labelCounts.get(req.url ?? '/') ?? 0) + 1);
       res.writeHead(200).end('ok');
     });
   });
@@ -121,6 +128,7 @@ export async function startHttpSink(): Promise<CountingSink> {
     port,
     counts,
     labels,
+    labelCounts,
     ...counting(counts),
     close: () =>
       new Promise((r) => {
@@ -200,6 +208,7 @@ export interface Stack {
   smtp: CountingSink;
   smtpCounts: Map<string, number>;
   smtpLabels: Set<string>;
+  smtpLabelCounts: Map<string, number>;
   http: CountingSink;
   artifactPath: string;
   configPath: string;
@@ -242,7 +251,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     INSERT INTO customers (name, email) SELECT 'c' || i, 'c' || i || '@faults.test' FROM generate_series(1, 20) AS i;`);
   const smtpCounts = new Map<string, number>();
   const smtpLabels = new Set<string>();
-  const smtp = await startSmtpSink(undefined, smtpCounts, smtpLabels);
+  const smtpLabelCounts = new Map<string, number>();
+  const smtp = await startSmtpSink(undefined, smtpCounts, smtpLabels, smtpLabelCounts);
   const http = await startHttpSink();
   const taskQueue = `faults-${options.name}-${randomBytes(3).toString('hex')}`;
   const proxied = new URL(dbUrl);
@@ -304,6 +314,7 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
     smtp,
     smtpCounts,
     smtpLabels,
+    smtpLabelCounts,
     http,
     artifactPath,
     configPath,
@@ -368,7 +379,7 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
     },
     async restartSmtp() {
-      stack.smtp = await startSmtpSink(stack.smtp.port, smtpCounts, smtpLabels);
+      stack.smtp = await startSmtpSink(stack.smtp.port, smtpCounts, smtpLabels, smtpLabelCounts);
     },
     temporalClient() {
       inspector ??= Connection.connect({ address: temporal.address }).then((c) => {
@@ -411,6 +422,8 @@ export interface Outcome {
   /** not closed (or never started) by the deadline */
   open: string[];
   reasons: string[];
+  /** workflow id → COMPLETED | FAILED | … for the closed ones */
+  statuses: Map<string, { status: string; reason?: string }>;
 }
 
 /** Waits until every workflow is closed or the deadline passes; counts completed and dead. */
@@ -448,6 +461,7 @@ export async function waitForWorkflows(client: Client, ids: string[], timeoutMs:
     dead: values.filter((v) => v.status === 'FAILED').length,
     open: ids.filter((id) => !closed.has(id)),
     reasons: values.flatMap((v) => (v.reason ? [v.reason] : [])),
+    statuses: closed,
   };
 }
 
@@ -465,9 +479,15 @@ export function missingDeliveries(stack: Stack, orderIds: unknown[]): string[] {
   ]);
 }
 
-/** Duplicates among the deliveries of these orders: sum over their keys of (count - 1). */
+/** Duplicate deliveries over all keys (Message-ID, Idempotency-Key): sum of (count - 1). */
 export function duplicatesNow(stack: Stack): number {
   return stack.smtp.duplicates() + stack.http.duplicates();
+}
+
+/** Duplicate deliveries of these orders' email and POST. */
+export function duplicatesOf(stack: Stack, orderIds: unknown[]): number {
+  const extra = (n: number | undefined) => Math.max(0, (n ?? 0) - 1);
+  return orderIds.reduce<number>((a, id) => a + extra(stack.smtp.labelCounts.get(`Order ${id}`)) + extra(stack.http.labelCounts.get(`/orders/${id}`)), 0);
 }
 
 export interface FaultRow {
