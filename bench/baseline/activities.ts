@@ -6,6 +6,11 @@ import { Agent, request } from 'undici';
 export function createBaselineActivities(deps: { pool: Pool; smtpPort: number }) {
   const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port: deps.smtpPort, secure: false });
   const agent = new Agent({ headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const postTarget = async (req: { url: string; key: string }): Promise<void> => {
+    const res = await request(req.url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', 'idempotency-key': req.key }, body: '{}' });
+    await res.body.dump();
+    if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
+  };
   return {
     async lookupAgents(orgId: number): Promise<Array<{ id: number; email: string }>> {
       const { rows } = await deps.pool.query('SELECT id, email FROM members WHERE org_id = ANY($1) AND role = $2', [[orgId], 'agent']);
@@ -14,14 +19,10 @@ export function createBaselineActivities(deps: { pool: Pool; smtpPort: number })
     async sendMail(mail: { to: string; subject: string; text: string }): Promise<void> {
       await transport.sendMail({ from: 'bench@forge-jobs.test', ...mail });
     },
-    async postTarget(req: { url: string; key: string }): Promise<void> {
-      const res = await request(req.url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', 'idempotency-key': req.key }, body: '{}' });
-      await res.body.dump();
-      if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
-    },
+    postTarget,
     /** several targets in one activity, in parallel (the batching a fan-out could do) */
     async postTargets(reqs: Array<{ url: string; key: string }>): Promise<void> {
-      await Promise.all(reqs.map((req) => this.postTarget(req)));
+      await Promise.all(reqs.map(postTarget));
     },
     close() {
       transport.close();

@@ -284,7 +284,7 @@ export function clusterConfigYaml(options: { pg: PostgresEndpoint; ports: Cluste
       membershipPort: ${membership}
       bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
   return `# Written by forge-jobs (src/temporal/cluster.ts), modelled on config/development-postgres12.yaml of
-# ${'go.temporal.io/server'}: the same server and plugin as docker-compose.yml, on 127.0.0.1 with free ports.
+# go.temporal.io/server: the same server and plugin as docker-compose.yml, on 127.0.0.1 with free ports.
 log:
   stdout: true
   level: ${options.logLevel}

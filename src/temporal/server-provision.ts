@@ -47,7 +47,7 @@ export class TemporalServerNotFoundError extends Error {
         `No Temporal server ${TEMPORAL_SERVER_VERSION} found. Tried, in order:`,
         ...attempts.map((attempt) => `  - ${attempt}`),
         'Fix one of these: install Go (https://go.dev/dl; forge-jobs then builds the server once, ~2 min after the CLI),',
-        `or build it yourself: GOBIN=${'<dir>'} go install ${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION} ${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`,
+        `or build it yourself: GOBIN=<dir> go install ${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION} ${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`,
         'and set TEMPORAL_SERVER_DIR to <dir> (it must hold `server` and `sql`).',
       ].join('\n'),
     );

@@ -42,7 +42,7 @@ test('it prints each address, and each serves what it says', async () => {
   const ui = await fetch(printed('Temporal Web UI'));
   expect(ui.status).toBe(200);
   // The UI's own API, proxied to the dev server it was started with.
-  const namespaces = await (await fetch(`${printed('Temporal Web UI')}/api/v1/namespaces`)).json();
+  const namespaces = (await (await fetch(`${printed('Temporal Web UI')}/api/v1/namespaces`)).json()) as { namespaces: Array<{ namespaceInfo: { name: string } }> };
   expect(namespaces.namespaces.map((n: { namespaceInfo: { name: string } }) => n.namespaceInfo.name)).toContain('default');
 
   const pg = new Client({ connectionString: printed('Postgres') });
@@ -71,12 +71,12 @@ test("the README's curl creates a ticket and mails exactly Acme's agents", async
     body: JSON.stringify({ subject: 'Printer on fire', body: 'Third floor.', org: '10000000-0000-4000-8000-000000000001', author: '20000000-0000-4000-8000-000000000004' }),
   });
   expect(res.status).toBe(201);
-  const body = await res.json();
+  const body = (await res.json()) as { jobs: Array<{ job: string }> };
   expect(body.jobs.map((j: { job: string }) => j.job).sort()).toEqual(['log_ticket_created', 'notify_agents']);
 
   const mailUrl = `${printed('Mail \\(captured\\)')}/messages.json`;
   const notified = await eventually(async () => {
-    const all: Array<{ subject: string; to: string[] }> = await (await fetch(mailUrl)).json().then((j) => j.messages ?? j);
+    const all = (await (await fetch(mailUrl)).json()) as Array<{ subject: string; to: string[] }>;
     const mine = all.filter((m) => m.subject === 'New ticket: Printer on fire');
     return mine.length >= 2 && mine;
   }, 30_000);
