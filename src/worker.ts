@@ -125,8 +125,13 @@ export function createJobWorker(options: JobWorkerOptions) {
     const metricsAddress = quietRuntime(options.metrics, logger);
     const ownPool = !(options.database instanceof Pool);
     const pool = options.database instanceof Pool ? options.database : new Pool({ connectionString: databaseUrl(options.database, config), max: 20 });
-    // An idle connection dropped by the server must not crash the worker; the next query reconnects or fails transiently.
-    if (ownPool) pool.on('error', (err) => logger.warn('database.connection_lost', { error: err.message }));
+    // A connection dropped by the server (Postgres restarting, unreachable) must not crash the worker: idle
+    // clients report on the pool, checked-out ones (the relay's open transaction, entity.create's) on
+    // themselves, where pg throws when no one listens. Their queries fail and are retried; pg-pool discards them.
+    if (ownPool) {
+      pool.on('error', (err) => logger.warn('database.connection_lost', { error: err.message }));
+      pool.on('connect', (client) => client.on('error', () => undefined));
+    }
     const custom = options.providers ?? [];
     const taken = new Set(custom.flatMap((p) => p.capabilities));
     const providers = createProviderRegistry([

@@ -33,7 +33,7 @@ export async function startAppServer(options: {
 }): Promise<AppServer> {
   const actions = actionTable(options.artifact);
   const server = createServer((req, res) => {
-    handle(req, res).catch((err) => send(res, 500, { error: (err as Error).message }));
+    handle(req, res).catch((err) => send(res, statusOf(err), { error: (err as Error).message }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,13 +112,31 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new Error('request body too large');
+    if (size > MAX_BODY) throw new BodyError(`request body over ${MAX_BODY} bytes`, 413);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  const parsed: unknown = text ? JSON.parse(text) : {};
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('body must be a JSON object');
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch (err) {
+    throw new BodyError(`body is not JSON: ${(err as Error).message}`, 400);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BodyError('body must be a JSON object', 400);
   return parsed as Record<string, unknown>;
+}
+
+class BodyError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** The client's mistakes are 4xx: a body that is not JSON, a value Postgres refuses (SQLSTATE class 22, 23). */
+function statusOf(err: unknown): number {
+  if (err instanceof BodyError) return err.status;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code) ? 400 : 500;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
