@@ -15,8 +15,9 @@ import { createLogger, type Logger } from './log';
 import { createProviderRegistry, defaultProviders } from './providers';
 import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
+import { resolveDatabase } from './postgres';
 import { createJobClient } from './client';
-import { startRelay, type Relay, type RelayOptions } from './outbox/relay';
+import { startRelay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
 import { dataConverterFromEnv } from './codec/env';
 
@@ -122,9 +123,30 @@ export function createJobWorker(options: JobWorkerOptions) {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
   async function run(): Promise<void> {
+    // What run() opened, closed in reverse order however it ends (a failed connect included).
+    const cleanups: Array<() => Promise<unknown>> = [];
+    const cleanup = async () => {
+      for (const close of cleanups.reverse()) await close().catch((err) => logger.warn('executor.cleanup_failed', { error: (err as Error).message }));
+    };
+    try {
+      await serve(cleanups);
+    } finally {
+      logger.info('executor.stopped', { task_queue: taskQueue });
+      await cleanup();
+    }
+  }
+
+  async function serve(cleanups: Array<() => Promise<unknown>>): Promise<void> {
     const metricsAddress = quietRuntime(options.metrics, logger);
     const ownPool = !(options.database instanceof Pool);
-    const pool = options.database instanceof Pool ? options.database : new Pool({ connectionString: databaseUrl(options.database, config), max: 20 });
+    let pool: Pool;
+    if (options.database instanceof Pool) pool = options.database;
+    else {
+      const db = await openDatabase(options.database, config, logger);
+      cleanups.push(db.stop);
+      pool = new Pool({ connectionString: db.url, max: 20 });
+      cleanups.push(() => pool.end());
+    }
     // A connection dropped by the server (Postgres restarting, unreachable) must not crash the worker: idle
     // clients report on the pool, checked-out ones (the relay's open transaction, entity.create's) on
     // themselves, where pg throws when no one listens. Their queries fail and are retried; pg-pool discards them.
@@ -138,39 +160,32 @@ export function createJobWorker(options: JobWorkerOptions) {
       ...defaultProviders({ config, pool, artifact, lookup: options.lookup }).filter((p) => !p.capabilities.some((c) => taken.has(c))),
       ...custom,
     ]);
+    cleanups.push(() => providers.close());
     const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-    let relay: Relay | undefined;
-    let relayClient: ReturnType<typeof createJobClient> | undefined;
-    try {
-      await migrate(pool);
-      worker = await Worker.create({
-        connection,
-        namespace: config.temporal.namespace,
-        taskQueue,
-        dataConverter,
-        workflowBundle: options.workflowBundle ?? (await sharedBundle()),
-        activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
-        ...options.tuning,
-      });
+    cleanups.push(() => connection.close());
+    await migrate(pool);
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      dataConverter,
+      workflowBundle: options.workflowBundle ?? (await sharedBundle()),
+      activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
+      ...options.tuning,
+    });
+    if (stopping) return;
+    if (options.relay !== false) {
+      const relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
+      cleanups.push(() => relayClient.close());
+      const tuning = typeof options.relay === 'object' ? options.relay : {};
+      const relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
+      cleanups.push(() => relay.stop());
       if (stopping) return;
-      if (options.relay !== false) {
-        relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
-        const tuning = typeof options.relay === 'object' ? options.relay : {};
-        relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
-        if (stopping) return;
-      }
-      logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
-      const running = worker.run();
-      markReady();
-      await running;
-    } finally {
-      logger.info('executor.stopped', { task_queue: taskQueue });
-      await relay?.stop();
-      await relayClient?.close();
-      await providers.close();
-      if (ownPool) await pool.end();
-      await connection.close();
     }
+    logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
+    const running = worker.run();
+    markReady();
+    await running;
   }
 
   function shutdown(): void {
@@ -183,8 +198,17 @@ export function createJobWorker(options: JobWorkerOptions) {
 
 export type JobWorker = ReturnType<typeof createJobWorker>;
 
-function databaseUrl(explicit: string | undefined, config: RuntimeConfig): string {
-  const url = explicit ?? config.database.url ?? process.env.DATABASE_URL;
-  if (!url) throw new Error('forge-jobs worker: no database: pass `database`, set DATABASE_URL, or [database.postgres] url in forge.runtime.toml');
-  return url;
+/**
+ * The database of `database`, else [database] of the config, else DATABASE_URL; with none of them and the
+ * embedded adapter, an embedded Postgres this worker starts and stops.
+ */
+async function openDatabase(explicit: string | undefined, config: RuntimeConfig, logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = explicit ?? config.database.url ?? (process.env.DATABASE_URL || undefined);
+  if (url) return { url, stop: async () => undefined };
+  if (config.database.adapter !== 'embedded') {
+    throw new Error('forge-jobs worker: no database: pass `database`, set DATABASE_URL, or [database.postgres] url in forge.runtime.toml');
+  }
+  const db = await resolveDatabase({ log: (line) => logger.debug('database.embedded', { line }) });
+  logger.info('database.embedded_started', { url: db.url.replace(/:[^:@/]*@/, ':***@') });
+  return { url: db.url, stop: db.stop };
 }

@@ -1,0 +1,79 @@
+/**
+ * The worker's own way to its database, as `forge-jobs worker` uses it: DATABASE_URL when set, otherwise an
+ * embedded Postgres it starts and stops itself.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { createJobWorker, resolveRuntimeConfig } from '../../src';
+import { createMemoryLogger } from '../../src/log';
+import { createTestDatabase } from '../helpers/db';
+import { HELPDESK } from '../helpers/helpdesk';
+import { temporalAddress, uniqueQueue } from '../helpers/stack';
+
+const artifact = join(HELPDESK, 'artifact.json');
+const bundle = () => ({ codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! });
+
+async function runUntilReady(worker: ReturnType<typeof createJobWorker>): Promise<() => Promise<void>> {
+  const running = worker.run();
+  await Promise.race([worker.ready, running]);
+  return async () => {
+    worker.shutdown();
+    await running;
+  };
+}
+
+async function hasForgeSchema(url: string): Promise<boolean> {
+  const pg = new Client({ connectionString: url });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(`SELECT to_regclass('forge_jobs.outbox') IS NOT NULL AS ok`);
+    return rows[0].ok;
+  } finally {
+    await pg.end();
+  }
+}
+
+test('with DATABASE_URL the worker migrates and serves that database', async () => {
+  const db = await createTestDatabase('worker_url');
+  try {
+    const config = resolveRuntimeConfig(
+      { temporal: { address: temporalAddress() }, jobs: { task_queue: uniqueQueue('worker-url') } },
+      { env: { DATABASE_URL: db.url } },
+    );
+    expect(config.database).toEqual({ adapter: 'postgres', url: db.url });
+    const stop = await runUntilReady(createJobWorker({ artifact, config, logger: createMemoryLogger(), workflowBundle: bundle() }));
+    expect(await hasForgeSchema(db.url)).toBe(true);
+    await stop();
+  } finally {
+    await db.drop();
+  }
+});
+
+test('without any database url the worker starts an embedded Postgres, and stops it on shutdown', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'forge-worker-cache-'));
+  chmodSync(cache, 0o755); // the postgres user must reach the data dir when we run as root
+  const saved = { cache: process.env.FORGE_JOBS_CACHE_DIR, url: process.env.DATABASE_URL };
+  process.env.FORGE_JOBS_CACHE_DIR = cache;
+  delete process.env.DATABASE_URL;
+  try {
+    const config = resolveRuntimeConfig(
+      { database: { adapter: 'embedded' }, temporal: { address: temporalAddress() }, jobs: { task_queue: uniqueQueue('worker-embedded') } },
+      { env: {} },
+    );
+    const logger = createMemoryLogger();
+    const stop = await runUntilReady(createJobWorker({ artifact, config, logger, workflowBundle: bundle() }));
+    const started = logger.records.find((r) => r.event === 'database.embedded_started');
+    expect(started).toBeDefined();
+    const url = String(started!.url).replace(':***@', ':postgres@');
+    expect(await hasForgeSchema(url)).toBe(true);
+    await stop();
+    await expect(hasForgeSchema(url)).rejects.toThrow();
+  } finally {
+    process.env.FORGE_JOBS_CACHE_DIR = saved.cache;
+    if (saved.url !== undefined) process.env.DATABASE_URL = saved.url;
+    if (saved.cache === undefined) delete process.env.FORGE_JOBS_CACHE_DIR;
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
