@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import type { Artifact, EntityDef } from '../artifact/types';
 import type { JobClient } from '../client';
+import { inTransaction } from '../postgres/transaction';
 import { deleteRowQuery, insertRowQuery, updateRowQuery } from '../sql/rows';
 import type { DevRoute } from '../dev/endpoints';
 
@@ -58,20 +59,10 @@ export async function startAppServer(options: {
           : deleteRowQuery(action.entity.table, id);
     // The write and its outbox row commit together; the relay starts the jobs after COMMIT, so a crash
     // between the commit and the start loses nothing.
-    const tx = await options.pool.connect();
-    let row: Record<string, unknown> | undefined;
-    let enqueued: Awaited<ReturnType<JobClient['enqueue']>>;
-    try {
-      await tx.query('BEGIN');
-      row = (await tx.query(query.text, query.values)).rows[0];
-      if (row) enqueued = await options.client.enqueue(tx, action.entity.name, action.operation, row);
-      await tx.query('COMMIT');
-    } catch (err) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      tx.release();
-    }
+    const { row, enqueued } = await inTransaction(options.pool, async (tx) => {
+      const written: Record<string, unknown> | undefined = (await tx.query(query.text, query.values)).rows[0];
+      return { row: written, enqueued: written && (await options.client.enqueue(tx, action.entity.name, action.operation, written)) };
+    });
     if (!row) return send(res, 404, { error: `${action.entity.name} ${String(id)} not found` });
     send(res, action.operation === 'create' ? 201 : 200, { data: row, jobs: enqueued?.jobs ?? [] });
   }

@@ -17,6 +17,7 @@ import { matchHooks } from './hooks';
 import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
 import { jobPolicy } from './policy';
 import { resolveArtifact } from './artifact';
+import { inTransaction } from '../postgres/transaction';
 import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
 import type { Queryable } from '../sql/outbox';
 import { createJobInspector } from './inspect';
@@ -181,19 +182,11 @@ export function createJobClient(options: JobClientOptions) {
    */
   async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>, mode: { outbox?: boolean } = {}): Promise<T> {
     const events: Array<[string, string, Row, { eventId?: string } | undefined]> = [];
-    const tx = await pool.connect();
-    let result: T;
-    try {
-      await tx.query('BEGIN');
-      result = await fn(tx, (entity, operation, record, opts) => events.push([entity, operation, record, opts]));
+    const result = await inTransaction(pool, async (tx) => {
+      const value = await fn(tx, (entity, operation, record, opts) => events.push([entity, operation, record, opts]));
       if (mode.outbox) for (const [e, o, r, opts] of events) await enqueue(tx, e, o, r, opts);
-      await tx.query('COMMIT');
-    } catch (err) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      tx.release();
-    }
+      return value;
+    });
     if (!mode.outbox) await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));
     return result;
   }

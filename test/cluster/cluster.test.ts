@@ -24,6 +24,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres
 import { SA } from '../../src/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared';
 import { startTemporalCluster, type TemporalCluster } from '../../src/temporal/cluster';
+import { eventually } from '../helpers/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const HELPDESK = join(ROOT, 'examples', 'helpdesk');
@@ -213,20 +214,6 @@ async function agentsOf(org: string): Promise<string[]> {
   return rows.map((r) => r.email);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000}s${last ? ` (${(last as Error).message})` : ''}`);
-}
 
 const mailsFor = (subject: string) => sink.messages().filter((m) => m.subject === `New ticket: ${subject}`);
 
@@ -241,7 +228,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   // Phase 1: tickets start their jobs directly; the Temporal server dies as soon as their mail is flowing.
   const phase1 = await createTickets('phase-1', 'direct');
   const phase1Total = await expectedMails(phase1);
-  await until('first mail of phase 1', async () => deliveredFor(phase1) > 0, 30_000);
+  await eventually(async () => deliveredFor(phase1) > 0, 30_000,'first mail of phase 1');
   const inFlight1 = phase1Total - deliveredFor(phase1);
   await cluster.kill();
   say(`SIGKILLed the Temporal server with ${inFlight1} of ${phase1Total} phase-1 mails not yet delivered`);
@@ -256,7 +243,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   // Phase 3: more tickets, and one worker dies mid-run.
   const phase3 = await createTickets('phase-3', 'direct');
   const phase3Total = await expectedMails(phase3);
-  await until('first mail of phase 3', async () => deliveredFor(phase3) > 0, 60_000);
+  await eventually(async () => deliveredFor(phase3) > 0, 60_000,'first mail of phase 3');
   const inFlight3 = phase3Total - deliveredFor(phase3);
   const victim = workers[0]!;
   process.kill(-victim.child.pid!, 'SIGKILL');
@@ -267,8 +254,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
 
   // Every job: exactly two workflows per ticket, each with one run, closed and completed.
   const workflowIds = new Map<string, string[]>();
-  await until(
-    'every job workflow completed',
+  await eventually(
     async () => {
       for (const t of tickets) {
         const runs = [];
@@ -279,6 +265,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
       return true;
     },
     180_000,
+    'every job workflow completed',
   );
   say('every job workflow completed');
   for (const t of tickets) {
@@ -303,13 +290,13 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   expect(tickets.map((t) => [t.subject, logged.get(t.subject) ?? 0])).toEqual(tickets.map((t) => [t.subject, 1]));
 
   // Every agent of the ticket's organization got its mail; duplicates are counted by Message-ID.
-  await until('every expected mail', async () => {
+  await eventually(async () => {
     for (const t of tickets) {
       const to = new Set(mailsFor(t.subject).flatMap((m) => m.to));
       for (const agent of await agentsOf(t.org)) if (!to.has(agent)) return false;
     }
     return true;
-  }, 30_000);
+  }, 30_000,'every expected mail');
   for (const t of tickets) {
     const delivered = [...new Set(mailsFor(t.subject).flatMap((m) => m.to))].sort();
     expect(delivered).toEqual(await agentsOf(t.org));

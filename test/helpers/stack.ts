@@ -102,7 +102,7 @@ export async function outcome(workflowId: string): Promise<{ status: string; res
 }
 
 /** Waits until a condition holds (visibility is eventually consistent): polls, bounded, no fixed sleeps. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -114,7 +114,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 /**
