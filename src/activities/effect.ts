@@ -109,7 +109,8 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
     return ApplicationFailure.create({ type: FAILURE_TYPES.sandbox, message, nonRetryable: true });
   }
   if (isPermanent(err)) {
-    deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message, permanent: true });
+    // code: why, in one word (ssrf_refused, payload_too_large, smtp_rejected, …), for logs and alerts
+    deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message, permanent: true, code: (err as PermanentError).code });
     return ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message, nonRetryable: true });
   }
   deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });

@@ -4,15 +4,13 @@
  * on PostgreSQL. The PostgreSQL schemas come from the server module and are copied next to the binaries,
  * so the cache keeps working after `go clean -modcache`.
  */
-import { execFile, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { access, chmod, cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { isAlive } from '../dev/process-tree';
+import { findGo, goInstall, isExecutableFile, withBuildLock, type Log } from './go-build';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
@@ -92,7 +90,10 @@ export async function findTemporalServer(options: FindTemporalServerOptions = {}
       throw new TemporalServerNotFoundError(attempts);
     }
     try {
-      binaries = await withBuildLock(cache, log, async () => (await binariesIn(dir)) ?? buildWithGo(go, cache, env, log));
+      binaries = await withBuildLock(
+        { cache, lockName: `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`, buildPrefix: BUILD_PREFIX, label: LABEL, log },
+        async () => (await binariesIn(dir)) ?? buildWithGo(go, cache, env, log),
+      );
     } catch (error) {
       attempts.push(`go install ${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION}: ${(error as Error).message}`);
       throw new TemporalServerNotFoundError(attempts);
@@ -107,32 +108,12 @@ async function binariesIn(dir: string): Promise<{ server: string; sql: string } 
   return (await isExecutableFile(server)) && (await isExecutableFile(sql)) ? { server, sql } : undefined;
 }
 
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    if (!(await stat(path)).isFile()) return false;
-    await access(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
   } catch {
     return false;
   }
-}
-
-async function findGo(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && (await isExecutableFile(join(dir, 'go')))) return join(dir, 'go');
-  }
-  for (const candidate of [env.GOROOT ? join(env.GOROOT, 'bin', 'go') : undefined, '/usr/local/go/bin/go', '/usr/lib/go/bin/go', join(homedir(), 'sdk', 'go', 'bin', 'go')]) {
-    if (candidate && (await isExecutableFile(candidate))) return candidate;
-  }
-  return undefined;
 }
 
 /** The module's directory in the Go module cache (downloaded with `go mod download` when missing). */
@@ -147,7 +128,7 @@ async function moduleDir(go: string, env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 /** The schemas next to the binaries, else copied there (atomically) from the Go module cache. */
-async function findSchemas(dir: string, cache: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+async function findSchemas(dir: string, cache: string, env: NodeJS.ProcessEnv, log: Log): Promise<string> {
   const local = join(dir, POSTGRES_SCHEMA_SUBDIR);
   if (await isDirectory(join(local, 'temporal', 'versioned'))) return local;
   const cached = join(cachedServerDir(cache), POSTGRES_SCHEMA_SUBDIR);
@@ -177,102 +158,30 @@ async function findSchemas(dir: string, cache: string, env: NodeJS.ProcessEnv, l
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A build lock, as for the CLI: two processes must not both build and write the same binaries.
 
-const LOCK_REFRESH_MS = 15_000;
-const LOCK_STALE_MS = 120_000;
+const BUILD_PREFIX = '.build-server-';
+const LABEL = 'the Temporal server';
 
-async function withBuildLock<T>(cache: string, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
-  await mkdir(cache, { recursive: true });
-  const lockPath = join(cache, `temporal-server-${TEMPORAL_SERVER_VERSION}.lock`);
-  let announced = false;
-  for (;;) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname() }));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let owner: { pid?: number; host?: string } | undefined;
-    try {
-      owner = JSON.parse(await readFile(lockPath, 'utf8'));
-    } catch {
-      owner = undefined;
-    }
-    let stale = false;
-    try {
-      stale = Date.now() - (await stat(lockPath)).mtimeMs > LOCK_STALE_MS;
-    } catch {
-      stale = true;
-    }
-    if (stale || (owner?.host === hostname() && typeof owner.pid === 'number' && !isAlive(owner.pid))) {
-      await unlink(lockPath).catch(() => undefined);
-      continue;
-    }
-    if (!announced) {
-      log(`waiting for another process (pid ${owner?.pid ?? '?'}) that is building the Temporal server…`);
-      announced = true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  const refresh = setInterval(() => {
-    const now = new Date();
-    utimes(lockPath, now, now).catch(() => undefined);
-  }, LOCK_REFRESH_MS);
-  refresh.unref();
-  try {
-    for (const entry of await readdir(cache)) {
-      if (entry.startsWith('.build-server-')) await rm(join(cache, entry), { recursive: true, force: true });
-    }
-    return await work();
-  } finally {
-    clearInterval(refresh);
-    await unlink(lockPath).catch(() => undefined);
-  }
-}
-
-async function buildWithGo(go: string, cache: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ server: string; sql: string }> {
-  // Built into a scratch GOBIN on the cache's filesystem, then renamed into place: a killed build never
-  // leaves a binary that looks usable.
-  const buildDir = await mkdtemp(join(cache, '.build-server-'));
-  const started = Date.now();
-  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
-  log(`building the Temporal server ${TEMPORAL_SERVER_VERSION} and its sql tool with ${go} (first time, ~2 min)…`);
-  const ticker = setInterval(() => log(`building the Temporal server (first time, ~2 min)… ${elapsed()}`), 15_000);
-  const tail: string[] = [];
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(
-        go,
-        ['install', `${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION}`, `${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`],
-        { env: { ...env, GOBIN: buildDir }, cwd: homedir(), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      for (const stream of [child.stdout, child.stderr]) {
-        createInterface({ input: stream }).on('line', (line) => {
-          tail.push(line);
-          if (tail.length > 20) tail.shift();
-          log(`[go] ${line}`);
-        });
-      }
-      child.once('error', reject);
-      child.once('close', resolve);
-    });
-    if (code !== 0) throw new Error(`go install exited with ${code}${tail.length ? `:\n${tail.join('\n')}` : ''}`);
-    const target = cachedServerDir(cache);
-    await mkdir(target, { recursive: true });
-    // sql first: the server's presence is what callers check last
-    for (const name of ['sql', 'server']) {
-      await chmod(join(buildDir, name), 0o755);
-      await rename(join(buildDir, name), join(target, name));
-    }
-    log(`built the Temporal server in ${elapsed()}: ${target}`);
-    return { server: join(target, 'server'), sql: join(target, 'sql') };
-  } finally {
-    clearInterval(ticker);
-    await rm(buildDir, { recursive: true, force: true });
-  }
+async function buildWithGo(go: string, cache: string, env: NodeJS.ProcessEnv, log: Log): Promise<{ server: string; sql: string }> {
+  const target = cachedServerDir(cache);
+  await goInstall({
+    go,
+    packages: [`${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION}`, `${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`],
+    env,
+    // outside any checkout, so a go.mod or go.work around the caller cannot interfere
+    cwd: homedir(),
+    cache,
+    buildPrefix: BUILD_PREFIX,
+    label: LABEL,
+    title: `${LABEL} ${TEMPORAL_SERVER_VERSION} and its sql tool`,
+    eta: '~2 min',
+    targetDir: target,
+    // sql first, so a `server` in the cache means both are there
+    binaries: ['sql', 'server'],
+    built: target,
+    log,
+  });
+  return { server: join(target, 'server'), sql: join(target, 'sql') };
 }
 
 /** `node -e "require('./dist/temporal/server-provision').main()"`: pre-build for CI, print the directory. */

@@ -228,7 +228,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   // Phase 1: tickets start their jobs directly; the Temporal server dies as soon as their mail is flowing.
   const phase1 = await createTickets('phase-1', 'direct');
   const phase1Total = await expectedMails(phase1);
-  await eventually(async () => deliveredFor(phase1) > 0, 30_000,'first mail of phase 1');
+  await eventually(async () => deliveredFor(phase1) > 0, 30_000, 'first mail of phase 1');
   const inFlight1 = phase1Total - deliveredFor(phase1);
   await cluster.kill();
   say(`SIGKILLed the Temporal server with ${inFlight1} of ${phase1Total} phase-1 mails not yet delivered`);
@@ -243,7 +243,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   // Phase 3: more tickets, and one worker dies mid-run.
   const phase3 = await createTickets('phase-3', 'direct');
   const phase3Total = await expectedMails(phase3);
-  await eventually(async () => deliveredFor(phase3) > 0, 60_000,'first mail of phase 3');
+  await eventually(async () => deliveredFor(phase3) > 0, 60_000, 'first mail of phase 3');
   const inFlight3 = phase3Total - deliveredFor(phase3);
   const victim = workers[0]!;
   process.kill(-victim.child.pid!, 'SIGKILL');
@@ -296,7 +296,7 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
       for (const agent of await agentsOf(t.org)) if (!to.has(agent)) return false;
     }
     return true;
-  }, 30_000,'every expected mail');
+  }, 30_000, 'every expected mail');
   for (const t of tickets) {
     const delivered = [...new Set(mailsFor(t.subject).flatMap((m) => m.to))].sort();
     expect(delivered).toEqual(await agentsOf(t.org));

@@ -13,6 +13,12 @@ export default async function globalTeardown(): Promise<void> {
     `totals: ${rows.length} rounds, ${total('jobs')} jobs, ${total('completed')} completed, ${total('dead')} dead (expected only where the fault says so), ` +
       `${total('lost')} lost, ${total('duplicates')} duplicate deliveries${started ? `, ${Math.round((Date.now() - started) / 1000)} s` : ''}\n`,
   );
+  const skips = rows.reduce((a, r) => a + (r.ledgerSkips ?? 0), 0);
+  process.stdout.write(
+    `duplicates: the effect ledger skipped ${skips} re-send(s) whose first send had been confirmed before the fault (each would have been a duplicate). ` +
+      `The window it leaves is narrow, not closed: a kill after the SMTP/HTTP server accepted a request but before the worker's ledger INSERT ` +
+      `(one local round trip) still re-sends on retry, with the same Message-ID / Idempotency-Key so the receiver can recognise it.\n`,
+  );
 }
 
 function formatTable(rows: FaultRow[]): string {

@@ -499,6 +499,8 @@ export interface FaultRow {
   dead: number;
   lost: number;
   duplicates: number;
+  /** confirmed sends a retry found in the effect ledger and did not send again (would have been duplicates) */
+  ledgerSkips?: number;
   note?: string;
 }
 

@@ -32,6 +32,7 @@ test('restart the dev server on its file database mid-run: every job completes, 
   let totalDuplicates = 0;
   const modes = ['kill9', 'stop'] as const;
   for (const [i, mode] of modes.entries()) {
+    const skippedBefore = stack.workerEvents.filter((e) => e.event === 'effect.already_sent').length;
     const rows = await insertOrders(stack.pool, 15, `temporal ${mode}`);
     const started = (await Promise.all(rows.map((row) => stack.client.afterCommit('Order', 'create', row)))).flat();
     expect(started).toHaveLength(rows.length * JOBS_PER_ORDER);
@@ -76,6 +77,7 @@ test('restart the dev server on its file database mid-run: every job completes, 
       dead: outcome.dead,
       lost,
       duplicates,
+      ledgerSkips: stack.workerEvents.filter((e) => e.event === 'effect.already_sent').length - skippedBefore,
       note: `${rows.length} orders started before, ${committedWhileDown.length} committed to the outbox while down; down ${(downtime / 1000).toFixed(1)} s`,
     });
   }

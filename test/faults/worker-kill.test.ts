@@ -86,6 +86,7 @@ test(`kill -9 the worker during effects, ${ROUNDS} rounds: every job completes, 
       dead,
       lost,
       duplicates: duplicatesOf(stack, r.rows.map((row) => row.id)),
+      ledgerSkips: next - r.skippedBefore,
       note: `${r.deliveredAtKill} sends before the kill; ledger skipped ${next - r.skippedBefore} confirmed re-send(s)`,
     });
   });

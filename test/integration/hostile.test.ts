@@ -274,7 +274,7 @@ test('HTTP jobs aimed at metadata and private addresses are dead with the guard 
   for (const job of Object.keys(expected)) {
     const failed = logs.records.filter((r) => r.event === 'job.failed' && r.job_id === jobs[job].workflowId);
     expect(failed).toHaveLength(1);
-    expect(failed[0].permanent).toBe(true);
+    expect(failed[0]).toMatchObject({ permanent: true, code: 'ssrf_refused' });
   }
   // The DNS name was resolved (stub) and refused after resolution; the trap never saw a single attempt.
   expect(lookups).toContain('metadata.hostile.test');
@@ -297,7 +297,9 @@ test('CR/LF in an email subject from a handler: dead, permanent, one attempt, no
   expect(jobs.big_http.state).toBe('dead');
   expect(jobs.big_http.failure).toMatch(/http\.post: the request body is 2097152 bytes, more than the limit 1048576/);
   for (const job of ['big_email', 'big_http']) {
-    expect(logs.records.filter((r) => r.event === 'job.failed' && r.job_id === jobs[job].workflowId)).toHaveLength(1);
+    const failures = logs.records.filter((r) => r.event === 'job.failed' && r.job_id === jobs[job].workflowId);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ permanent: true, code: 'payload_too_large' });
   }
   expect(sink.messages()).toHaveLength(before);
   expect(httpHits).toEqual([]);
