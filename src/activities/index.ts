@@ -28,6 +28,6 @@ export function createActivities(deps: ActivityDeps) {
     // A runaway fan-out dies with needs_limit: `[jobs] max_targets`, else src/needs' default.
     resolveTargets: createResolveTargets({ ...deps, maxTargets: deps.maxTargets ?? deps.config.jobs.maxTargets }),
     runEffect: createRunEffect({ ...deps, logger, handlers: deps.handlers ?? {} }),
-    reportJob: createReportJob({ logger }),
+    reportJob: createReportJob({ logger, artifact: deps.artifact }),
   };
 }

@@ -122,7 +122,8 @@ async function die(
   status.lastError = reason;
   setFailure(type);
   setState(status, 'dead');
-  await reportJob({ ...report, state: 'dead', reason, targets, completed: result.completed, dead: result.dead.length });
+  const attempts = Math.max(1, ...result.dead.map((d) => d.attempts ?? 1));
+  await reportJob({ ...report, state: 'dead', reason, attempts, targets, completed: result.completed, dead: result.dead.length });
   // Failing the run is what puts the reason on the Web UI's page and lets `retry` redrive it.
   throw ApplicationFailure.create({
     type,

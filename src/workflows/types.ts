@@ -74,6 +74,8 @@ export interface JobReport {
   completed: number;
   dead: number;
   reason?: string;
+  /** the most attempts any dead target took */
+  attempts?: number;
   startedAt: number;
 }
 

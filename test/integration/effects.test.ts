@@ -128,6 +128,19 @@ test('HTTP 500 is retried with the same Idempotency-Key, then succeeds', async (
   expect(mine).toHaveLength(2);
   expect(mine[0].headers['idempotency-key']).toBeTruthy();
   expect(mine[1].headers['idempotency-key']).toBe(mine[0].headers['idempotency-key']);
+  expect(pipeline.logs.find((r) => r.event === 'job.failed' && r.job_id === result.workflowId)).toMatchObject({
+    level: 'warn',
+    name: 'order_webhook',
+    attempt: 1,
+    max_attempts: 3,
+    error: expect.stringMatching(/500/),
+  });
+  expect(pipeline.logs.find((r) => r.event === 'job.completed' && r.job_id === result.workflowId)).toMatchObject({
+    level: 'info',
+    name: 'order_webhook',
+    capability: 'http.post',
+    duration_ms: expect.any(Number),
+  });
 });
 
 test('HTTP 400 is permanent: dead on the first attempt, with its reason', async () => {
@@ -136,6 +149,10 @@ test('HTTP 400 is permanent: dead on the first attempt, with its reason', async 
   expect(result.status).toBe('FAILED');
   expect(result.failure).toMatch(/400/);
   expect(hits.filter((h) => h.path === '/bad-1')).toHaveLength(1);
+  // The roadmap's §9 fields, as JSON lines.
+  const line = pipeline.logs.find((r) => r.event === 'job.dead_letter' && r.job_id === result.workflowId);
+  expect(line).toMatchObject({ level: 'error', name: 'order_webhook', capability: 'http.post', attempts: 1, last_error: expect.stringMatching(/400/) });
+  expect(line!.total_duration).toEqual(expect.any(Number));
 });
 
 test('HTTP 429 with Retry-After waits that long before the retry', async () => {
