@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { findGo, findOnPath, goInstall, isExecutableFile, withBuildLock, type Log } from './go-build';
+import { findGo, findOnPath, goInstall, isExecutableFile, provisionDefaults, withBuildLock, type Log } from './go-build';
 
 /** The last Temporal CLI tag that `go install …@tag` can build (later tags carry replace directives). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -44,9 +44,7 @@ export function cachedCliPath(cache: string = defaultCacheDir()): string {
  * then a fresh `go install` build (cached for next time), then the SDK's download.
  */
 export async function findTemporalCli(options: FindTemporalCliOptions = {}): Promise<string> {
-  const env = options.env ?? process.env;
-  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const cache = options.cacheDir ?? defaultCacheDir(env);
+  const { env, log, cache } = provisionDefaults(options);
   const attempts: string[] = [];
 
   const explicit = env.TEMPORAL_CLI_PATH;
@@ -102,9 +100,8 @@ async function findCached(cache: string): Promise<string | undefined> {
   return findSdkDownload(sdkDownloadDir(cache));
 }
 
-// Also matches the server's `.build-server-` scratch directories, which sit under a different lock, so a
-// CLI build can clear a server build that is still running; kept as it was until that is decided.
-const BUILD_PREFIX = '.build-';
+// Distinct from the server's `.build-server-`: each build clears only its own abandoned scratch dirs, under its own lock.
+const BUILD_PREFIX = '.build-cli-';
 const LABEL = 'the Temporal CLI';
 
 async function buildWithGo(go: string, cache: string, env: NodeJS.ProcessEnv, log: Log): Promise<string> {

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { findGo, goInstall, isExecutableFile, withBuildLock, type Log } from './go-build';
+import { findGo, goInstall, isExecutableFile, provisionDefaults, withBuildLock, type Log } from './go-build';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
@@ -63,9 +63,7 @@ export function cachedServerDir(cache: string = defaultCacheDir()): string {
  * (cached for next time). The schemas come from the cache, else from the Go module cache (copied over).
  */
 export async function findTemporalServer(options: FindTemporalServerOptions = {}): Promise<TemporalServerBinaries> {
-  const env = options.env ?? process.env;
-  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const cache = options.cacheDir ?? defaultCacheDir(env);
+  const { env, log, cache } = provisionDefaults(options);
   const attempts: string[] = [];
 
   const explicit = env.TEMPORAL_SERVER_DIR;
