@@ -212,12 +212,16 @@ function table(r: Results): string {
   rows.push(['commit alone p50 / p99', `${v('commit_p50_ms')} / ${v('commit_p99_ms')} ms`, '']);
   rows.push(['commit + afterCommit p50 / p99', `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`, g('after_commit_p50_ms')]);
   rows.push(['commit + outbox p50 / p99', `${v('outbox_p50_ms')} / ${v('outbox_p99_ms')} ms (${v('outbox_ratio')}×)`, g('outbox_ratio')]);
+  rows.push(['  what-if: row + NOTIFY in one statement', `${v('outbox_one_statement_p50_ms')} ms (${v('outbox_one_statement_ratio')}×)`, '']);
   rows.push(['commit → SMTP accepted p50', v('commit_to_smtp_p50_ms', ' ms'), g('commit_to_smtp_p50_ms')]);
   rows.push(['commit → SMTP accepted p99', v('commit_to_smtp_p99_ms', ' ms'), g('commit_to_smtp_p99_ms')]);
   rows.push(['sustained jobs/s (bare baseline)', `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`, g('jobs_ratio')]);
   rows.push(['fan-out 10,000 targets', `${v('fanout_10k_s', ' s')}, ${v('fanout_effects_per_s')} effects/s`, g('fanout_10k_s')]);
   rows.push(['fan-out history (job / largest child)', `${v('fanout_history_events')} / ${v('fanout_child_history_events_max')} events, ${v('fanout_children')} children`, '']);
-  if (r.baseline_fanout_activities_per_s !== undefined) rows.push(['bare workflow, 1 activity per target', v('baseline_fanout_activities_per_s', ' activities/s'), '']);
+  if (r.baseline_fanout_activities_per_s !== undefined) {
+    rows.push(['bare workflow, 1 activity per target', v('baseline_fanout_activities_per_s', ' targets/s'), '']);
+    rows.push(['bare workflow, 10 targets per activity', v('baseline_fanout_batch10_targets_per_s', ' targets/s'), '']);
+  }
   rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
   rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
   rows.push(['worker peak RSS (VmHWM)', `${v('worker_peak_rss_mib', ' MiB')} (idle ${v('worker_idle_rss_mib')}, baseline worker ${v('baseline_worker_peak_rss_mib')})`, g('worker_peak_rss_mib')]);
