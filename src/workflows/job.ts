@@ -2,23 +2,17 @@
  * jobWorkflow: one run per (event, job). Resolves the job's targets, runs one effect per target, and keeps
  * its lifecycle (pending → running → completed | failed | dead) readable by query and search attribute.
  */
-import { ApplicationFailure, proxyActivities, proxyLocalActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import { ApplicationFailure, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { jobActivities, reportJob } from './activities';
 import { attemptFailedSignal, countRetry, newStatus, setFailure, setState, stateQuery, statusQuery } from './state';
 import { jobTargetsWorkflow, runTargets } from './targets';
 import { FAILURE_TYPES, type JobInput, type JobReport, type JobResult, type TargetId, type TargetsResult } from './types';
-
-const { resolveTargets } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '60s',
-  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
-
-const { reportJob } = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
 
 /** Dead-target reasons kept in the result; beyond this the count tells the rest. */
 const MAX_DEAD_LISTED = 1000;
 
 export async function jobWorkflow(input: JobInput): Promise<JobResult> {
+  const { resolveTargets } = jobActivities(input.policy);
   const status = newStatus();
   const workflowId = workflowInfo().workflowId;
   const startedAt = Date.now();

@@ -2,19 +2,9 @@
  * Runs one effect activity per target with bounded concurrency. Used by the job workflow for small jobs
  * and by jobTargetsWorkflow, the child that takes one chunk of a large fan-out.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { jobActivities } from './activities';
 import { FAILURE_TYPES, type DeadTarget, type EffectInput, type JobPolicy, type TargetId, type TargetsInput, type TargetsResult } from './types';
-
-type Activities = ReturnType<typeof createActivities>;
-
-/** Non-retryable types are decided by the activity (ApplicationFailure.nonRetryable); the policy adds the bounds. */
-export function effectActivities(policy: JobPolicy) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: policy.timeoutMs,
-    retry: { maximumAttempts: policy.maxAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
-  });
-}
 
 export async function runTargets(
   base: Omit<EffectInput, 'targetId' | 'maxAttempts'>,
@@ -22,7 +12,7 @@ export async function runTargets(
   policy: JobPolicy,
   onDone: (outcome: { target: TargetId; dead?: DeadTarget }) => void,
 ): Promise<TargetsResult> {
-  const { runEffect } = effectActivities(policy);
+  const { runEffect } = jobActivities(policy);
   const result: TargetsResult = { completed: 0, dead: [] };
   let next = 0;
   const lane = async () => {
