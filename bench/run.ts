@@ -9,8 +9,6 @@
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
  *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
  *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency)
- *   BENCH_EAGER=0          leave the dev server's activity eager execution off (its default; on in the bench,
- *                          as a production cluster should have it: system.enableActivityEagerExecution)
  *   BENCH_TEMPORAL_ARGS    more `temporal server start-dev` arguments
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,11 +54,8 @@ async function main(): Promise<void> {
 
   const quiet = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
   const cliPath = await findTemporalCli({ log, allowBuild: true });
-  const eager = process.env.BENCH_EAGER !== '0';
-  const extraArgs = [
-    ...(eager ? ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'] : []),
-    ...(process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : []),
-  ];
+  // Eager activity dispatch is on in every dev server forge-jobs starts (src/temporal/dev-server.ts).
+  const extraArgs = process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : [];
   const [temporal, pg, smtp, http, forgeBundle, baselineBundle] = await Promise.all([
     startTemporalDevServer({ cliPath, log: quiet, extraArgs }),
     startEmbeddedPostgres({ dataDir: join(tmp, 'pg-data'), database: 'bench', log: quiet }),
@@ -124,7 +119,7 @@ async function main(): Promise<void> {
     rounds,
     quick,
     worker_tuning: tuning ?? 'defaults',
-    temporal_eager_activities: eager,
+    temporal_eager_activities: true,
     policy: jobPolicy(config, policy),
     load_average_end: os.loadavg().map((l) => round(l, 2)),
     date: new Date().toISOString(),

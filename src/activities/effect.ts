@@ -65,12 +65,14 @@ export function createRunEffect(deps: EffectDeps) {
         if (ledgered && (await alreadySent(deps.pool, idempotencyKey))) {
           deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
           results.push({ capability: request.capability, detail: { duplicate: true } });
-          ctx.heartbeat(i + 1);
+          if (i + 1 < requests.length) ctx.heartbeat(i + 1);
           continue;
         }
         results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
         if (ledgered) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
-        ctx.heartbeat(i + 1);
+        // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
+        // there would cost one more server call per target).
+        if (i + 1 < requests.length) ctx.heartbeat(i + 1);
       }
       deps.logger.debug('effect.completed', {
         job_id: input.jobWorkflowId,

@@ -27,7 +27,8 @@ export const CREATE_OUTBOX_SQL = `
 export const INSERT_OUTBOX_SQL = `
   INSERT INTO forge_jobs.outbox (event_id, entity, operation, record) VALUES ($1, $2, $3, $4::jsonb) RETURNING id::text AS id`;
 
-export const NOTIFY_OUTBOX_SQL = `SELECT pg_notify('${OUTBOX_CHANNEL}', '')`;
+/** The row and its NOTIFY in one statement: one round trip inside the app's transaction instead of two. */
+export const ENQUEUE_OUTBOX_SQL = `WITH row AS (${INSERT_OUTBOX_SQL}) SELECT id, pg_notify('${OUTBOX_CHANNEL}', '') FROM row`;
 
 export const LISTEN_OUTBOX_SQL = `LISTEN ${OUTBOX_CHANNEL}`;
 
@@ -75,7 +76,6 @@ export interface OutboxRowInput {
  * at COMMIT and vanish on ROLLBACK. Returns the row id.
  */
 export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promise<string> {
-  const { rows } = await tx.query(INSERT_OUTBOX_SQL, [row.eventId, row.entity, row.operation, JSON.stringify(row.record)]);
-  await tx.query(NOTIFY_OUTBOX_SQL);
+  const { rows } = await tx.query(ENQUEUE_OUTBOX_SQL, [row.eventId, row.entity, row.operation, JSON.stringify(row.record)]);
   return rows[0].id as string;
 }

@@ -52,6 +52,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--http-port', String(httpPort),
     '--metrics-port', String(metricsPort),
     '--log-level', 'warn',
+    // A worker that schedules an activity it can run gets it back at once instead of through the queue:
+    // about 40 ms less per activity here (bench/). Production clusters should set it too.
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`]),
     ...(namespace !== DEFAULT_NAMESPACE ? ['--namespace', namespace] : []),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
