@@ -28,3 +28,8 @@ export { ensureSearchAttributes, listCustomSearchAttributes } from './temporal/d
 export { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTE_TYPES } from './shared';
 /** The workflow code's entry point, for bundleWorkflowCode (replay tests, a prebuilt production bundle). */
 export const WORKFLOWS_PATH: string = require.resolve('./workflows');
+
+export { createPool } from './postgres/pool';
+export { inTransaction } from './postgres/transaction';
+export { createEncryptionCodec, codecFromEnv, dataConverterFromEnv, startCodecServer, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGINS } from './codec';
+export { startDevStack } from './dev/stack';

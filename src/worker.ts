@@ -16,6 +16,7 @@ import { createProviderRegistry, defaultProviders } from './providers';
 import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
 import { resolveDatabase } from './postgres';
+import { createPool } from './postgres/pool';
 import { createJobClient } from './client';
 import { startRelay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
@@ -138,21 +139,13 @@ export function createJobWorker(options: JobWorkerOptions) {
 
   async function serve(cleanups: Array<() => Promise<unknown>>): Promise<void> {
     const metricsAddress = quietRuntime(options.metrics, logger);
-    const ownPool = !(options.database instanceof Pool);
     let pool: Pool;
     if (options.database instanceof Pool) pool = options.database;
     else {
       const db = await openDatabase(options.database, config, logger);
       cleanups.push(db.stop);
-      pool = new Pool({ connectionString: db.url, max: 20 });
+      pool = createPool({ connectionString: db.url, max: 20 }, (err) => logger.warn('database.connection_lost', { error: err.message }));
       cleanups.push(() => pool.end());
-    }
-    // A connection dropped by the server (Postgres restarting, unreachable) must not crash the worker: idle
-    // clients report on the pool, checked-out ones (the relay's open transaction, entity.create's) on
-    // themselves, where pg throws when no one listens. Their queries fail and are retried; pg-pool discards them.
-    if (ownPool) {
-      pool.on('error', (err) => logger.warn('database.connection_lost', { error: err.message }));
-      pool.on('connect', (client) => client.on('error', () => undefined));
     }
     const custom = options.providers ?? [];
     const taken = new Set(custom.flatMap((p) => p.capabilities));

@@ -3,8 +3,9 @@
  * into typed values. Only the public API (../index) is used.
  */
 import { existsSync } from 'node:fs';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import {
+  createPool,
   defaultRuntimeConfig,
   loadArtifact,
   loadRuntimeConfig,
@@ -105,8 +106,7 @@ export function redactUrl(url: string): string {
 
 /** A pool on the app's database, checked with one connection, so a wrong URL fails here with a clear line. */
 export async function openPool(url: string, max = 2): Promise<Pool> {
-  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined); // a dropped idle connection surfaces on the next query instead
+  const pool = createPool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
   try {
     (await pool.connect()).release();
   } catch (err) {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { startDevStack } from '../dev/stack';
+import { startDevStack } from '../index';
 
 const EXAMPLE = resolve(__dirname, '..', '..', 'examples', 'helpdesk');
 

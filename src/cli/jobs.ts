@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
-import { dataConverterFromEnv } from '../codec';
+import { dataConverterFromEnv } from '../index';
 import { connectionOptions, createJobInspector, parseSince, type DeadJob, type JobDetails, type JobInspector, type JobStats, type RetriedJob } from '../index';
 import { loadConfig, resolveTemporal, UsageError } from './config';
 import { print, printJson } from './format';

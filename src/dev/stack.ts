@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Pool } from 'pg';
 import { loadArtifact } from '../artifact';
 import { createJobClient } from '../client';
 import { loadRuntimeConfig } from '../config';
@@ -13,6 +12,8 @@ import type { RuntimeConfig } from '../config/types';
 import { startAppServer } from '../app/server';
 import { createLogger } from '../log';
 import { resolveDatabase } from '../postgres';
+import type { Pool } from 'pg';
+import { createPool } from '../postgres/pool';
 import { findTemporalCli, startTemporalDevServer } from '../temporal';
 import { createJobWorker } from '../worker';
 import { cacheDir } from './cache-dir';
@@ -52,7 +53,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     ]);
     stops.push(() => temporal.stop(), () => db.stop());
 
-    const pool = new Pool({ connectionString: db.url, max: 20 });
+    const pool = createPool({ connectionString: db.url, max: 20 }, (err) => log(`postgres: ${err.message}`));
     stops.push(() => pool.end());
     await loadExampleData(pool, options, log);
 
