@@ -83,6 +83,7 @@ beforeAll(async () => {
     req.resume();
     if (path.startsWith('/flaky') && n === 1) return void res.writeHead(500).end('down');
     if (path.startsWith('/bad')) return void res.writeHead(400).end('no');
+    if (path.startsWith('/down')) return void res.writeHead(503).end('unavailable');
     if (path.startsWith('/busy') && n === 1) return void res.writeHead(429, { 'retry-after': '2' }).end('later');
     res.writeHead(200).end('ok');
   });
@@ -153,6 +154,18 @@ test('HTTP 400 is permanent: dead on the first attempt, with its reason', async 
   const line = pipeline.logs.find((r) => r.event === 'job.dead_letter' && r.job_id === result.workflowId);
   expect(line).toMatchObject({ level: 'error', name: 'order_webhook', capability: 'http.post', attempts: 1, last_error: expect.stringMatching(/400/) });
   expect(line!.total_duration).toEqual(expect.any(Number));
+});
+
+test('a transient failure on every attempt is retried with attempt² backoff, then dead after max_attempts', async () => {
+  const [result] = await run('create', await order('down-1'));
+  expect(result.state).toBe('dead');
+  expect(result.failure).toMatch(/503/);
+  const mine = hits.filter((h) => h.path === '/down-1');
+  expect(mine).toHaveLength(3); // [jobs] max_attempts = 3
+  // 1² s then 2² s, each plus up to 25 % jitter
+  expect(mine[1].at - mine[0].at).toBeGreaterThanOrEqual(950);
+  expect(mine[2].at - mine[1].at).toBeGreaterThanOrEqual(3900);
+  expect(pipeline.logs.find((r) => r.event === 'job.dead_letter' && r.job_id === result.workflowId)).toMatchObject({ attempts: 3 });
 });
 
 test('HTTP 429 with Retry-After waits that long before the retry', async () => {

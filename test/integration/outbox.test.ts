@@ -259,17 +259,24 @@ test('app processes killed by SIGKILL right after COMMIT lose nothing and duplic
     expect([said, await exited, stderr]).toEqual([`${mode === 'commit' ? 'committed' : 'written'} ${id}`, 'SIGKILL', '']);
   }
 
+  // 50 rounds, five app processes at a time; every third round also one killed before its COMMIT.
+  const ROUNDS = 50;
+  const PARALLEL = 5;
   const committed: string[] = [];
   const held: string[] = [];
-  for (let round = 0; round < 10; round++) {
-    const id = nextId(`child${round}`);
-    await child(id, 'commit');
-    committed.push(id);
-    if (round % 3 === 0) {
-      const h = nextId(`held${round}`);
-      await child(h, 'hold');
-      held.push(h);
+  for (let first = 0; first < ROUNDS; first += PARALLEL) {
+    const batch: Promise<void>[] = [];
+    for (let round = first; round < Math.min(first + PARALLEL, ROUNDS); round++) {
+      const id = nextId(`child${round}`);
+      committed.push(id);
+      batch.push(child(id, 'commit'));
+      if (round % 3 === 0) {
+        const h = nextId(`held${round}`);
+        held.push(h);
+        batch.push(child(h, 'hold'));
+      }
     }
+    await Promise.all(batch);
   }
   await expectRanOnce(committed);
   await expectNothingFor(held);
