@@ -15,6 +15,8 @@ import { createLogger, type Logger } from './log';
 import { createProviderRegistry, defaultProviders } from './providers';
 import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
+import { startCompletedPruner } from './client/prune';
+import { Client } from '@temporalio/client';
 import { resolveDatabase } from './postgres';
 import { createPool } from './postgres/pool';
 import { createJobClient } from './client';
@@ -34,6 +36,8 @@ export interface JobWorkerOptions {
   logger?: Logger;
   /** a prebuilt workflow bundle (production); default: bundle src/workflows once per process */
   workflowBundle?: WorkflowBundleOption;
+  /** deletes completed job runs after `[jobs] completed_retention` (dead ones stay for the namespace's retention); false: off */
+  pruneCompleted?: false | { intervalMs?: number; limit?: number };
   /** DNS lookup for the HTTP provider's address guard (tests stub it) */
   lookup?: Parameters<typeof defaultProviders>[0]['lookup'];
   /**
@@ -174,6 +178,18 @@ export function createJobWorker(options: JobWorkerOptions) {
       const relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
       cleanups.push(() => relay.stop());
       if (stopping) return;
+    }
+    if (options.pruneCompleted !== false) {
+      const tuning = typeof options.pruneCompleted === 'object' ? options.pruneCompleted : {};
+      const pruner = startCompletedPruner({
+        client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }),
+        namespace: config.temporal.namespace,
+        taskQueue,
+        olderThanMs: config.jobs.completedRetentionMs,
+        logger,
+        ...tuning,
+      });
+      cleanups.push(async () => pruner.stop());
     }
     logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
     const running = worker.run();

@@ -13,6 +13,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       timeoutMs: jobs.timeoutMs ?? 30_000,
       maxAttempts: jobs.maxAttempts ?? 5,
       taskQueue: jobs.taskQueue ?? DEFAULT_TASK_QUEUE,
+      completedRetentionMs: jobs.completedRetentionMs ?? 7 * 24 * 3600_000,
       templates: jobs.templates,
       // Optional bounds: absent means the built-in default where they are enforced.
       ...(jobs.maxRecordBytes !== undefined && { maxRecordBytes: jobs.maxRecordBytes }),

@@ -37,6 +37,9 @@ export interface JobsConfig {
   maxRecordBytes?: number;
   /** most targets one job's needs may reach (`[jobs] max_targets`); default DEFAULT_MAX_TARGETS of src/needs */
   maxTargets?: number;
+  /** completed job runs are deleted from Temporal after this (`[jobs] completed_retention`, default 7 days), while
+   * dead ones stay for the namespace's retention (`forge-jobs setup --retention`, default 30 days) */
+  completedRetentionMs: number;
 }
 
 export interface TemporalConfig {

@@ -1,3 +1,4 @@
+import { resolveRuntimeConfig } from '../../../src/config';
 import type { Pool } from 'pg';
 import type { Artifact } from '../../../src/artifact/types';
 import type { RuntimeConfig } from '../../../src/config/types';
@@ -14,15 +15,7 @@ const artifact: Artifact = { entities: {}, jobs: {}, hooks: [], warnings: [] };
 const pool = {} as Pool;
 
 function config(extra: Partial<RuntimeConfig> = {}): RuntimeConfig {
-  return {
-    environment: 'test',
-    database: { adapter: 'postgres' },
-    jobs: { concurrency: 1, timeoutMs: 1000, maxAttempts: 5, taskQueue: 'forge-jobs', templates: {} },
-    temporal: { address: '127.0.0.1:7233', namespace: 'default' },
-    http: { allow: [], timeoutMs: 1000 },
-    relations: {},
-    ...extra,
-  };
+  return { ...resolveRuntimeConfig({ database: { adapter: 'postgres', url: 'postgres://x@127.0.0.1/x' } }, { env: {} }), ...extra };
 }
 
 test('routes each capability to its provider', () => {
