@@ -16,7 +16,8 @@ import { createProviderRegistry, defaultProviders } from './providers';
 import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
 import { startCompletedPruner } from './client/prune';
-import { Client } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from './temporal/dev-server';
 import { resolveDatabase } from './postgres';
 import { createPool } from './postgres/pool';
 import { createJobClient } from './client';
@@ -161,6 +162,12 @@ export function createJobWorker(options: JobWorkerOptions) {
     const connection = await NativeConnection.connect(connectionOptions(config.temporal));
     cleanups.push(() => connection.close());
     await migrate(pool);
+    // A fresh server or namespace may not know the Forge search attributes yet, and every job start and state
+    // change needs them. Registering is idempotent; where this identity may not (Temporal Cloud),
+    // `forge-jobs setup` or the console does it, and a warning says so.
+    await ensureSearchAttributes(connection as unknown as Pick<Connection, 'operatorService'>, config.temporal.namespace).catch((err) =>
+      logger.warn('search_attributes.not_registered', { namespace: config.temporal.namespace, error: (err as Error).message }),
+    );
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

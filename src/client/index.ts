@@ -3,7 +3,8 @@
  * into the request path; withTransaction defers those starts until COMMIT. enqueue writes the event to the
  * transactional outbox instead, for the relay (src/outbox) to start through dispatch.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { ensureSearchAttributes } from '../temporal/dev-server';
 import type { DataConverter } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { Artifact } from '../artifact/types';
@@ -156,7 +157,7 @@ export function createJobClient(options: JobClientOptions) {
     return { ...event, jobs };
   }
 
-  async function start(workflowId: string, input: JobInput, recordId: string): Promise<void> {
+  async function start(workflowId: string, input: JobInput, recordId: string, registered = false): Promise<void> {
     const client = await temporalClient();
     try {
       await client.workflow.start('jobWorkflow', {
@@ -170,6 +171,12 @@ export function createJobClient(options: JobClientOptions) {
       logger.debug('job.enqueued', { job_id: workflowId, name: input.job, capability: input.capabilities.join(',') });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      // A server that does not know the Forge search attributes yet (a fresh dev server or namespace): register
+      // them (idempotent) and start once more.
+      if (!registered && isUnknownSearchAttribute(err)) {
+        await ensureSearchAttributes(client.connection as unknown as Pick<Connection, 'operatorService'>, temporal.namespace);
+        return start(workflowId, input, recordId, true);
+      }
       throw err;
     }
   }
@@ -202,3 +209,13 @@ export function createJobClient(options: JobClientOptions) {
 }
 
 export type JobClient = ReturnType<typeof createJobClient>;
+
+const INVALID_ARGUMENT = 3; // gRPC status
+
+/** The server refused a start because a search attribute is not registered (the client may wrap the gRPC error). */
+function isUnknownSearchAttribute(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && e.code === INVALID_ARGUMENT && /search attribute/i.test(e.details ?? e.message)) return true;
+  }
+  return false;
+}

@@ -164,7 +164,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
  * several processes at once. On the dev server the flags already did it; real clusters need this.
  */
 export async function ensureSearchAttributes(
-  connection: Connection,
+  connection: Pick<Connection, 'operatorService'>,
   namespace: string = DEFAULT_NAMESPACE,
   names: readonly SearchAttributeName[] = SEARCH_ATTRIBUTES,
 ): Promise<void> {
@@ -190,7 +190,7 @@ export async function ensureSearchAttributes(
 }
 
 /** Custom search attribute names mapped to their IndexedValueType number. */
-export async function listCustomSearchAttributes(connection: Connection, namespace: string = DEFAULT_NAMESPACE): Promise<Record<string, number>> {
+export async function listCustomSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string = DEFAULT_NAMESPACE): Promise<Record<string, number>> {
   const response = await connection.operatorService.listSearchAttributes({ namespace });
   const result: Record<string, number> = {};
   for (const [name, type] of Object.entries(response.customAttributes ?? {})) result[name] = Number(type);

@@ -1,0 +1,67 @@
+/**
+ * An application that brings its own Temporal server, which has never heard of the Forge search attributes:
+ * the worker registers them on start, and a client whose start is refused for them registers and retries.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { freePorts } from '../../src/dev/ports';
+import { stopProcessGroup } from '../../src/dev/process-tree';
+import { listCustomSearchAttributes } from '../../src/temporal/dev-server';
+import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
+import { createMemoryLogger } from '../../src/log';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { eventually } from '../helpers/stack';
+
+let server: ChildProcess;
+let address: string;
+let db: TestDatabase;
+
+const artifact = {
+  entities: { Note: { name: 'Note', table: 'notes', fields: { body: { name: 'body', type: 'string' } }, relations: {} } },
+  jobs: { log_note: { name: 'log_note', input_entity: 'Note', capabilities: ['entity.create'], target_entity: 'Note', field_mappings: { body: '"seen"' } } },
+  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }],
+};
+
+beforeAll(async () => {
+  const [port, uiPort, httpPort, metricsPort] = await freePorts(4);
+  // A bare dev server: no --search-attribute flags.
+  server = spawn(
+    process.env.FORGE_TEST_TEMPORAL_CLI!,
+    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--headless', '--log-level', 'error'],
+    { stdio: 'ignore', detached: true },
+  );
+  address = `127.0.0.1:${port}`;
+  await eventually(async () => {
+    const c = await Connection.connect({ address, connectTimeout: '1s' });
+    await c.workflowService.getSystemInfo({});
+    await c.close();
+    return true;
+  }, 30_000, 'the bare dev server answering');
+  db = await createTestDatabase('fresh');
+  await db.pool.query('CREATE TABLE notes (id serial PRIMARY KEY, body text)');
+});
+
+afterAll(async () => {
+  await db?.drop();
+  if (server) await stopProcessGroup(server);
+});
+
+test('a client on a server without the Forge search attributes registers them and starts the job', async () => {
+  const config = resolveRuntimeConfig({ temporal: { address }, jobs: { task_queue: 'fresh' } }, { env: {} });
+  const connection = await Connection.connect({ address });
+  expect(Object.keys(await listCustomSearchAttributes(connection))).not.toContain('ForgeJob');
+
+  const client = createJobClient({ artifact, config, logger: createMemoryLogger() });
+  const [started] = await client.afterCommit('Note', 'create', { id: 1, body: 'hi' });
+  expect(started.job).toBe('log_note');
+  expect(Object.keys(await listCustomSearchAttributes(connection))).toEqual(expect.arrayContaining(['ForgeJob', 'ForgeJobState', 'ForgeRetries']));
+
+  const worker = createJobWorker({ artifact, config, database: db.pool, logger: createMemoryLogger(), workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! } });
+  const running = worker.run();
+  await Promise.race([worker.ready, running]);
+  await eventually(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM notes WHERE body = 'seen'`)).rows[0].n === 1, 30_000, 'the job ran');
+  worker.shutdown();
+  await running;
+  await client.close();
+  await connection.close();
+});
