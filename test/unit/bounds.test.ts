@@ -28,6 +28,15 @@ describe('[jobs] max_record_bytes and max_targets', () => {
   });
 });
 
+describe('[jobs] completed_retention', () => {
+  it('defaults to 7 days, reads a duration, and refuses nonsense with its path', () => {
+    expect(resolveRuntimeConfig({}, { env: noEnv }).jobs.completedRetentionMs).toBe(7 * 24 * 3600_000);
+    expect(resolveRuntimeConfig({ jobs: { completed_retention: '36h' } }, { env: noEnv }).jobs.completedRetentionMs).toBe(36 * 3600_000);
+    const err = configError(() => resolveRuntimeConfig({ jobs: { completed_retention: 'a while' } }, { env: noEnv }));
+    expect(err.problems.map((p) => p.path)).toEqual(['jobs.completed_retention']);
+  });
+});
+
 describe('record size', () => {
   it('passes at the limit and refuses one byte over, naming size and limit', () => {
     const record = { id: 1, body: 'x'.repeat(100) };
