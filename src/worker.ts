@@ -6,7 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, t
 import type { DataConverter } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
-import { resolveArtifact } from './client/artifact';
+import { resolveArtifact } from './artifact/configured';
 import type { Artifact } from './artifact/types';
 import { defaultRuntimeConfig } from './config';
 import type { RuntimeConfig } from './config/types';

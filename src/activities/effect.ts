@@ -61,8 +61,10 @@ export function createRunEffect(deps: EffectDeps) {
         if (!provider) throw new PermanentError(`no provider serves ${request.capability}`);
         const idempotencyKey = effectKey(input.jobWorkflowId, input.targetId, i);
         // Email and HTTP sends confirmed by an earlier attempt are in the ledger (./sent-ledger): not sent again.
+        // Only a retry or a redrive can have had an earlier attempt, so a first attempt skips the lookup.
         const ledgered = isLedgered(request.capability);
-        if (ledgered && (await alreadySent(deps.pool, idempotencyKey))) {
+        const mayHaveSent = attempt > 1 || input.redrive === true;
+        if (ledgered && mayHaveSent && (await alreadySent(deps.pool, idempotencyKey))) {
           deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
           results.push({ capability: request.capability, detail: { duplicate: true } });
           if (i + 1 < requests.length) ctx.heartbeat(i + 1);

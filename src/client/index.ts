@@ -14,10 +14,10 @@ import { createLogger, type Logger } from '../log';
 import { jobSearchAttributes } from '../search-attributes';
 import { connectionOptions } from '../temporal/connect';
 import type { JobInput, JobPolicy, Row } from '../workflows/types';
-import { matchHooks } from './hooks';
+import { matchHooks, type MatchedHook } from './hooks';
 import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
 import { jobPolicy } from './policy';
-import { resolveArtifact } from './artifact';
+import { resolveArtifact } from '../artifact/configured';
 import { inTransaction } from '../postgres/transaction';
 import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
 import type { Queryable } from '../sql/outbox';
@@ -85,8 +85,7 @@ export function createJobClient(options: JobClientOptions) {
   }
 
   /** The workflows an event starts: one per job of every matching after hook, ids fixed by the event. */
-  function plan(entity: string, operation: string, record: Row, eventId: string): PlannedStart[] {
-    const hooks = matchHooks(artifact, entity, operation);
+  function plan(hooks: MatchedHook[], entity: string, operation: string, record: Row, eventId: string): PlannedStart[] {
     const recordId = recordIdOf(record);
     const planned: PlannedStart[] = [];
     for (const hook of hooks) {
@@ -102,10 +101,11 @@ export function createJobClient(options: JobClientOptions) {
 
   async function afterCommit(entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<StartedJob[]> {
     try {
-      if (matchHooks(artifact, entity, operation).length === 0) return [];
+      const hooks = matchHooks(artifact, entity, operation);
+      if (hooks.length === 0) return [];
       checkRecordSize(entity, operation, record, recordLimit);
       const eventId = opts.eventId ?? deriveEventId(entity, operation, record);
-      const starts = plan(entity, operation, record, eventId).map((p) =>
+      const starts = plan(hooks, entity, operation, record, eventId).map((p) =>
         start(p.workflowId, p.input, p.recordId).then(
           () => ({ job: p.job, workflowId: p.workflowId }),
           (err) => {
@@ -128,7 +128,7 @@ export function createJobClient(options: JobClientOptions) {
    * counts as started.
    */
   async function dispatch(entity: string, operation: string, record: Row, eventId: string): Promise<StartedJob[]> {
-    const planned = plan(entity, operation, record, eventId);
+    const planned = plan(matchHooks(artifact, entity, operation), entity, operation, record, eventId);
     const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${planned[i].job}: ${(r.reason as Error)?.message ?? String(r.reason)}`] : []));
     if (failed.length > 0) throw new Error(`could not start ${failed.length} of ${planned.length} jobs: ${failed.join('; ')}`);

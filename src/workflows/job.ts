@@ -40,7 +40,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
   }
   status.targets = targetIds.length;
 
-  const base = { ...withoutRedrive(input), jobWorkflowId: workflowId, targetEntity };
+  const base = { ...withoutRedrive(input), jobWorkflowId: workflowId, targetEntity, ...(input.onlyTargets && { redrive: true as const }) };
   const onDone = (o: { dead?: unknown }) => {
     if (o.dead) status.dead++;
     else status.completed++;

@@ -36,6 +36,7 @@ export interface TargetsInput extends Omit<JobInput, 'onlyTargets'> {
   jobWorkflowId: string;
   targetEntity: string;
   targetIds: TargetId[];
+  redrive?: true;
 }
 
 export interface DeadTarget {
@@ -64,6 +65,8 @@ export interface EffectInput extends Omit<JobInput, 'onlyTargets' | 'policy'> {
   targetId: TargetId;
   /** for the job.failed log line; Temporal's retry policy enforces it */
   maxAttempts: number;
+  /** a run started by retry(): an earlier run may have sent this target's requests */
+  redrive?: true;
 }
 
 export interface JobReport {

@@ -1,8 +1,8 @@
 /** Client and worker accept a loaded artifact, a path or a parsed object; config relation overrides always apply. */
 import type { RuntimeConfig } from '../config/types';
-import { applyRelationOverrides } from '../artifact/relations';
-import { loadArtifact } from '../artifact/load';
-import type { Artifact } from '../artifact/types';
+import { applyRelationOverrides } from './relations';
+import { loadArtifact } from './load';
+import type { Artifact } from './types';
 
 export function resolveArtifact(artifact: Artifact | string | object, config: RuntimeConfig): Artifact {
   const loaded = isLoaded(artifact) ? artifact : loadArtifact(artifact as string | object);
