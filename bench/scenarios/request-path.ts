@@ -2,26 +2,18 @@
  * The app's request path, three ways side by side, interleaved so each sees the same machine:
  *   commit      BEGIN; INSERT ticket; COMMIT                       (withTransaction, nothing emitted)
  *   afterCommit the same, then afterCommit: match hooks, start the workflow (one start RPC)
- *   outbox      the same, with the outbox row written inside the transaction (withTransaction { outbox: true })
+ *   outbox      the same, with the outbox row written inside the transaction (withTransaction { outbox: true }),
+ *               sent in the COMMIT's round trip
  * No worker polls the task queue used here, so the figures are the request path alone.
  */
 import { createJobClient } from '../../src';
-import { OUTBOX_CHANNEL, OUTBOX_TABLE } from '../../src/outbox';
-import { deriveEventId } from '../../src/client/ids';
+import { OUTBOX_TABLE } from '../../src/outbox';
 import { migrate } from '../../src/sql/migrations';
 import type { BenchContext, Results } from '../context';
 import { median, nowMs, percentile, round } from '../stats';
 
-type Variant = 'commit' | 'after_commit' | 'outbox' | 'outbox_one_statement';
-const VARIANTS: Variant[] = ['commit', 'after_commit', 'outbox', 'outbox_one_statement'];
-
-/**
- * What-if, not forge-jobs' code: the outbox row and its NOTIFY in one statement (one round trip instead of
- * the two insertOutboxRow makes), to size that change.
- */
-const ONE_STATEMENT_OUTBOX_SQL = `
-  WITH row AS (INSERT INTO ${OUTBOX_TABLE} (event_id, entity, operation, record) VALUES ($1, $2, $3, $4::jsonb) RETURNING id)
-  SELECT id::text AS id, pg_notify('${OUTBOX_CHANNEL}', '') FROM row`;
+type Variant = 'commit' | 'after_commit' | 'outbox';
+const VARIANTS: Variant[] = ['commit', 'after_commit', 'outbox'];
 
 export async function requestPath(ctx: BenchContext): Promise<Results> {
   await migrate(ctx.pool);
@@ -30,7 +22,7 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
   const perRound: Array<Record<Variant, number[]>> = [];
   try {
     for (let r = 0; r < ctx.rounds; r++) {
-      const times: Record<Variant, number[]> = { commit: [], after_commit: [], outbox: [], outbox_one_statement: [] };
+      const times: Record<Variant, number[]> = { commit: [], after_commit: [], outbox: [] };
       for (let i = -20; i < n; i++) {
         // rotate the order so no variant always runs right after another
         for (let k = 0; k < VARIANTS.length; k++) {
@@ -40,9 +32,7 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
             ctx.pool,
             async (tx, emit) => {
               const { rows } = await tx.query('INSERT INTO tickets (org_id, subject, body) VALUES ($1, $2, $3) RETURNING *', [1, `rp ${variant} ${r}.${i}`, 'bench']);
-              if (variant === 'outbox_one_statement') {
-                await tx.query(ONE_STATEMENT_OUTBOX_SQL, [deriveEventId('Ticket', 'create', rows[0]), 'Ticket', 'create', JSON.stringify(rows[0])]);
-              } else if (variant !== 'commit') emit('Ticket', 'create', rows[0]);
+              if (variant !== 'commit') emit('Ticket', 'create', rows[0]);
             },
             { outbox: variant === 'outbox' },
           );
@@ -70,8 +60,6 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
     outbox_p99_ms: stat('outbox', 99),
     after_commit_ratio: ratio('after_commit'),
     outbox_ratio: ratio('outbox'),
-    outbox_one_statement_p50_ms: stat('outbox_one_statement', 50),
-    outbox_one_statement_ratio: ratio('outbox_one_statement'),
     request_path_samples: n,
   };
 }

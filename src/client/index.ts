@@ -19,8 +19,8 @@ import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
 import { jobPolicy } from './policy';
 import { resolveArtifact } from '../artifact/configured';
 import { inTransaction } from '../postgres/transaction';
-import { writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
-import type { Queryable } from '../sql/outbox';
+import { outboxRow, type EnqueuedEvent } from '../outbox/enqueue';
+import { enqueueOutboxStatement, insertOutboxRow, type OutboxRowInput, type Queryable } from '../sql/outbox';
 import { createJobInspector } from './inspect';
 import { dataConverterFromEnv } from '../codec/env';
 import { checkRecordSize, maxRecordBytes, RecordTooLargeError } from './limits';
@@ -147,14 +147,24 @@ export function createJobClient(options: JobClientOptions) {
     record: Row,
     opts: { eventId?: string } = {},
   ): Promise<(EnqueuedEvent & { jobs: StartedJob[] }) | undefined> {
+    const event = outboxEvent(entity, operation, record, opts);
+    if (!event) return undefined;
+    const id = await insertOutboxRow(tx, event.row);
+    return { id, eventId: event.row.eventId, jobs: event.jobs };
+  }
+
+  /**
+   * The outbox row of an event and the workflow ids it will start (fixed now: the app can answer with them
+   * before the relay has started anything); undefined when no after hook matches. An oversized record
+   * throws RecordTooLargeError before any SQL.
+   */
+  function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): { row: OutboxRowInput; jobs: StartedJob[] } | undefined {
     const hooks = matchHooks(artifact, entity, operation);
     if (hooks.length === 0) return undefined;
-    // An oversized record throws RecordTooLargeError inside the app's transaction, before the row is written.
-    const event = await writeOutboxEvent(tx, entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
-    // The workflow ids are fixed now: the app can answer with them before the relay has started anything.
+    const row = outboxRow(entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
     const recordId = recordIdOf(record);
-    const jobs = hooks.flatMap((h) => h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId: event.eventId }) })));
-    return { ...event, jobs };
+    const jobs = hooks.flatMap((h) => h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId: row.eventId }) })));
+    return { row, jobs };
   }
 
   async function start(workflowId: string, input: JobInput, recordId: string, registered = false): Promise<void> {
@@ -189,11 +199,13 @@ export function createJobClient(options: JobClientOptions) {
    */
   async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>, mode: { outbox?: boolean } = {}): Promise<T> {
     const events: Array<[string, string, Row, { eventId?: string } | undefined]> = [];
-    const result = await inTransaction(pool, async (tx) => {
-      const value = await fn(tx, (entity, operation, record, opts) => events.push([entity, operation, record, opts]));
-      if (mode.outbox) for (const [e, o, r, opts] of events) await enqueue(tx, e, o, r, opts);
-      return value;
+    const emit: Emit = (entity, operation, record, opts) => events.push([entity, operation, record, opts]);
+    // The outbox rows go out with the COMMIT, in its round trip: the request path pays no extra one.
+    const outboxWrites = () => events.flatMap(([e, o, r, opts]) => {
+      const event = outboxEvent(e, o, r, opts ?? {});
+      return event ? [enqueueOutboxStatement(event.row)] : [];
     });
+    const result = await inTransaction(pool, (tx) => fn(tx, emit), mode.outbox ? outboxWrites : undefined);
     if (!mode.outbox) await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));
     return result;
   }

@@ -5,7 +5,7 @@
  */
 import { deriveEventId } from '../client/ids';
 import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES } from '../client/limits';
-import { insertOutboxRow, type Queryable } from '../sql/outbox';
+import { insertOutboxRow, type OutboxRowInput, type Queryable } from '../sql/outbox';
 
 export interface EnqueuedEvent {
   /** the outbox row id */
@@ -13,20 +13,29 @@ export interface EnqueuedEvent {
   eventId: string;
 }
 
+export interface OutboxEventOptions {
+  eventId?: string;
+  maxRecordBytes?: number;
+}
+
 /**
- * Inserts the outbox row and NOTIFYs the relay on `tx`, a client inside BEGIN: nothing happens until COMMIT.
- * A record whose JSON exceeds `maxRecordBytes` (default 256 KiB) throws RecordTooLargeError before any SQL,
- * so the app's transaction decides what to do with it.
+ * The outbox row of one event, its event id fixed. A record whose JSON exceeds `maxRecordBytes` (default
+ * 256 KiB) throws RecordTooLargeError here, before any SQL, so the app's transaction decides what to do.
  */
+export function outboxRow(entity: string, operation: string, record: Record<string, unknown>, options: OutboxEventOptions = {}): OutboxRowInput {
+  checkRecordSize(entity, operation, record, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+  return { eventId: options.eventId ?? deriveEventId(entity, operation, record), entity, operation, record };
+}
+
+/** Inserts the outbox row and NOTIFYs the relay on `tx`, a client inside BEGIN: nothing happens until COMMIT. */
 export async function writeOutboxEvent(
   tx: Queryable,
   entity: string,
   operation: string,
   record: Record<string, unknown>,
-  options: { eventId?: string; maxRecordBytes?: number } = {},
+  options: OutboxEventOptions = {},
 ): Promise<EnqueuedEvent> {
-  checkRecordSize(entity, operation, record, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
-  const eventId = options.eventId ?? deriveEventId(entity, operation, record);
-  const id = await insertOutboxRow(tx, { eventId, entity, operation, record });
-  return { id, eventId };
+  const row = outboxRow(entity, operation, record, options);
+  const id = await insertOutboxRow(tx, row);
+  return { id, eventId: row.eventId };
 }

@@ -71,11 +71,17 @@ export interface OutboxRowInput {
   record: Record<string, unknown>;
 }
 
+/** The row and its NOTIFY as one statement, for `tx` inside the app's BEGIN; its answer is the row id. */
+export function enqueueOutboxStatement(row: OutboxRowInput): { text: string; values: unknown[] } {
+  return { text: ENQUEUE_OUTBOX_SQL, values: [row.eventId, row.entity, row.operation, JSON.stringify(row.record)] };
+}
+
 /**
  * Writes one outbox row and signals the relay, on `tx` (a client inside the app's BEGIN). Both take effect
  * at COMMIT and vanish on ROLLBACK. Returns the row id.
  */
 export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promise<string> {
-  const { rows } = await tx.query(ENQUEUE_OUTBOX_SQL, [row.eventId, row.entity, row.operation, JSON.stringify(row.record)]);
+  const q = enqueueOutboxStatement(row);
+  const { rows } = await tx.query(q.text, q.values);
   return rows[0].id as string;
 }

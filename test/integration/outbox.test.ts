@@ -188,6 +188,40 @@ test('a rolled-back enqueue runs nothing', async () => {
   await expectNothingFor([rolledBack, thrown]);
 });
 
+test('withTransaction sends the outbox rows with COMMIT: a row Postgres refuses commits nothing, and the connection stays usable', async () => {
+  const { Pool } = await import('pg');
+  // one connection, so the failed transaction and the next one share it
+  const single = new Pool({ connectionString: db.url, max: 1 });
+  try {
+    const refused = nextId('refused');
+    // Postgres refuses text with a NUL byte: the outbox INSERT fails after the app's own INSERT succeeded,
+    // and the COMMIT pipelined behind it must not commit that INSERT.
+    await expect(
+      pipeline.client.withTransaction(single, async (t, emit) => emit('Note', 'create', await insertNote(t, refused), { eventId: 'nul\u0000byte' }), { outbox: true }),
+    ).rejects.toThrow(/0x00|invalid byte sequence/);
+    expect((await single.query('SELECT count(*)::int AS n FROM notes WHERE id = $1', [refused])).rows[0].n).toBe(0);
+
+    // Two events in one transaction: both rows, in one round trip with the COMMIT, and the client answers in order after it.
+    const [a, b] = [nextId('pair'), nextId('pair')];
+    await pipeline.client.withTransaction(single, async (t, emit) => {
+      emit('Note', 'create', await insertNote(t, a));
+      emit('Note', 'create', await insertNote(t, b));
+    }, { outbox: true });
+    const client = await single.connect();
+    try {
+      expect((client as unknown as { pipeline: boolean }).pipeline).toBe(false);
+      const { rows } = await client.query(`SELECT record->>'id' AS id FROM forge_jobs.outbox WHERE record->>'id' = ANY($1) ORDER BY id`, [[a, b]]);
+      expect(rows.map((r) => r.id)).toEqual([a, b]);
+    } finally {
+      client.release();
+    }
+    await expectRanOnce([a, b]);
+    await expectNothingFor([refused]);
+  } finally {
+    await single.end();
+  }
+});
+
 test('two relays on one outbox start every event’s workflows exactly once', async () => {
   const a = await sideRelay({ batchSize: 3, pollIntervalMs: 100 });
   const b = await sideRelay({ batchSize: 3, pollIntervalMs: 100 });
