@@ -1,10 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 
-/** One parametrised statement. */
-export interface Statement {
-  text: string;
-  values?: unknown[];
-}
+import type { Statement } from '../sql/statement';
 
 /**
  * BEGIN … fn … COMMIT on one client of `pool`; ROLLBACK and rethrow when fn or COMMIT throws.

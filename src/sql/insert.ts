@@ -29,10 +29,9 @@ export async function ensureLedger(pool: Pick<Pool, 'query'>): Promise<void> {
   for (const statement of LEDGER_DDL) await pool.query(statement);
 }
 
-export interface Statement {
-  text: string;
-  values: unknown[];
-}
+import type { Statement } from './statement';
+
+export type { Statement };
 
 /**
  * Claims a key in the ledger. Returns a row when this transaction claimed it; no row means the effect

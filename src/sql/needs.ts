@@ -5,10 +5,9 @@
 import type { CompareOp, EntityDef, FilterExpr, Literal, RelationDef } from '../artifact/types';
 import { quoteIdent, quoteTable } from './identifiers';
 
-export interface SqlQuery {
-  text: string;
-  values: unknown[];
-}
+import type { Statement as SqlQuery } from './statement';
+
+export type { SqlQuery };
 
 export interface CompiledFilter {
   sql: string;

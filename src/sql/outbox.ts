@@ -2,6 +2,7 @@
  * All SQL of the transactional outbox (table forge_jobs.outbox, created by migration 2). Values are always
  * bind parameters; the only identifiers are our own.
  */
+import type { Statement } from './statement';
 
 export const OUTBOX_TABLE = 'forge_jobs.outbox';
 /** The NOTIFY channel enqueue signals on (delivered at COMMIT, dropped on ROLLBACK). */
@@ -72,7 +73,7 @@ export interface OutboxRowInput {
 }
 
 /** The row and its NOTIFY as one statement, for `tx` inside the app's BEGIN; its answer is the row id. */
-export function enqueueOutboxStatement(row: OutboxRowInput): { text: string; values: unknown[] } {
+export function enqueueOutboxStatement(row: OutboxRowInput): Statement {
   return { text: ENQUEUE_OUTBOX_SQL, values: [row.eventId, row.entity, row.operation, JSON.stringify(row.record)] };
 }
 

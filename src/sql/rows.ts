@@ -1,7 +1,6 @@
 /** Row writes of the example app server: identifiers from the artifact, quoted; values as parameters. */
 import { quoteIdent, quoteTable } from './identifiers';
-
-type Query = { text: string; values: unknown[] };
+import type { Statement as Query } from './statement';
 
 export function insertRowQuery(table: string, fields: Record<string, unknown>): Query {
   const cols = Object.keys(fields);
