@@ -33,4 +33,4 @@ export { createPool } from './postgres/pool';
 export { inTransaction } from './postgres/transaction';
 export { createEncryptionCodec, codecFromEnv, dataConverterFromEnv, startCodecServer, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGINS } from './codec';
 export { startDevStack } from './dev/stack';
-export { pruneCompleted } from './client/prune';
+export { pruneCompleted, pruneLedger, ledgerKeepMs } from './client/prune';

@@ -193,6 +193,7 @@ export function createJobWorker(options: JobWorkerOptions) {
         namespace: config.temporal.namespace,
         taskQueue,
         olderThanMs: config.jobs.completedRetentionMs,
+        ledger: { pool, jobs: config.jobs },
         logger,
         ...tuning,
       });

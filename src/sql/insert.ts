@@ -50,6 +50,18 @@ export function ledgerHasKey(key: string): Statement {
   return { text: `SELECT 1 FROM ${quoteTable(LEDGER_TABLE)} WHERE key = $1`, values: [key] };
 }
 
+/**
+ * Deletes ledger keys created longer than $1 ms ago, at most $2 per call, oldest first (the created_at
+ * index of migration 3). Returns the number deleted as rowCount.
+ */
+export function pruneLedgerKeys(olderThanMs: number, limit: number): Statement {
+  return {
+    text: `DELETE FROM ${quoteTable(LEDGER_TABLE)} WHERE key IN (
+      SELECT key FROM ${quoteTable(LEDGER_TABLE)} WHERE created_at < now() - ($1::bigint * interval '1 millisecond') ORDER BY created_at LIMIT $2)`,
+    values: [Math.floor(olderThanMs), limit],
+  };
+}
+
 // An alias no column is likely to share: a column named like the alias would shadow the row reference.
 const ROW_ALIAS = quoteIdent('forge_jobs_inserted_row');
 

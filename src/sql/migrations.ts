@@ -19,6 +19,8 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );`,
   },
   { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
+  // The ledger is pruned by age (src/client/prune.ts): without this index every sweep reads the whole table.
+  { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -1,7 +1,8 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pruneCompleted } from '../../src';
+import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneLedger } from '../../src';
+import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 
@@ -51,4 +52,44 @@ test('completed runs older than the retention are deleted; dead runs stay, liste
   // (Temporal carries the deletion out in the background: on the dev server the run can be seen a while longer.)
   expect((await client.workflow.getHandle(dead.workflowId).describe()).status.name).toBe('FAILED');
   expect((await pipeline.client.deadJobs()).map((d) => d.workflowId)).toEqual([dead.workflowId]);
+});
+
+test('effect-ledger keys are kept for the namespace retention plus the longest retry, then the worker deletes them', async () => {
+  const jobs = { maxAttempts: 5, timeoutMs: 30_000 };
+  const day = 24 * 3_600_000;
+  expect(ledgerKeepMs(30 * day, jobs)).toBe(30 * day + 5 * (30_000 + 5 * 60_000) + day);
+
+  const { rows } = await db.pool.query(
+    `INSERT INTO forge_jobs.effect_ledger (key, created_at) VALUES
+       ('sent:ancient', now() - interval '400 days'), ('old-entity-key', now() - interval '400 days'), ('sent:fresh', now())
+     RETURNING key`,
+  );
+  expect(rows).toHaveLength(3);
+  // Nothing is younger than a year and a day except the fresh key.
+  expect(await pruneLedger(db.pool, 366 * day)).toBe(2);
+  expect(await pruneLedger(db.pool, 366 * day)).toBe(0);
+  const keys = async () => (await db.pool.query(`SELECT key FROM forge_jobs.effect_ledger WHERE key IN ('sent:ancient', 'old-entity-key', 'sent:fresh', 'sent:ancient-2')`)).rows.map((r) => r.key).sort();
+  expect(await keys()).toEqual(['sent:fresh']);
+
+  // A worker's own sweep reads the namespace's retention from the server and does the same.
+  await db.pool.query(`INSERT INTO forge_jobs.effect_ledger (key, created_at) VALUES ('sent:ancient-2', now() - interval '400 days')`);
+  const logger = createMemoryLogger();
+  const worker = createJobWorker({
+    artifact,
+    config: testConfig('prune-ledger'),
+    database: db.pool,
+    logger,
+    relay: false,
+    pruneCompleted: { intervalMs: 200 },
+    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  try {
+    await eventually(async () => !(await keys()).includes('sent:ancient-2'), 20_000, 'the worker pruned the ancient key');
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+  expect(await keys()).toEqual(['sent:fresh']);
+  expect(logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1)).toBe(true);
 });
