@@ -8,7 +8,7 @@
  *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs (default all)
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
  *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
- *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency)
+ *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency, batchSize, batchThreshold)
  *   BENCH_TEMPORAL_ARGS    more `temporal server start-dev` arguments
  */
 import { spawn, type ChildProcess } from 'node:child_process';

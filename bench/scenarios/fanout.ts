@@ -31,17 +31,24 @@ export async function fanout(ctx: BenchContext): Promise<Results> {
     historyEvents = parent.events?.length ?? 0;
     children = 0;
     childEventsMax = 0;
+    // Activities by type over the children: one runEffect per target, or runEffects batches (plus a runEffect
+    // for each target retried alone), so the log says which path was measured.
+    const activities: Record<string, number> = {};
     for (; ; children++) {
       try {
         const child = await ctx.temporalClient.workflow.getHandle(`${started.workflowId}/part-${children}`).fetchHistory();
         childEventsMax = Math.max(childEventsMax, child.events?.length ?? 0);
+        for (const e of child.events ?? []) {
+          const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+          if (name) activities[name] = (activities[name] ?? 0) + 1;
+        }
       } catch {
         break;
       }
     }
     ctx.log(
       `fan-out round ${r + 1}/${ctx.rounds}: ${FANOUT_TARGETS} targets in ${round(wall, 1)} s (${round(FANOUT_TARGETS / wall, 0)} effects/s), ` +
-        `history ${historyEvents} events, ${children} children (largest ${childEventsMax} events), ${duplicates} duplicate posts`,
+        `history ${historyEvents} events, ${children} children (largest ${childEventsMax} events, activities ${JSON.stringify(activities)}), ${duplicates} duplicate posts`,
     );
   }
   const results: Results = {

@@ -1,4 +1,4 @@
-/** runEffect: the requests of one target, sandboxed, through the provider registry. */
+/** runEffect: the requests of one target, sandboxed, through the provider registry; runTarget is that work, shared with runEffects. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Artifact } from '../artifact/types';
@@ -11,7 +11,7 @@ import type { ProviderRegistry } from '../providers/registry';
 import { backoffMs } from '../retry/backoff';
 import { targetByIdQuery } from '../sql/targets';
 import { attemptFailedSignal } from '../workflows/state';
-import { FAILURE_TYPES, type EffectInput, type Row } from '../workflows/types';
+import { FAILURE_TYPES, type EffectFailure, type EffectInput, type Row } from '../workflows/types';
 import { effectKey } from './keys';
 import { alreadySent, isLedgered, recordSent } from './sent-ledger';
 import { countJob } from './metrics';
@@ -31,63 +31,91 @@ export interface EffectOutcome {
   skipped?: boolean;
 }
 
+/** One target's run, as the activity running it (runEffect alone, runEffects in a batch) sees it. */
+export interface TargetAttempt {
+  /** this target's attempt, counting those made before the current activity (input.priorAttempts) */
+  attempt: number;
+  /** requests of this target an earlier attempt of the same activity finished (its heartbeat details) */
+  resumeFrom?: number;
+  /** records that many requests done, for a retry to resume from; a batch has none and relies on the ledgers */
+  progress?: (done: number) => void;
+}
+
+export type TargetResult = EffectOutcome | { failure: EffectFailure };
+
+/** runEffect: one activity per target, retried by Temporal; a failure is thrown for Temporal to act on. */
 export function createRunEffect(deps: EffectDeps) {
   return async function runEffect(input: EffectInput): Promise<EffectOutcome> {
     const ctx = Context.current();
-    const { attempt } = ctx.info;
-    const started = Date.now();
-    try {
-      const job = deps.artifact.jobs[input.job];
-      if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
-      const target = await loadTarget(deps, input);
-      if (!target) return { results: [], skipped: true };
-      const requests = await buildRequests(
-        job,
-        { job: input.job, operation: input.operation, entity: input.entity, trigger: input.record, target },
-        deps.handlers[input.job],
-        deps.config.jobs.templates[input.job],
-      );
-      // Requests done by an earlier attempt of this activity are not sent again.
-      const done = (ctx.info.heartbeatDetails as number | undefined) ?? 0;
-      const results: EffectResult[] = [];
-      for (let i = 0; i < requests.length; i++) {
-        const request = requests[i];
-        // Sandbox, point 3: the capability must be declared in the workflow input and in this worker's artifact.
-        if (!input.capabilities.includes(request.capability) || !job.capabilities.includes(request.capability)) {
-          throw new SandboxViolation(input.job, request.capability, job.capabilities);
-        }
-        if (i < done) continue;
-        const provider = deps.providers.get(request.capability);
-        if (!provider) throw new PermanentError(`no provider serves ${request.capability}`);
-        const idempotencyKey = effectKey(input.jobWorkflowId, input.targetId, i);
-        // Email and HTTP sends confirmed by an earlier attempt are in the ledger (./sent-ledger): not sent again.
-        // Only a retry or a redrive can have had an earlier attempt, so a first attempt skips the lookup.
-        const ledgered = isLedgered(request.capability);
-        const mayHaveSent = attempt > 1 || input.redrive === true;
-        if (ledgered && mayHaveSent && (await alreadySent(deps.pool, idempotencyKey))) {
-          deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
-          results.push({ capability: request.capability, detail: { duplicate: true } });
-          if (i + 1 < requests.length) ctx.heartbeat(i + 1);
-          continue;
-        }
-        results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
-        if (ledgered) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
-        // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
-        // there would cost one more server call per target).
-        if (i + 1 < requests.length) ctx.heartbeat(i + 1);
-      }
-      deps.logger.debug('effect.completed', {
-        job_id: input.jobWorkflowId,
-        name: input.job,
-        target_id: input.targetId,
-        capabilities: results.map((r) => r.capability),
-        duration_ms: Date.now() - started,
-      });
-      return { results };
-    } catch (err) {
-      throw await classify(deps, input, attempt, err);
-    }
+    const outcome = await runTarget(deps, input, {
+      attempt: ctx.info.attempt + (input.priorAttempts ?? 0),
+      resumeFrom: (ctx.info.heartbeatDetails as number | undefined) ?? 0,
+      progress: (done) => ctx.heartbeat(done),
+    });
+    if ('failure' in outcome) throw toApplicationFailure(outcome.failure);
+    return outcome;
   };
+}
+
+/**
+ * The requests of one target, sandboxed, through the provider registry: the work runEffect and runEffects
+ * share. Never throws: a failure comes back classified (and logged, counted, announced) by classify.
+ */
+export async function runTarget(deps: EffectDeps, input: EffectInput, run: TargetAttempt): Promise<TargetResult> {
+  const { attempt } = run;
+  const started = Date.now();
+  try {
+    const job = deps.artifact.jobs[input.job];
+    if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
+    const target = await loadTarget(deps, input);
+    if (!target) return { results: [], skipped: true };
+    const requests = await buildRequests(
+      job,
+      { job: input.job, operation: input.operation, entity: input.entity, trigger: input.record, target },
+      deps.handlers[input.job],
+      deps.config.jobs.templates[input.job],
+    );
+    // Requests done by an earlier attempt of this activity are not sent again.
+    const done = run.resumeFrom ?? 0;
+    const results: EffectResult[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i];
+      // Sandbox, point 3: the capability must be declared in the workflow input and in this worker's artifact.
+      if (!input.capabilities.includes(request.capability) || !job.capabilities.includes(request.capability)) {
+        throw new SandboxViolation(input.job, request.capability, job.capabilities);
+      }
+      if (i < done) continue;
+      const provider = deps.providers.get(request.capability);
+      if (!provider) throw new PermanentError(`no provider serves ${request.capability}`);
+      const idempotencyKey = effectKey(input.jobWorkflowId, input.targetId, i);
+      // Email and HTTP sends confirmed by an earlier attempt are in the ledger (./sent-ledger): not sent again.
+      // Only a retry, a redrive or a fallback after a batch (whose attempt counts on from the batch's) can have
+      // had an earlier attempt, so a first attempt skips the lookup.
+      const ledgered = isLedgered(request.capability);
+      const mayHaveSent = attempt > 1 || input.redrive === true;
+      if (ledgered && mayHaveSent && (await alreadySent(deps.pool, idempotencyKey))) {
+        deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
+        results.push({ capability: request.capability, detail: { duplicate: true } });
+        if (i + 1 < requests.length) run.progress?.(i + 1);
+        continue;
+      }
+      results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
+      if (ledgered) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
+      // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
+      // there would cost one more server call per target).
+      if (i + 1 < requests.length) run.progress?.(i + 1);
+    }
+    deps.logger.debug('effect.completed', {
+      job_id: input.jobWorkflowId,
+      name: input.job,
+      target_id: input.targetId,
+      capabilities: results.map((r) => r.capability),
+      duration_ms: Date.now() - started,
+    });
+    return { results };
+  } catch (err) {
+    return { failure: await classify(deps, input, attempt, err) };
+  }
 }
 
 async function loadTarget(deps: EffectDeps, input: EffectInput): Promise<Row | undefined> {
@@ -103,19 +131,19 @@ async function loadTarget(deps: EffectDeps, input: EffectInput): Promise<Row | u
   }
 }
 
-/** Turns any error into the ApplicationFailure Temporal acts on, and says so in the log. */
-async function classify(deps: EffectDeps, input: EffectInput, attempt: number, err: unknown): Promise<ApplicationFailure> {
+/** Classifies any error as the workflow and Temporal act on it (FAILURE_TYPES), and says so in the log. */
+async function classify(deps: EffectDeps, input: EffectInput, attempt: number, err: unknown): Promise<EffectFailure> {
   const message = err instanceof Error ? err.message : String(err);
   const base = { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId };
   if (err instanceof SandboxViolation) {
     countJob('sandbox', { job: input.job });
     deps.logger.error('job.sandbox_violation', { ...base, attempted: err.attempted, allowed: err.allowed });
-    return ApplicationFailure.create({ type: FAILURE_TYPES.sandbox, message, nonRetryable: true });
+    return { type: FAILURE_TYPES.sandbox, message, nonRetryable: true };
   }
   if (isPermanent(err)) {
     // code: why, in one word (ssrf_refused, payload_too_large, smtp_rejected, …), for logs and alerts
     deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message, permanent: true, code: (err as PermanentError).code });
-    return ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message, nonRetryable: true });
+    return { type: FAILURE_TYPES.permanent, message, nonRetryable: true };
   }
   deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
   if (attempt < input.maxAttempts) {
@@ -123,11 +151,14 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
     await announceRetry(input, attempt, message);
   }
   const retryAfterMs = err instanceof TransientError ? err.retryAfterMs : undefined;
-  return ApplicationFailure.create({
-    type: FAILURE_TYPES.transient,
-    message,
-    nextRetryDelay: backoffMs(attempt, { retryAfterMs }),
-  });
+  return { type: FAILURE_TYPES.transient, message, nonRetryable: false, retryAfterMs: backoffMs(attempt, { retryAfterMs }) };
+}
+
+/** The failure Temporal acts on: non-retryable, or retried after the classified delay. */
+function toApplicationFailure(failure: EffectFailure): ApplicationFailure {
+  const { type, message, nonRetryable, retryAfterMs } = failure;
+  if (nonRetryable) return ApplicationFailure.create({ type, message, nonRetryable: true });
+  return ApplicationFailure.create({ type, message, nextRetryDelay: retryAfterMs });
 }
 
 /** Lets the job workflow show `failed` while a retry is pending; losing this signal loses nothing but the hint. */

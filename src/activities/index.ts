@@ -8,7 +8,8 @@ import type { RuntimeConfig } from '../config/types';
 import type { JobHandler } from '../effects/build';
 import { createLogger, type Logger } from '../log';
 import type { ProviderRegistry } from '../providers/registry';
-import { createRunEffect } from './effect';
+import { createRunEffect, type EffectDeps } from './effect';
+import { createRunEffects } from './effects';
 import { createReportJob } from './report';
 import { createResolveTargets } from './resolve';
 
@@ -24,10 +25,13 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? createLogger();
+  const effectDeps: EffectDeps = { ...deps, logger, handlers: deps.handlers ?? {} };
   return {
     // A runaway fan-out dies with needs_limit: `[jobs] max_targets`, else src/needs' default.
     resolveTargets: createResolveTargets({ ...deps, maxTargets: deps.maxTargets ?? deps.config.jobs.maxTargets }),
-    runEffect: createRunEffect({ ...deps, logger, handlers: deps.handlers ?? {} }),
+    runEffect: createRunEffect(effectDeps),
+    // A large job's targets, a batch per activity (src/workflows/targets.ts decides when).
+    runEffects: createRunEffects(effectDeps),
     reportJob: createReportJob({ logger, artifact: deps.artifact }),
   };
 }

@@ -3,7 +3,7 @@
  * the job's policy (its input), so tests and replays choose them, and a dead worker's task is retried after
  * the job's own timeout rather than a fixed minute.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { JobPolicy } from './types';
 
@@ -11,16 +11,34 @@ type Activities = ReturnType<typeof createActivities>;
 
 /** Non-retryable failures are decided by the activity (ApplicationFailure.nonRetryable); the policy adds the bounds. */
 export function jobActivities(policy: JobPolicy) {
-  const { runEffect } = proxyActivities<Activities>({
-    startToCloseTimeout: policy.timeoutMs,
-    retry: { maximumAttempts: policy.maxAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
-  });
+  const { runEffect } = proxyActivities<Activities>({ startToCloseTimeout: policy.timeoutMs, retry: effectRetry(policy.maxAttempts) });
   // Needs resolution reads only: it may retry longer than an effect, to ride out a database restart.
   const { resolveTargets } = proxyActivities<Activities>({
     startToCloseTimeout: policy.timeoutMs,
     retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
   return { runEffect, resolveTargets };
+}
+
+/**
+ * The batched path's activities (./targets.ts). `waves`: how many rounds of in-flight targets one batch takes.
+ */
+export function batchActivities(policy: JobPolicy, waves: number) {
+  // One attempt, each wave of targets allowed one effect's timeout (no target has less time than alone). A batch
+  // that fails as a whole is not run again as a whole: its targets go on alone, so a target that hangs or
+  // kills its worker retries by itself instead of taking its batch down again.
+  const { runEffects } = proxyActivities<Activities>({ startToCloseTimeout: policy.timeoutMs * waves, retry: { maximumAttempts: 1 } });
+  // A target going on alone after its batch: the batch was attempt 1, Temporal makes the rest.
+  const { runEffect: runEffectAfterBatch } = proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs,
+    retry: effectRetry(Math.max(1, policy.maxAttempts - 1)),
+  });
+  return { runEffects, runEffectAfterBatch };
+}
+
+/** The delays are the activity's (nextRetryDelay: attempt² backoff, Retry-After); these are the fallback and the bound. */
+function effectRetry(maximumAttempts: number): RetryPolicy {
+  return { maximumAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' };
 }
 
 /** The job-level log line: local, since it only writes to the worker's log. */

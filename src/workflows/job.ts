@@ -1,8 +1,9 @@
 /**
- * jobWorkflow: one run per (event, job). Resolves the job's targets, runs one effect per target, and keeps
- * its lifecycle (pending → running → completed | failed | dead) readable by query and search attribute.
+ * jobWorkflow: one run per (event, job). Resolves the job's targets, runs each target's effect (an activity per
+ * target, or per batch of targets for a large job: ./targets.ts), and keeps its lifecycle
+ * (pending → running → completed | failed | dead) readable by query and search attribute.
  */
-import { ApplicationFailure, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { jobActivities, reportJob } from './activities';
 import { attemptFailedSignal, countRetry, newStatus, setFailure, setState, stateQuery, statusQuery } from './state';
 import { jobTargetsWorkflow, runTargets } from './targets';
@@ -47,11 +48,12 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
     if (status.state === 'failed') setState(status, 'running');
   };
 
+  const batched = batching(input.policy, targetIds.length);
   let result: TargetsResult;
   if (targetIds.length <= input.policy.chunkSize) {
-    result = await runTargets(base, targetIds, input.policy, onDone);
+    result = await runTargets(base, targetIds, input.policy, onDone, batched);
   } else {
-    result = await fanOut(base, targetIds, input, status);
+    result = await fanOut({ ...base, ...(batched && { batched: true as const }) }, targetIds, input, status);
   }
   for (const dead of result.dead) dead.attempts = (retried.get(String(dead.target)) ?? 0) + 1;
   status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
@@ -71,10 +73,23 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
 }
 
 /**
+ * Whether the targets run in batches (runEffects) rather than one activity each. Only a job with more than
+ * `batchThreshold` targets asks the patch, so a small job's history (and its commit → send latency) is what it
+ * was; a history from before batching replays without the marker and takes the old path; and an input from
+ * before the knobs existed never batches.
+ */
+function batching(policy: JobInput['policy'], targets: number): boolean {
+  const { batchSize, batchThreshold } = policy;
+  if (batchSize === undefined || batchSize < 2 || batchThreshold === undefined || targets <= batchThreshold) return false;
+  return patched('batched-effects');
+}
+
+/**
  * Large fan-outs go to child workflows of `chunkSize` targets each, a few at a time. Children rather than
  * continue-as-new: each child's history is bounded by its chunk, chunks run in parallel, and the parent's
  * history grows by a handful of events per chunk, so 10,000 targets stay far inside the 50,000-event and
- * 2,000-pending-activity limits of one execution.
+ * 2,000-pending-activity limits of one execution. `base.batched` tells the children to batch: the decision
+ * is taken here, behind the patch; a child has no patch of its own, its input says it.
  */
 async function fanOut(
   base: Omit<Parameters<typeof jobTargetsWorkflow>[0], 'targetIds' | 'policy'>,

@@ -15,6 +15,13 @@ export interface JobPolicy {
   concurrency: number;
   /** child workflows in flight per job */
   childConcurrency: number;
+  /**
+   * targets per runEffects activity when a job is batched. Optional, like batchThreshold: inputs recorded
+   * before batching lack both, and such a job keeps one activity per target.
+   */
+  batchSize?: number;
+  /** jobs with more targets than this are batched; smaller ones keep one activity per target (latency, history) */
+  batchThreshold?: number;
 }
 
 export interface JobInput {
@@ -37,6 +44,8 @@ export interface TargetsInput extends Omit<JobInput, 'onlyTargets'> {
   targetEntity: string;
   targetIds: TargetId[];
   redrive?: true;
+  /** run the targets in batches (the job workflow decided, behind its `batched-effects` patch) */
+  batched?: true;
 }
 
 export interface DeadTarget {
@@ -67,6 +76,32 @@ export interface EffectInput extends Omit<JobInput, 'onlyTargets' | 'policy'> {
   maxAttempts: number;
   /** a run started by retry(): an earlier run may have sent this target's requests */
   redrive?: true;
+  /** attempts made before this activity (a batch's): its attempts continue the count, and it checks the sent-ledger */
+  priorAttempts?: number;
+}
+
+/** One runEffects activity: several targets of a job, each as runEffect would run it. */
+export interface EffectsInput extends Omit<EffectInput, 'targetId'> {
+  targetIds: TargetId[];
+  /** targets in flight inside this batch */
+  concurrency: number;
+}
+
+/** What became of one target of a batch. A failure is reported, never thrown: the batch's other targets stand. */
+export type TargetOutcome =
+  | { target: TargetId; status: 'completed' }
+  /** deleted between resolution and its effect */
+  | { target: TargetId; status: 'skipped' }
+  | ({ target: TargetId; status: 'failed' } & EffectFailure);
+
+/** A target's failure as the effect activity classified it (FAILURE_TYPES). */
+export interface EffectFailure {
+  type: string;
+  message: string;
+  /** permanent and sandbox failures: never retried */
+  nonRetryable: boolean;
+  /** transient failures: the delay before the next attempt (attempt² backoff or the server's Retry-After, with jitter) */
+  retryAfterMs?: number;
 }
 
 export interface JobReport {

@@ -119,10 +119,10 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
 
 /**
  * With FORGE_RECORD_HISTORIES=1, saves a finished workflow's history as a replay fixture
- * (test/histories/jobWorkflow_<scenario>_<sdk>.json), exported by the Temporal CLI as every Temporal tool
+ * (test/histories/<workflowType>_<scenario>_<sdk>.json), exported by the Temporal CLI as every Temporal tool
  * writes it; otherwise does nothing.
  */
-export async function recordHistory(scenario: string, workflowId: string): Promise<void> {
+export async function recordHistory(scenario: string, workflowId: string, workflowType: 'jobWorkflow' | 'jobTargetsWorkflow' = 'jobWorkflow'): Promise<void> {
   if (process.env.FORGE_RECORD_HISTORIES !== '1') return;
   const { execFileSync } = await import('node:child_process');
   const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
@@ -134,7 +134,7 @@ export async function recordHistory(scenario: string, workflowId: string): Promi
   );
   const sdk = require('@temporalio/worker/package.json').version as string;
   const dir = join(__dirname, '..', 'histories');
-  const file = `jobWorkflow_${scenario}_${sdk}.json`;
+  const file = `${workflowType}_${scenario}_${sdk}.json`;
   writeFileSync(join(dir, file), json);
   // Replay needs the original workflow id (child ids derive from it); the history itself does not carry it.
   const manifest = join(dir, 'workflow-ids.json');
