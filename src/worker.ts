@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, t
 import type { DataConverter } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
+import { attemptClock, createCourier } from './courier';
 import { resolveArtifact } from './artifact/configured';
 import type { Artifact } from './artifact/types';
 import { defaultRuntimeConfig } from './config';
@@ -39,8 +40,15 @@ export interface JobWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** deletes completed job runs after `[jobs] completed_retention` (dead ones stay for the namespace's retention); false: off */
   pruneCompleted?: false | { intervalMs?: number; limit?: number };
-  /** DNS lookup for the HTTP provider's address guard (tests stub it) */
+  /** DNS lookup for the HTTP provider's address guard (tests stub it); with the courier, it asks this process over IPC */
   lookup?: Parameters<typeof defaultProviders>[0]['lookup'];
+  /**
+   * Email and HTTP are sent by a courier: a child process (src/courier) that also writes their sent-ledger
+   * rows, so a worker killed mid-send leaves the send to finish and be recorded, and the retry skips it.
+   * false: send in this process (the fallback, e.g. where a worker may not fork): a kill between a server's
+   * acceptance and the ledger row then re-sends on the retry, with the same Message-ID / Idempotency-Key.
+   */
+  courier?: false;
   /**
    * The outbox relay runs inside the worker unless this is false (run it alone with `forge-jobs relay`);
    * an object tunes it (pollIntervalMs, retentionMs, batchSize).
@@ -154,11 +162,13 @@ export function createJobWorker(options: JobWorkerOptions) {
     }
     const custom = options.providers ?? [];
     const taken = new Set(custom.flatMap((p) => p.capabilities));
-    const providers = createProviderRegistry([
-      ...defaultProviders({ config, pool, artifact, lookup: options.lookup }).filter((p) => !p.capabilities.some((c) => taken.has(c))),
-      ...custom,
-    ]);
+    const courier = options.courier === false ? undefined : createCourier({ config, pool, lookup: options.lookup, logger });
+    if (courier) cleanups.push(() => courier.close());
+    const defaults = defaultProviders({ config, pool, artifact, lookup: options.lookup, courier }).filter((p) => !p.capabilities.some((c) => taken.has(c)));
+    const providers = createProviderRegistry([...defaults, ...custom]);
     cleanups.push(() => providers.close());
+    // Forked now, when some default send is left to it, so a courier that cannot start stops the worker here.
+    if (courier && defaults.some((p) => p.recordsSent)) await courier.start();
     const connection = await NativeConnection.connect(connectionOptions(config.temporal));
     cleanups.push(() => connection.close());
     await migrate(pool);
@@ -175,6 +185,8 @@ export function createJobWorker(options: JobWorkerOptions) {
       dataConverter,
       workflowBundle: options.workflowBundle ?? (await sharedBundle()),
       activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
+      // Notes when each attempt starts: the courier bounds its sends by attempt start + start-to-close.
+      interceptors: { activity: [attemptClock] },
       ...options.tuning,
     });
     if (stopping) return;

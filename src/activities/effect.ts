@@ -100,7 +100,7 @@ export async function runTarget(deps: EffectDeps, input: EffectInput, run: Targe
         continue;
       }
       results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
-      if (ledgered) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
+      if (ledgered && !provider.recordsSent) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
       // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
       // there would cost one more server call per target).
       if (i + 1 < requests.length) run.progress?.(i + 1);

@@ -34,6 +34,8 @@ export interface EffectContext {
   job: string;
   workflowId: string;
   attempt: number;
+  /** epoch ms by which this attempt's send must be over (set by the courier, src/courier); HTTP aborts then */
+  deadline?: number;
 }
 
 export interface EffectResult {

@@ -27,7 +27,7 @@ const CAPABILITY_METHOD: Record<string, string | undefined> = {
   'http.delete': 'DELETE',
   'http.call': undefined,
 };
-const CAPABILITIES = Object.keys(CAPABILITY_METHOD);
+export const HTTP_CAPABILITIES: readonly string[] = Object.keys(CAPABILITY_METHOD);
 
 const MAX_REDIRECTS = 5;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -60,14 +60,16 @@ export function createHttpProvider(config: HttpConfig, options: HttpProviderOpti
 
   return {
     name: 'http',
-    capabilities: CAPABILITIES,
+    capabilities: HTTP_CAPABILITIES,
     async execute(request: EffectRequest, ctx: EffectContext): Promise<EffectResult> {
       if (!(request.capability in CAPABILITY_METHOD)) {
         throw new PermanentError(`http provider cannot serve capability ${request.capability}`);
       }
       const req = request as HttpRequest;
       const prepared = prepare(req, ctx);
-      const status = await exchange(agent, prepared, allow, timeoutMs);
+      // A send must not outlive its attempt (src/courier): past the deadline, Temporal has retried it.
+      const budget = ctx.deadline === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, ctx.deadline - Date.now()));
+      const status = await exchange(agent, prepared, allow, budget);
       return { capability: req.capability, detail: { status } };
     },
     async close() {

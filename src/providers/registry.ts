@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import type { Artifact } from '../artifact/types';
 import type { RuntimeConfig } from '../config/types';
+import type { Courier } from '../courier';
 import { createEmailProvider, createUnconfiguredEmailProvider } from './email';
 import { createEntityProvider } from './entity';
 import { createHttpProvider } from './http';
@@ -48,12 +49,14 @@ export interface DefaultProviderDeps {
   artifact: Artifact;
   /** DNS lookup for the HTTP address guard; tests stub it */
   lookup?: LookupFn;
+  /** when given, email and HTTP are sent by this courier process (src/courier) instead of in this process */
+  courier?: Pick<Courier, 'provider'>;
 }
 
-export function defaultProviders({ config, pool, artifact, lookup }: DefaultProviderDeps): Provider[] {
+export function defaultProviders({ config, pool, artifact, lookup, courier }: DefaultProviderDeps): Provider[] {
   return [
-    config.email ? createEmailProvider(config.email) : createUnconfiguredEmailProvider(),
-    createHttpProvider(config.http, { lookup }),
+    config.email ? (courier?.provider('email') ?? createEmailProvider(config.email)) : createUnconfiguredEmailProvider(),
+    courier?.provider('http') ?? createHttpProvider(config.http, { lookup }),
     createEntityProvider({ pool, artifact }),
   ];
 }

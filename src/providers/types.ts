@@ -6,5 +6,10 @@ export interface Provider {
   capabilities: readonly string[];
   /** Throws PermanentError or TransientError (src/errors.ts); anything else counts as transient. */
   execute(request: EffectRequest, ctx: EffectContext): Promise<EffectResult>;
+  /**
+   * The provider writes the sent-ledger row of a confirmed send itself (the courier does, in the process
+   * that outlives the worker), so the activity must not; otherwise the activity writes it after execute.
+   */
+  recordsSent?: boolean;
   close?(): Promise<void>;
 }

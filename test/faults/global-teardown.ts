@@ -16,8 +16,8 @@ export default async function globalTeardown(): Promise<void> {
   const skips = rows.reduce((a, r) => a + (r.ledgerSkips ?? 0), 0);
   process.stdout.write(
     `duplicates: the effect ledger skipped ${skips} re-send(s) whose first send had been confirmed before the fault (each would have been a duplicate). ` +
-      `The window it leaves is narrow, not closed: a kill after the SMTP/HTTP server accepted a request but before the worker's ledger INSERT ` +
-      `(one local round trip) still re-sends on retry, with the same Message-ID / Idempotency-Key so the receiver can recognise it.\n`,
+      `Sends run in the worker's courier process, which writes the ledger row before it answers and outlives a killed worker, so a send ` +
+      `in flight at the kill is finished and recorded before Temporal retries it.\n`,
   );
 }
 

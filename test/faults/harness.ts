@@ -3,7 +3,9 @@
  * (so it can be killed and restarted), an embedded Postgres behind a TCP proxy on 127.0.0.1 (so it can
  * be made unreachable), an SMTP sink and an HTTP sink that count deliveries by Message-ID and
  * Idempotency-Key, and the worker as a child process (`node bin/forge-jobs.js worker`, the built CLI) so
- * it can be SIGKILLed in the middle of its effects.
+ * it can be SIGKILLed in the middle of its effects. Its courier (dist/courier/child.js, which makes the
+ * sends) inherits the worker's stdout and stderr, so what a courier says after its worker died is in
+ * workerEvents too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -299,6 +301,8 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
   const client = createJobClient({ artifact, config, logger: clientLogger });
   const workerEvents: Array<Record<string, unknown>> = [];
   const workerLog = createWriteStream(join(dir, 'worker.log'), { flags: 'a' });
+  // An orphaned courier may still write after stop() ended the log: that line is dropped, not a crash.
+  workerLog.on('error', () => undefined);
   const workers = new Set<WorkerProcess>();
   let inspector: Promise<Client> | undefined;
   let inspectorConnection: Connection | undefined;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { Client } from 'pg';
+import { isAlive } from '../../src/dev/process-tree';
 import { eventually } from '../helpers/stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -98,6 +99,10 @@ test('Ctrl-C stops everything it started', async () => {
       .split('\n')
       .filter((line) => line.includes(cache) && !/\sZ/.test(line));
   await eventually(async () => leftovers().length === 0, 20_000);
+  // The worker's courier (its own process group, so Ctrl-C never reached it) was closed with the worker.
+  const couriers = [...err.matchAll(/"event":"courier\.started","pid":(\d+)/g)].map((m) => Number(m[1]));
+  expect(couriers).not.toEqual([]);
+  await eventually(async () => couriers.every((pid) => !isAlive(pid)), 20_000, 'the courier to exit');
   await expect(fetch(printed('Temporal Web UI'))).rejects.toThrow();
   const pg = new Client({ connectionString: printed('Postgres'), connectionTimeoutMillis: 2000 });
   await expect(pg.connect()).rejects.toThrow();

@@ -9,11 +9,15 @@
  * refused with their size and limit.
  *
  * Belt and braces: for the whole file, net.Socket#connect refuses every destination that is not loopback,
+ * in this process and in the worker's courier (the child process that makes the email and HTTP connects),
  * so even a guard that failed could not make a packet leave this machine; the test then asserts that the
  * guard, not this trap, is what refused.
  */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createJobClient, createJobWorker } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
@@ -98,47 +102,28 @@ let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
 let http: Server;
 const httpHits: string[] = [];
-/** every connect the process attempted to a non-loopback destination (all refused by the trap) */
+/** every connect this process attempted to a non-loopback destination (all refused by the trap) */
 const outbound: string[] = [];
+/** the same for the worker's courier process: one line per refused host, after a line saying the trap is in */
+const courierOutbound = join(mkdtempSync(join(tmpdir(), 'forge-hostile-')), 'refused-connects');
 const lookups: string[] = [];
 let restoreConnect: () => void;
+let savedEnv: { NODE_OPTIONS?: string; FORGE_TEST_CONNECT_TRAP?: string };
 let worker: ReturnType<typeof createJobWorker>;
 let running: Promise<void>;
 let client: ReturnType<typeof createJobClient>;
 const logs = createMemoryLogger();
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
-}
-
-/** Refuses any TCP connect off this machine, whoever asks; records the attempt. */
-function trapOutboundConnects(): () => void {
-  const original = net.Socket.prototype.connect;
-  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-    const first = (Array.isArray(args[0]) ? args[0][0] : args[0]) as unknown;
-    let host: string | undefined;
-    let path: string | undefined;
-    if (first && typeof first === 'object') {
-      host = (first as { host?: string }).host;
-      path = (first as { path?: string }).path;
-    } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
-      host = typeof args[1] === 'string' ? args[1] : undefined;
-    } else if (typeof first === 'string') {
-      path = first;
-    }
-    if (!path && host !== undefined && !isLoopback(host)) {
-      outbound.push(host);
-      throw new Error(`test trap: refused a connect to non-loopback ${host}`);
-    }
-    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-  } as typeof original;
-  return () => {
-    net.Socket.prototype.connect = original;
-  };
-}
+const connectTrap = join(__dirname, '..', 'helpers', 'connect-trap.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { trapOutboundConnects } = require(connectTrap) as { trapOutboundConnects: (onRefused: (host: string) => void) => () => void };
 
 beforeAll(async () => {
-  restoreConnect = trapOutboundConnects();
+  restoreConnect = trapOutboundConnects((host) => outbound.push(host));
+  // The courier forked by the worker below inherits this environment, and with it the same trap.
+  savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, FORGE_TEST_CONNECT_TRAP: process.env.FORGE_TEST_CONNECT_TRAP };
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${connectTrap}`.trim();
+  process.env.FORGE_TEST_CONNECT_TRAP = courierOutbound;
   db = await createTestDatabase('hostile');
   await db.pool.query(`
     CREATE TABLE teams (id serial PRIMARY KEY, name text);
@@ -213,6 +198,10 @@ afterAll(async () => {
   await new Promise((r) => http?.close(r));
   await db?.drop();
   restoreConnect?.();
+  for (const [name, value] of Object.entries(savedEnv ?? {})) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 async function runAll(entity: string, operation: 'create' | 'update' | 'delete', row: Record<string, unknown>) {
@@ -279,6 +268,9 @@ test('HTTP jobs aimed at metadata and private addresses are dead with the guard 
   // The DNS name was resolved (stub) and refused after resolution; the trap never saw a single attempt.
   expect(lookups).toContain('metadata.hostile.test');
   expect(outbound).toEqual([]);
+  const courierRecord = (existsSync(courierOutbound) ? readFileSync(courierOutbound, 'utf8') : '').split('\n').filter(Boolean);
+  expect(courierRecord.filter((l) => l.startsWith('# trapped'))).not.toEqual([]);
+  expect(courierRecord.filter((l) => !l.startsWith('# trapped'))).toEqual([]);
   expect(httpHits).toEqual([]);
 });
 

@@ -1,0 +1,2 @@
+export { createCourier, type Courier, type CourierOptions } from './courier';
+export { attemptClock, attemptDeadline } from './deadline';
