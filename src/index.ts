@@ -32,5 +32,9 @@ export const WORKFLOWS_PATH: string = require.resolve('./workflows');
 export { createPool } from './postgres/pool';
 export { inTransaction } from './postgres/transaction';
 export { createEncryptionCodec, codecFromEnv, dataConverterFromEnv, startCodecServer, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGINS } from './codec';
-export { startDevStack } from './dev/stack';
+/**
+ * The dev stack brings an SMTP server and a mail parser (~10 MiB): loaded when called, so a worker or relay
+ * that imports this package does not carry them.
+ */
+export const startDevStack: typeof import('./dev/stack').startDevStack = (...args) => (require('./dev/stack') as typeof import('./dev/stack')).startDevStack(...args);
 export { pruneCompleted, pruneLedger, ledgerKeepMs } from './client/prune';
