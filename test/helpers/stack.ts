@@ -58,6 +58,8 @@ export async function startPipeline(options: {
   policy?: Partial<JobPolicy>;
   /** payload codecs for client and worker (test/integration/codec.test.ts) */
   dataConverter?: DataConverter;
+  /** false: email and HTTP sent in the worker's own process (JobWorkerOptions.courier) */
+  courier?: false;
 }): Promise<Pipeline> {
   const logger = createMemoryLogger();
   const worker = createJobWorker({
@@ -68,6 +70,7 @@ export async function startPipeline(options: {
     providers: options.providers,
     logger,
     dataConverter: options.dataConverter,
+    courier: options.courier,
     workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
   });
   const running = worker.run();

@@ -1,0 +1,71 @@
+/**
+ * `courier: false`: email and HTTP are sent in the worker's own process (no child forked), and a confirmed
+ * send is still recorded in the sent-ledger by the worker, so a retry of the attempt does not send it again.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startMailSink } from '../../src/dev/mail-sink';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+
+const artifact = {
+  entities: {
+    Signup: { name: 'Signup', table: 'signups', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
+  },
+  jobs: {
+    welcome: { name: 'welcome', input_entity: 'Signup', needs_path: '', capabilities: ['email.send', 'http.post'] },
+  },
+  hooks: [{ entity: 'Signup', timing: 'after', operation: 'create', jobs: ['welcome'] }],
+};
+
+let db: TestDatabase;
+let sink: Awaited<ReturnType<typeof startMailSink>>;
+let http: Server;
+let pipeline: Pipeline;
+const keys: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('in_process_sends');
+  await db.pool.query('CREATE TABLE signups (id serial PRIMARY KEY, email text)');
+  sink = await startMailSink();
+  http = createServer((req, res) => {
+    keys.push(String(req.headers['idempotency-key']));
+    req.resume().on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+  const config = testConfig('in-process-sends', {
+    email: { host: '127.0.0.1', port: sink.smtpPort, from: 'shop@example.test' },
+    http: { allow: ['127.0.0.1'] },
+    jobs: {
+      welcome: {
+        to: '{{trigger.email}}',
+        subject: 'Welcome',
+        text: 'Hello',
+        url: `http://127.0.0.1:${port}/welcomed`,
+      },
+    },
+  });
+  pipeline = await startPipeline({ artifact, config, pool: db.pool, courier: false });
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await sink?.close();
+  await new Promise((r) => http?.close(r));
+  await db?.drop();
+});
+
+test('sends happen in the worker process, once each, and are recorded in the sent-ledger', async () => {
+  const { rows } = await db.pool.query(`INSERT INTO signups (email) VALUES ('new@example.test') RETURNING *`);
+  const [job] = await pipeline.client.afterCommit('Signup', 'create', rows[0]);
+  expect((await outcome(job.workflowId)).state).toBe('completed');
+
+  expect(sink.messages().filter((m) => m.to.includes('new@example.test'))).toHaveLength(1);
+  expect(keys).toHaveLength(1);
+  const ledger = await db.pool.query(`SELECT key FROM forge_jobs.effect_ledger WHERE key LIKE 'sent:%' ORDER BY key`);
+  expect(ledger.rows).toHaveLength(2);
+  expect(ledger.rows.map((r) => r.key)).toContain(`sent:${keys[0]}`);
+  // No courier was forked: nothing says it started.
+  expect(pipeline.logs.some((r) => String(r.event).startsWith('courier.'))).toBe(false);
+});
