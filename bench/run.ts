@@ -238,6 +238,7 @@ function table(r: Results): string {
   rows.push(['commit alone p50 / p99', `${v('commit_p50_ms')} / ${v('commit_p99_ms')} ms`, '']);
   rows.push(['commit + afterCommit p50 / p99', `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`, g('after_commit_p50_ms')]);
   rows.push(['commit + outbox p50 / p99', `${v('outbox_p50_ms')} / ${v('outbox_p99_ms')} ms (${v('outbox_ratio')}×)`, g('outbox_ratio')]);
+  rows.push(['  where it goes: SELECT 1 with the COMMIT / row without NOTIFY', `${v('outbox_what_if_select_ratio')}× / ${v('outbox_what_if_row_only_ratio')}×`, '']);
   rows.push(['commit → SMTP accepted p50', v('commit_to_smtp_p50_ms', ' ms'), g('commit_to_smtp_p50_ms')]);
   rows.push(['commit → SMTP accepted p99', v('commit_to_smtp_p99_ms', ' ms'), g('commit_to_smtp_p99_ms')]);
   rows.push(['sustained jobs/s (bare baseline)', `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`, g('jobs_ratio')]);
