@@ -3,9 +3,9 @@
  * `forge-jobs worker` processes, the helpdesk example. Mid-run the Temporal server is SIGKILLed (tickets
  * created meanwhile go through the outbox) and restarted, then one worker is SIGKILLed. Every job must
  * complete exactly once: one closed run per workflow id, completed; one ActivityLog row per ticket (the
- * entity.create effect is ledger-protected); every agent mailed. Emails are at-least-once across a crash
- * (a worker can die after the SMTP server took the message and before Temporal heard of it), so duplicate
- * Message-IDs are counted and reported, not forbidden.
+ * entity.create effect is ledger-protected); every agent mailed. A killed worker's courier finishes and
+ * records its sends, so a retry skips them (test/faults/worker-kill.test.ts asserts 0 duplicates); here
+ * duplicate Message-IDs are counted and reported, not forbidden, since the server kill is in play too.
  *
  * Needs the built CLI (npm run test:cluster builds first) and the Temporal server build (~2 min once).
  */
