@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { LOOPBACK_SMTP } from '../src/dev/mail-sink';
 import { nowMs } from './stats';
 
 export interface BenchSmtpSink {
@@ -22,12 +23,7 @@ export async function startSmtpSink(): Promise<BenchSmtpSink> {
   const waiting = new Map<string, (t: number) => void>();
   const seen = new Map<string, number>();
   const server = new SMTPServer({
-    secure: false,
-    disabledCommands: ['STARTTLS'],
-    authOptional: true,
-    allowInsecureAuth: true,
-    disableReverseLookup: true,
-    logger: false,
+    ...LOOPBACK_SMTP,
     closeTimeout: 500,
     size: 1024 * 1024,
     onData(stream, session, callback) {

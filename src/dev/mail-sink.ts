@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { simpleParser, type AddressObject } from 'mailparser';
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerOptions } from 'smtp-server';
 
 /** One message as the sink received it. */
 export interface CapturedMail {
@@ -64,6 +64,19 @@ interface ActiveReply {
 }
 
 /** A local SMTP server that keeps every message it is sent, plus a small web page to read them. */
+/**
+ * An SMTP server on loopback for development and tests: plain text (clients must not be pushed into
+ * STARTTLS), any login accepted, no reverse DNS, quiet.
+ */
+export const LOOPBACK_SMTP: SMTPServerOptions = {
+  secure: false,
+  disabledCommands: ['STARTTLS'],
+  authOptional: true,
+  allowInsecureAuth: true,
+  disableReverseLookup: true,
+  logger: false,
+};
+
 export async function startMailSink(options: MailSinkOptions = {}): Promise<MailSink> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'forge-mail-')));
   await mkdir(dir, { recursive: true });
@@ -85,13 +98,7 @@ export async function startMailSink(options: MailSinkOptions = {}): Promise<Mail
   };
 
   const smtp = new SMTPServer({
-    secure: false,
-    // Plain text on loopback: clients must not be pushed into STARTTLS, and any login is accepted.
-    disabledCommands: ['STARTTLS'],
-    authOptional: true,
-    allowInsecureAuth: true,
-    disableReverseLookup: true,
-    logger: false,
+    ...LOOPBACK_SMTP,
     closeTimeout: 1000,
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username ?? 'anonymous' });

@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { createJobClient, loadRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
 import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/client/ids';
@@ -79,10 +80,8 @@ function counting(counts: Map<string, number>) {
 /** SMTP on 127.0.0.1 that accepts everything and counts by Message-ID; `port` reuses a port after close. */
 export async function startSmtpSink(port?: number, counts: Map<string, number> = new Map(), labels: Set<string> = new Set(), labelCounts: Map<string, number> = new Map()): Promise<CountingSink> {
   const smtp = new SMTPServer({
-    secure: false,
+    ...LOOPBACK_SMTP,
     disabledCommands: ['STARTTLS', 'AUTH'],
-    disableReverseLookup: true,
-    logger: false,
     closeTimeout: 200,
     onData(stream, _session, callback) {
       const chunks: Buffer[] = [];

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
+import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { sentKey } from '../../src/activities/sent-ledger';
 import { createCourier, type Courier } from '../../src/courier';
 import { isAlive, waitForExit } from '../../src/dev/process-tree';
@@ -55,10 +56,8 @@ async function startHoldingSink(): Promise<HoldingSink> {
     close: () => new Promise((resolve) => smtp.close(() => resolve())),
   };
   const smtp = new SMTPServer({
-    secure: false,
+    ...LOOPBACK_SMTP,
     disabledCommands: ['STARTTLS', 'AUTH'],
-    disableReverseLookup: true,
-    logger: false,
     closeTimeout: 200,
     onRcptTo(address, _session, callback) {
       if (sink.refuse.has(address.address)) return callback(Object.assign(new Error('5.1.1 no such mailbox'), { responseCode: 550 }));
