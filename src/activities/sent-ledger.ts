@@ -13,12 +13,14 @@
 import type { Pool } from 'pg';
 import { TransientError } from '../errors';
 import type { Logger } from '../log';
+import { HTTP_CAPABILITIES } from '../providers/http';
 import { claimLedgerKey, ledgerHasKey } from '../sql/insert';
 
-const LEDGERED = /^(?:email\.send|http\.(?:get|post|put|delete|call))$/;
+/** The sends that cannot be taken back: the same set the courier makes. */
+export const SEND_CAPABILITIES: readonly string[] = ['email.send', ...HTTP_CAPABILITIES];
 
 export function isLedgered(capability: string): boolean {
-  return LEDGERED.test(capability);
+  return SEND_CAPABILITIES.includes(capability);
 }
 
 export function sentKey(idempotencyKey: string): string {
