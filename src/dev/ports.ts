@@ -1,10 +1,52 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * A TCP port that was free on 127.0.0.1 a moment ago. The OS picks it (port 0), so two callers
- * rarely collide; the small window between close and reuse is accepted for dev and tests.
+ * A TCP port that was free on 127.0.0.1 a moment ago, for a server we start in another process.
+ *
+ * Why not port 0: the OS hands out listening ports from the same ephemeral range it uses for the local
+ * end of outgoing connections, so in the moment between our probe closing and the other process binding,
+ * any client socket on the machine (a test's pg pool, a gRPC channel) can take it — CI saw a Temporal dev
+ * server fail that way. Ports below the ephemeral range are only ever taken by someone listening.
  */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low, high] = LISTEN_RANGE;
+  for (let tries = 0; tries < 50; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (await canListen(port, host)) return port;
+  }
+  return ephemeralPort(host);
+}
+
+/** Several distinct free ports. */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort(host));
+  return [...ports];
+}
+
+/** The range below the OS's ephemeral one (Linux reads it; elsewhere IANA's 49152 is the usual start). */
+const LISTEN_RANGE: readonly [number, number] = (() => {
+  let ephemeralLow = 49152;
+  try {
+    const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    if (Number(first) > 12000) ephemeralLow = Number(first);
+  } catch {
+    // not Linux: keep the IANA default
+  }
+  return [10000, ephemeralLow - 1];
+})();
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function ephemeralPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -15,11 +57,4 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not obtain a free port'))));
     });
   });
-}
-
-/** Several distinct free ports (the OS may hand back a just-closed port, so dedupe). */
-export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort(host));
-  return [...ports];
 }

@@ -21,6 +21,8 @@ export interface TemporalDevServerOptions {
   extraArgs?: string[];
   /** How long to wait for the server to answer. Default 60 s. */
   readyTimeoutMs?: number;
+  /** false: a bare server without the Forge search attributes, as an application's own server may be. */
+  searchAttributes?: boolean;
 }
 
 export interface TemporalDevServer {
@@ -38,11 +40,27 @@ const ALREADY_EXISTS = 6; // gRPC status code
 
 /** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    // start-dev would otherwise pick the HTTP API and metrics ports itself; ask for all four at once so
+    // the ones we pass don't collide with each other.
+    const ports = await pickPorts(options.port, options.uiPort);
+    try {
+      return await launch(options, ports);
+    } catch (error) {
+      // A port free when we probed it can be taken before the server binds it (another process's
+      // server or client socket): new ports, a new server. A port the caller chose is not ours to change,
+      // but the clash may be on one we chose, so it is tried again too, a bounded number of times.
+      if (attempt >= PORT_CLASH_ATTEMPTS || !/address already in use/i.test((error as Error).message)) throw error;
+      options.log?.(`Temporal dev server: a port was taken before it bound (attempt ${attempt}); trying other ports`);
+    }
+  }
+}
+
+const PORT_CLASH_ATTEMPTS = 3;
+
+async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort, metricsPort]: readonly number[]): Promise<TemporalDevServer> {
   const log = options.log ?? (() => undefined);
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  // start-dev would otherwise pick the HTTP API and metrics ports itself; ask for all four at once so
-  // the ones we pass don't collide with each other.
-  const [port, uiPort, httpPort, metricsPort] = await pickPorts(options.port, options.uiPort);
   const args = [
     'server',
     'start-dev',
@@ -55,7 +73,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     // A worker that schedules an activity it can run gets it back at once instead of through the queue:
     // about 40 ms less per activity here (bench/). Production clusters should set it too.
     '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`]),
+    ...(options.searchAttributes === false
+      ? []
+      : SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`])),
     ...(namespace !== DEFAULT_NAMESPACE ? ['--namespace', namespace] : []),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
     ...(options.extraArgs ?? []),
@@ -99,7 +119,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
       exited,
     ]);
     try {
-      await ensureSearchAttributes(connection, namespace);
+      if (options.searchAttributes !== false) await ensureSearchAttributes(connection, namespace);
     } finally {
       await connection.close();
     }

@@ -2,17 +2,14 @@
  * An application that brings its own Temporal server, which has never heard of the Forge search attributes:
  * the worker registers them on start, and a client whose start is refused for them registers and retries.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { freePorts } from '../../src/dev/ports';
-import { stopProcessGroup } from '../../src/dev/process-tree';
-import { listCustomSearchAttributes } from '../../src/temporal/dev-server';
+import { listCustomSearchAttributes, startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
 import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually } from '../helpers/stack';
 
-let server: ChildProcess;
+let server: TemporalDevServer;
 let address: string;
 let db: TestDatabase;
 
@@ -23,27 +20,15 @@ const artifact = {
 };
 
 beforeAll(async () => {
-  const [port, uiPort, httpPort, metricsPort] = await freePorts(4);
-  // A bare dev server: no --search-attribute flags.
-  server = spawn(
-    process.env.FORGE_TEST_TEMPORAL_CLI!,
-    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--headless', '--log-level', 'error'],
-    { stdio: 'ignore', detached: true },
-  );
-  address = `127.0.0.1:${port}`;
-  await eventually(async () => {
-    const c = await Connection.connect({ address, connectTimeout: '1s' });
-    await c.workflowService.getSystemInfo({});
-    await c.close();
-    return true;
-  }, 30_000, 'the bare dev server answering');
+  server = await startTemporalDevServer({ cliPath: process.env.FORGE_TEST_TEMPORAL_CLI!, searchAttributes: false, extraArgs: ['--headless'] });
+  address = server.address;
   db = await createTestDatabase('fresh');
   await db.pool.query('CREATE TABLE notes (id serial PRIMARY KEY, body text)');
 });
 
 afterAll(async () => {
   await db?.drop();
-  if (server) await stopProcessGroup(server);
+  await server?.stop();
 });
 
 test('a client on a server without the Forge search attributes registers them and starts the job', async () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
@@ -73,6 +74,22 @@ withBinary('Temporal dev server', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a port taken before the server binds it: tried again, a bounded number of times, then the clash reported', async () => {
+    // Holds the port and hangs up on whoever connects (the readiness probe would otherwise wait on it).
+    const holder = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => holder.listen({ port: 0, host: '127.0.0.1' }, resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    const lines: string[] = [];
+    try {
+      await expect(startTemporalDevServer({ cliPath: cliPath!, port: taken, log: (line) => lines.push(line), readyTimeoutMs: 20_000 })).rejects.toThrow(
+        /address already in use/,
+      );
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    expect(lines.filter((line) => /a port was taken before it bound/.test(line))).toHaveLength(2);
   });
 
   test('reports a start failure with the server output', async () => {
