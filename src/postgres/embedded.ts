@@ -78,12 +78,26 @@ type RunnerMessage = { type: 'log'; line: string } | { type: 'ready' } | { type:
 
 /** Embedded Postgres on 127.0.0.1, as root too (through a `postgres` system user, which Postgres requires). */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await launch(options, port);
+    } catch (error) {
+      // The free port was taken between our probe and Postgres binding it: another one, a bounded number of times.
+      if (options.port !== undefined || attempt >= PORT_CLASH_ATTEMPTS || !/could not bind|address already in use/i.test((error as Error).message)) throw error;
+      options.log?.(`embedded Postgres: port ${port} was taken before it bound (attempt ${attempt}); trying another`);
+    }
+  }
+}
+
+const PORT_CLASH_ATTEMPTS = 3;
+
+async function launch(options: EmbeddedPostgresOptions, port: number): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
   const asRoot = userInfo().uid === 0;
   const dataDir = await chooseDataDir(options.dataDir, asRoot, log);
   await reclaimFromOrphan(dataDir, log);
   const initialise = await needsInitialisation(dataDir);
-  const port = options.port ?? (await freePort());
   const started = Date.now();
   log(`${initialise ? 'initialising and starting' : 'starting'} embedded Postgres on 127.0.0.1:${port} (data ${dataDir})`);
 
