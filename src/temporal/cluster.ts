@@ -18,6 +18,7 @@ import { stopProcessGroup } from '../dev/process-tree';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
 import { ensureSearchAttributes } from './dev-server';
 import { findTemporalServer, type TemporalServerBinaries } from './server-provision';
+import { serverTuningYaml } from './server-tuning';
 
 /** The two databases of the profile; docker-compose.yml's schema job creates the same ones. */
 export const TEMPORAL_DATABASES = { persistence: 'temporal', visibility: 'temporal_visibility' } as const;
@@ -338,8 +339,9 @@ dynamicConfigClient:
 }
 
 /**
- * Dynamic config: the module's development-sql.yaml settings we rely on, plus a search attribute cache that
- * is read through, so attributes registered a moment ago are usable at once (as on the dev server).
+ * Dynamic config: the module's development-sql.yaml settings we rely on, a search attribute cache that is read
+ * through, so attributes registered a moment ago are usable at once (as on the dev server), and the latency
+ * tuning every server forge-jobs starts has (./server-tuning).
  */
 export const CLUSTER_DYNAMIC_CONFIG = `limit.maxIDLength:
   - value: 255
@@ -349,7 +351,7 @@ system.forceSearchAttributesCacheRefreshOnRead:
     constraints: {}
 frontend.enableExecuteMultiOperation:
   - value: true
-`;
+${serverTuningYaml()}`;
 
 async function writeClusterConfig(dir: string, options: { pg: PostgresEndpoint; ports: ClusterPorts; logLevel: string }): Promise<void> {
   const configDir = join(dir, 'config');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRuntimeConfig } from '../../../src/config';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
+import { SERVER_TUNING } from '../../../src/temporal/server-tuning';
 import { CLUSTER_DYNAMIC_CONFIG, DEFAULT_RETENTION_SECONDS, TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../../src/temporal/cluster';
 import { TEMPORAL_SERVER_VERSION } from '../../../src/temporal/server-provision';
 
@@ -118,6 +119,10 @@ test('the dynamic config exists where the server is told to look, and agrees wit
   const profile = parse(CLUSTER_DYNAMIC_CONFIG) as Record<string, Array<{ value: unknown }>>;
   expect(deployed['limit.maxIDLength']).toEqual(profile['limit.maxIDLength']);
   expect(deployed['frontend.enableExecuteMultiOperation']).toEqual(profile['frontend.enableExecuteMultiOperation']);
+  for (const [key, value] of Object.entries(SERVER_TUNING)) {
+    expect([key, deployed[key]?.[0]?.value]).toEqual([key, value]);
+    expect([key, profile[key]?.[0]?.value]).toEqual([key, value]);
+  }
 });
 
 test('the setup job registers the namespace and exactly the search attributes of src/shared.ts', () => {
