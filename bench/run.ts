@@ -33,6 +33,7 @@ import { smtpLatency } from './scenarios/smtp-latency';
 import { throughput } from './scenarios/throughput';
 import { startHttpSink, startSmtpSink } from './sinks';
 import { round, sleep } from './stats';
+import { SERVER_TUNING } from '../src/temporal/server-tuning';
 
 const FORGE_QUEUE = 'bench-forge';
 const BASELINE_QUEUE = 'bench-baseline';
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     rounds,
     quick,
     worker_tuning: tuning ?? 'defaults',
-    temporal_eager_activities: true,
+    temporal_server_tuning: SERVER_TUNING,
     policy: jobPolicy(config, policy),
     load_average_end: os.loadavg().map((l) => round(l, 2)),
     date: new Date().toISOString(),
