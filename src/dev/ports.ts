@@ -25,6 +25,34 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   return [...ports];
 }
 
+/**
+ * Starts a server on ports it picks (`pick`), and again on new ones, a bounded number of times, when one was
+ * taken between the probe and the bind (another process got there first).
+ * `retry: false` when every port is the caller's: not ours to change, so the clash is reported at once.
+ */
+export async function startOnFreePorts<P extends number | readonly number[], T>(options: {
+  what: string;
+  pick: () => Promise<P>;
+  start: (ports: P) => Promise<T>;
+  retry?: boolean;
+  log?: (line: string) => void;
+}): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await options.pick();
+    try {
+      return await options.start(ports);
+    } catch (error) {
+      if (options.retry === false || attempt >= PORT_CLASH_ATTEMPTS || !PORT_CLASH.test((error as Error).message)) throw error;
+      const list = typeof ports === 'number' ? String(ports) : (ports as readonly number[]).join('/');
+      options.log?.(`${options.what}: port ${list} was taken before it bound (attempt ${attempt}); trying other ports`);
+    }
+  }
+}
+
+const PORT_CLASH_ATTEMPTS = 3;
+/** Go's and Postgres' words for a bind that failed on a port in use. */
+const PORT_CLASH = /address already in use|could not bind/i;
+
 /** The range below the OS's ephemeral one (Linux reads it; elsewhere IANA's 49152 is the usual start). */
 const LISTEN_RANGE: readonly [number, number] = (() => {
   let ephemeralLow = 49152;

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
 import { cacheDir } from '../dev/cache-dir';
-import { freePort } from '../dev/ports';
+import { freePort, startOnFreePorts } from '../dev/ports';
 import { isAlive, waitForExit } from '../dev/process-tree';
 
 export interface EmbeddedPostgresOptions {
@@ -78,19 +78,14 @@ type RunnerMessage = { type: 'log'; line: string } | { type: 'ready' } | { type:
 
 /** Embedded Postgres on 127.0.0.1, as root too (through a `postgres` system user, which Postgres requires). */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
-    try {
-      return await launch(options, port);
-    } catch (error) {
-      // The free port was taken between our probe and Postgres binding it: another one, a bounded number of times.
-      if (options.port !== undefined || attempt >= PORT_CLASH_ATTEMPTS || !/could not bind|address already in use/i.test((error as Error).message)) throw error;
-      options.log?.(`embedded Postgres: port ${port} was taken before it bound (attempt ${attempt}); trying another`);
-    }
-  }
+  return startOnFreePorts({
+    what: 'embedded Postgres',
+    pick: async () => options.port ?? (await freePort()),
+    start: (port) => launch(options, port),
+    retry: options.port === undefined,
+    log: options.log,
+  });
 }
-
-const PORT_CLASH_ATTEMPTS = 3;
 
 async function launch(options: EmbeddedPostgresOptions, port: number): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);

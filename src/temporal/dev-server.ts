@@ -4,7 +4,7 @@ import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../shared';
-import { freePorts } from '../dev/ports';
+import { freePorts, startOnFreePorts } from '../dev/ports';
 import { stopProcessGroup } from '../dev/process-tree';
 import { serverTuningFlags } from './server-tuning';
 
@@ -41,23 +41,14 @@ const ALREADY_EXISTS = 6; // gRPC status code
 
 /** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
-  for (let attempt = 1; ; attempt++) {
-    // start-dev would otherwise pick the HTTP API and metrics ports itself; ask for all four at once so
-    // the ones we pass don't collide with each other.
-    const ports = await pickPorts(options.port, options.uiPort);
-    try {
-      return await launch(options, ports);
-    } catch (error) {
-      // A port free when we probed it can be taken before the server binds it (another process's
-      // server or client socket): new ports, a new server. A port the caller chose is not ours to change,
-      // but the clash may be on one we chose, so it is tried again too, a bounded number of times.
-      if (attempt >= PORT_CLASH_ATTEMPTS || !/address already in use/i.test((error as Error).message)) throw error;
-      options.log?.(`Temporal dev server: a port was taken before it bound (attempt ${attempt}); trying other ports`);
-    }
-  }
+  // Retried even when the caller fixed port and uiPort: the clash may be on the HTTP or metrics port we chose.
+  return startOnFreePorts({
+    what: 'Temporal dev server',
+    pick: () => pickPorts(options.port, options.uiPort),
+    start: (ports) => launch(options, ports),
+    log: options.log,
+  });
 }
-
-const PORT_CLASH_ATTEMPTS = 3;
 
 async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort, metricsPort]: readonly number[]): Promise<TemporalDevServer> {
   const log = options.log ?? (() => undefined);
@@ -130,6 +121,7 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
   return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop };
 }
 
+/** start-dev would otherwise pick the HTTP API and metrics ports itself; all four at once, so they don't collide. */
 async function pickPorts(port: number | undefined, uiPort: number | undefined): Promise<[number, number, number, number]> {
   const free = (await freePorts(6)).filter((candidate) => candidate !== port && candidate !== uiPort);
   return [port ?? free[0]!, uiPort ?? free[1]!, free[2]!, free[3]!];
