@@ -5,7 +5,8 @@
  *
  *   BENCH_QUICK=1          one short round of everything (a check that the bench works, not a measurement)
  *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
- *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs (default all)
+ *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,replay (default all)
+ *   BENCH_REPLAY_HISTORIES=n  histories the replay scenario replays (default 1000; 100 when quick)
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
  *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
  *   BENCH_POLICY='{…}'     job policy overrides for the app's client (chunkSize, childConcurrency, concurrency, batchSize, batchThreshold)
@@ -28,6 +29,7 @@ import { artifact as rawArtifact, rawConfig, seed } from './app';
 import type { BenchContext, Results } from './context';
 import { fanout } from './scenarios/fanout';
 import { needs } from './scenarios/needs';
+import { replay } from './scenarios/replay';
 import { requestPath } from './scenarios/request-path';
 import { smtpLatency } from './scenarios/smtp-latency';
 import { throughput } from './scenarios/throughput';
@@ -46,7 +48,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs').split(',').map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,replay').split(',').map((s) => s.trim()));
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
   log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
   log(`workers ready; forge worker pid ${forgeWorker.pid} RSS ${round(idleRss / MiB, 1)} MiB idle`);
 
   const peaks: Record<string, number> = {};
-  const scenarios = { smtp: smtpLatency, throughput, fanout, needs };
+  const scenarios = { smtp: smtpLatency, throughput, fanout, needs, replay };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (!only.has(name)) continue;
     sampledPeak = memory(forgeWorker.pid!).rss;
@@ -226,6 +228,7 @@ function goals(r: Results): Record<string, Goal> {
     fanout_10k_s: check(n('fanout_10k_s'), (v) => v <= 30, '10,000 targets in ≤ 30 s'),
     needs_queries_per_resolution: check(n('needs_queries_per_resolution'), (v) => v === n('needs_hops'), 'queries = hops'),
     worker_and_courier_peak_rss_mib: check(n('worker_and_courier_peak_rss_mib'), (v) => v <= 300, 'RSS ≤ 300 MiB (worker + courier)'),
+    replay_histories_per_min: check(n('replay_histories_per_min'), (v) => v >= 1000, 'replay ≥ 1,000 histories/min'),
   };
 }
 
@@ -251,6 +254,7 @@ function table(r: Results): string {
   }
   rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
   rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
+  rows.push(['replay --from-server', `${v('replay_histories_per_min')} histories/min (${v('replay_histories')} in ${v('replay_s')} s, ${v('replay_failed')} failed)`, g('replay_histories_per_min')]);
   rows.push([
     'peak RSS (VmHWM): worker + courier',
     `${v('worker_and_courier_peak_rss_mib', ' MiB')} = ${v('worker_peak_rss_mib')} + ${v('courier_peak_rss_mib')} (idle worker ${v('worker_idle_rss_mib')}; baseline worker ${v('baseline_worker_peak_rss_mib')}; MALLOC_ARENA_MAX ${v('malloc_arena_max')})`,

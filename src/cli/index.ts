@@ -78,7 +78,12 @@ export function program(): Command {
     .description('replay workflow histories against the current workflow code; exit 1 on nondeterminism, naming the mismatch')
     .argument('[history...]', "history files in Temporal's JSON format ({\"events\": […]}, as the Web UI or `temporal workflow show -o json` give)")
     .option('--workflow-id <id>', 'the workflow id to replay as (default: from the history); without a file, fetch this workflow\'s history from the server')
-    .option('--run-id <id>', 'with --workflow-id and no file: a run other than the latest');
+    .option('--run-id <id>', 'with --workflow-id and no file: a run other than the latest')
+    .option('--from-server', 'replay the histories the server holds: every forge-jobs workflow type, all open runs and the latest closed ones')
+    .option('--query <visibility query>', 'with --from-server: the runs to replay instead (e.g. \'TaskQueue = "forge-jobs" AND StartTime > "2026-01-01T00:00:00Z"\')')
+    .option('--limit <n>', 'with --from-server: the most closed runs (or runs matching --query) to replay (default 1000)')
+    .option('--parallel <k>', 'with --from-server: histories fetched and replayed at once (default 4)')
+    .option('--workflows <module>', 'the workflows module to replay against (default: the workflows of this forge-jobs)');
   temporalOptions(replay);
   configOptions(replay);
   jsonOption(replay).action(replayCommand);
@@ -127,7 +132,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     process.stderr.write(formatError(current, err) + '\n');
     if (process.env.FORGE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-    process.exitCode = 1;
+    const exitCode = (err as { exitCode?: unknown })?.exitCode;
+    process.exitCode = typeof exitCode === 'number' ? exitCode : 1;
   }
 }
 

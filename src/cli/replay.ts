@@ -1,17 +1,41 @@
 /**
- * `forge-jobs replay <history.json…> | --workflow-id ID`: replays recorded histories against the current
- * workflow code. Exit 1 on nondeterminism, with one line naming the event or command that no longer matches.
+ * `forge-jobs replay <history.json…> | --workflow-id ID | --from-server`: replays recorded histories against
+ * the current workflow code. Exit 1 on nondeterminism, with one line naming the event or command that no
+ * longer matches; exit 2 when the server cannot be reached.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { resolve } from 'node:path';
 import { WORKFLOWS_PATH, connectionOptions } from '../index';
+import { describeReplayFailure } from '../replay/failure';
+import { DEFAULT_REPLAY_LIMIT, DEFAULT_REPLAY_PARALLEL, replayFromServer } from '../replay/from-server';
 import { UsageError, loadConfig, resolveTemporal } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, JsonFlags, TemporalFlags } from './options';
 
-export type ReplayFlags = ConfigFlags & TemporalFlags & JsonFlags & { workflowId?: string; runId?: string };
+export type ReplayFlags = ConfigFlags &
+  TemporalFlags &
+  JsonFlags & {
+    workflowId?: string;
+    runId?: string;
+    fromServer?: boolean;
+    query?: string;
+    limit?: string;
+    parallel?: string;
+    workflows?: string;
+  };
+
+/** An error that ends the command with its own exit code (2: the server cannot be reached). */
+class ExitError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
 
 interface Loaded {
   /** the file, or "workflow <id>" */
@@ -30,13 +54,18 @@ interface Result {
 }
 
 export async function replayCommand(files: string[], flags: ReplayFlags): Promise<void> {
+  if (flags.fromServer) {
+    if (files.length > 0 || flags.workflowId) throw new UsageError('--from-server replays what the server holds; give no files or --workflow-id with it');
+    return replayServer(flags);
+  }
+  if (flags.query || flags.limit || flags.parallel) throw new UsageError('--query, --limit and --parallel go with --from-server');
   if (files.length === 0 && !flags.workflowId) throw new UsageError('give a history file (Temporal JSON) or --workflow-id <id> to fetch one');
   if (files.length > 1 && flags.workflowId) throw new UsageError('--workflow-id applies to one history; give one file with it');
   const loaded = files.length > 0 ? files.map((f) => loadFile(f, flags.workflowId)) : [await fetchHistory(flags.workflowId!, flags)];
 
   quietRuntime();
   progress('bundling workflows…');
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(flags), logger: quietLogger });
 
   const results: Result[] = [];
   for (const item of loaded) {
@@ -47,7 +76,7 @@ export async function replayCommand(files: string[], flags: ReplayFlags): Promis
       await Worker.runReplayHistory({ workflowBundle: bundle }, item.history, item.workflowId);
       results.push({ source: item.source, workflowId: item.workflowId, workflowType, events, ok: true });
     } catch (err) {
-      results.push({ source: item.source, workflowId: item.workflowId, workflowType, events, ok: false, error: describeFailure(err, item.history) });
+      results.push({ source: item.source, workflowId: item.workflowId, workflowType, events, ok: false, error: describeReplayFailure(err, item.history) });
     }
   }
 
@@ -64,6 +93,75 @@ export async function replayCommand(files: string[], flags: ReplayFlags): Promis
     throw new Error(`${failed[0].source}: ${failed[0].error}`);
   }
 }
+
+async function replayServer(flags: ReplayFlags): Promise<void> {
+  const temporal = resolveTemporal(flags, loadConfig(flags));
+  const limit = positiveInt(flags.limit, '--limit', DEFAULT_REPLAY_LIMIT);
+  const parallel = positiveInt(flags.parallel, '--parallel', DEFAULT_REPLAY_PARALLEL);
+  const connection = await connect(temporal);
+  quietRuntime();
+  try {
+    const client = new Client({ connection, namespace: temporal.namespace });
+    progress(`replaying ${flags.query ? `runs matching ${flags.query}` : `open runs and the last ${limit} closed`} from ${temporal.address} (namespace ${temporal.namespace})…`);
+    let lastProgress = Date.now();
+    const summary = await replayFromServer({
+      client,
+      workflowsPath: workflowsPath(flags),
+      query: flags.query,
+      limit,
+      parallel,
+      onResult(result, done, total) {
+        if (!result.ok && !flags.json) print(`FAIL ${result.workflowId} (run ${result.runId}, ${result.workflowType}): ${result.error}`);
+        if (Date.now() - lastProgress > 2000 || done === total) {
+          lastProgress = Date.now();
+          progress(`  ${done}/${total} replayed`);
+        }
+      },
+    }).catch((err: Error) => {
+      throw isUnavailable(err) ? new ExitError(`cannot reach Temporal at ${temporal.address}: ${firstLine(err)}`, 2) : err;
+    });
+    const perMinute = summary.seconds > 0 ? Math.round((summary.replayed / summary.seconds) * 60) : summary.replayed;
+    if (flags.json) printJson({ ok: summary.failed === 0, ...summary, histories_per_minute: perMinute });
+    else {
+      print(
+        `replayed ${summary.replayed}: ${summary.passed} passed, ${summary.failed} failed` +
+          `${summary.skipped ? `, ${summary.skipped} gone before they were read` : ''} in ${summary.seconds.toFixed(1)} s (${perMinute} histories/min)`,
+      );
+    }
+    if (summary.failed > 0) {
+      const kind = summary.nondeterministic === summary.failed ? 'nondeterministic' : 'failed to replay';
+      throw new ExitError(`${summary.failed} of ${summary.replayed} histories ${kind} against ${flags.workflows ?? 'this checkout'}'s workflow code`, 1);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function workflowsPath(flags: ReplayFlags): string {
+  return flags.workflows ? resolve(flags.workflows) : WORKFLOWS_PATH;
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function connect(temporal: ReturnType<typeof resolveTemporal>): Promise<Connection> {
+  try {
+    return await Connection.connect({ ...connectionOptions(temporal), connectTimeout: '5s' });
+  } catch (err) {
+    throw new ExitError(`cannot reach Temporal at ${temporal.address}: ${firstLine(err as Error)}`, 2);
+  }
+}
+
+function isUnavailable(err: Error): boolean {
+  const code = (err as { code?: number }).code ?? (err.cause as { code?: number } | undefined)?.code;
+  return code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(err.message);
+}
+
+const firstLine = (err: Error) => err.message.split('\n')[0];
 
 function loadFile(file: string, workflowId: string | undefined): Loaded {
   if (!existsSync(file)) throw new UsageError(`history file not found: ${file}`);
@@ -94,12 +192,7 @@ function loadFile(file: string, workflowId: string | undefined): Loaded {
 async function fetchHistory(workflowId: string, flags: ReplayFlags): Promise<Loaded> {
   const temporal = resolveTemporal(flags, loadConfig(flags));
   progress(`fetching the history of ${workflowId} from ${temporal.address} (namespace ${temporal.namespace})…`);
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ ...connectionOptions(temporal), connectTimeout: '5s' });
-  } catch (err) {
-    throw new Error(`cannot reach Temporal at ${temporal.address}: ${(err as Error).message.split('\n')[0]}`);
-  }
+  const connection = await connect(temporal);
   try {
     const client = new Client({ connection, namespace: temporal.namespace });
     const history = await client.workflow.getHandle(workflowId, flags.runId).fetchHistory();
@@ -112,34 +205,6 @@ async function fetchHistory(workflowId: string, flags: ReplayFlags): Promise<Loa
   } finally {
     await connection.close();
   }
-}
-
-/**
- * One line: what does not match. Core's message ("Activity type of scheduled event 'x' does not match activity
- * type of activity command 'y'") is dug out of the SDK's wrapping, and the history event it names is added.
- */
-function describeFailure(err: unknown, history: History): string {
-  const e = err as Error | undefined;
-  const message = (e?.message ?? String(err)).replace(/\s+/g, ' ').trim();
-  if (e?.name !== 'DeterminismViolationError' && !/nondetermin/i.test(message)) return `replay failed: ${message}`;
-  const inner = /message: "((?:[^"\\]|\\.)*)"/.exec(message)?.[1] ?? message;
-  const reason = inner.replace(/^\[TMPRL\d+\]\s*/, '').replace(/^Nondeterminism error:\s*/i, '');
-  const event = namedEvent(reason, history);
-  return `nondeterminism: ${reason}${event ? ` (history event ${event})` : ''}`;
-}
-
-/** The first history event holding a name quoted in the message, as "5 ActivityTaskScheduled". */
-function namedEvent(reason: string, history: History): string | undefined {
-  for (const [, name] of reason.matchAll(/'([^']+)'/g)) {
-    for (const event of history.events ?? []) {
-      const entry = Object.entries(event).find(([key, value]) => key.endsWith('EventAttributes') && value);
-      if (entry && JSON.stringify(entry[1]).includes(JSON.stringify(name))) {
-        const kind = entry[0].replace(/EventAttributes$/, '');
-        return `${String(event.eventId)} ${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
-      }
-    }
-  }
-  return undefined;
 }
 
 function quietRuntime(): void {

@@ -6,8 +6,9 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
-/** One job workflow run (children `<id>/part-N` have another type and carry no Forge attributes). */
-export const JOB_WORKFLOW_TYPE = 'jobWorkflow';
+import { JOB_WORKFLOW_TYPE } from '../shared';
+
+export { JOB_WORKFLOW_TYPE };
 
 export interface JobStats {
   /** distinct worker identities polling the task queue (workflow or activity tasks), as the server last saw them */
