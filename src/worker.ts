@@ -24,6 +24,8 @@ import { createPool } from './postgres/pool';
 import { createJobClient } from './client';
 import { startRelay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
+import { createLaneWorker } from './rate/lane-worker';
+import { rateLanes } from './rate/lanes';
 import { dataConverterFromEnv } from './codec/env';
 
 export interface JobWorkerOptions {
@@ -132,6 +134,7 @@ export function createJobWorker(options: JobWorkerOptions) {
   const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
   let worker: Worker | undefined;
+  const laneWorkers: Worker[] = [];
   let stopping = false;
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -178,17 +181,25 @@ export function createJobWorker(options: JobWorkerOptions) {
     await ensureSearchAttributes(connection as unknown as Pick<Connection, 'operatorService'>, config.temporal.namespace).catch((err) =>
       logger.warn('search_attributes.not_registered', { namespace: config.temporal.namespace, error: (err as Error).message }),
     );
+    const activities = createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger });
+    // Notes when each attempt starts: the courier bounds its sends by attempt start + start-to-close.
+    const interceptors = { activity: [attemptClock] };
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
       dataConverter,
       workflowBundle: options.workflowBundle ?? (await sharedBundle()),
-      activities: createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger }),
-      // Notes when each attempt starts: the courier bounds its sends by attempt start + start-to-close.
-      interceptors: { activity: [attemptClock] },
+      activities,
+      interceptors,
       ...options.tuning,
     });
+    const lanes = rateLanes(config, taskQueue);
+    for (const lane of lanes) {
+      const laneWorker = await createLaneWorker({ connection, namespace: config.temporal.namespace, lane, activities, logger, options: { dataConverter, interceptors } });
+      cleanups.push(async () => laneWorker.stop());
+      laneWorkers.push(laneWorker.worker);
+    }
     if (stopping) return;
     if (options.relay !== false) {
       const relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
@@ -211,15 +222,16 @@ export function createJobWorker(options: JobWorkerOptions) {
       });
       cleanups.push(async () => pruner.stop());
     }
-    logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
-    const running = worker.run();
+    logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(lanes.length > 0 && { rate_lanes: lanes.map((l) => `${l.taskQueue} ${l.rate.text}`) }), ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
+    // The lanes run and stop with the worker: one that fails stops the others.
+    const running = Promise.all([worker, ...laneWorkers].map((w) => w.run().catch((err) => (shutdown(), Promise.reject(err)))));
     markReady();
     await running;
   }
 
   function shutdown(): void {
     stopping = true;
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    for (const w of [worker, ...laneWorkers]) if (w && w.getState() === 'RUNNING') w.shutdown();
   }
 
   return { run, shutdown, ready, artifact, taskQueue };

@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { dataConverterFromEnv } from '../index';
 import { connectionOptions, createJobInspector, parseSince, type DeadJob, type JobDetails, type JobInspector, type JobStats, type RetriedJob } from '../index';
 import { loadConfig, resolveTemporal, UsageError } from './config';
+import { rateLanes } from '../rate/lanes';
 import { print, printJson } from './format';
 import { configOptions, databaseOption, ENV, jsonOption, temporalOptions, type ConfigFlags, type DatabaseFlags, type JsonFlags, type TemporalFlags } from './options';
 import { ago, renderFields, renderTable } from './table';
@@ -117,7 +118,7 @@ async function withInspector(flags: CommonFlags, databaseUrl: string | undefined
   pool?.on('error', () => undefined);
   try {
     const client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFromEnv() });
-    const inspector = createJobInspector({ temporalClient: async () => client, namespace: temporal.namespace, taskQueue, database: pool });
+    const inspector = createJobInspector({ temporalClient: async () => client, namespace: temporal.namespace, taskQueue, database: pool, lanes: rateLanes(config, taskQueue) });
     await fn(inspector, taskQueue);
   } finally {
     await pool?.end();
@@ -179,6 +180,7 @@ export function renderStats(s: JobStats): string {
     ['total_dead', s.total_dead],
     ['sandbox_violations', s.sandbox_violations],
     ['outbox_pending', s.outbox_pending === null ? `n/a (no database: --database or ${ENV.database})` : s.outbox_pending],
+    ...s.rate_lanes.map((l): [string, string] => [`rate lane ${l.lane}`, `${l.backlog} waiting at ${l.rate} (${l.task_queue}, ${l.workers} workers)`]),
   ]);
 }
 

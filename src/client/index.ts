@@ -16,7 +16,8 @@ import { connectionOptions } from '../temporal/connect';
 import type { JobInput, JobPolicy, Row } from '../workflows/types';
 import { matchHooks, type MatchedHook } from './hooks';
 import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
-import { jobPolicy } from './policy';
+import { rateLanes } from '../rate/lanes';
+import { jobPolicy, policyOfJob } from './policy';
 import { resolveArtifact } from '../artifact/configured';
 import { inTransaction } from '../postgres/transaction';
 import { outboxRow, type EnqueuedEvent } from '../outbox/enqueue';
@@ -92,7 +93,7 @@ export function createJobClient(options: JobClientOptions) {
       logger.info('hook.matched', { entity, operation, timing: hook.timing, jobs: hook.jobs.map((j) => j.name) });
       for (const job of hook.jobs) {
         const workflowId = jobWorkflowId({ job: job.name, entity, operation, recordId, eventId });
-        const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy };
+        const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy: policyOfJob(policy, config, taskQueue, job) };
         planned.push({ job: job.name, workflowId, input, recordId });
       }
     }
@@ -215,7 +216,7 @@ export function createJobClient(options: JobClientOptions) {
   }
 
   // Inspection verbs (src/client/inspect.ts): deadJobs, retry, stats, show.
-  const inspector = createJobInspector({ temporalClient, namespace: temporal.namespace, taskQueue, database: options.database });
+  const inspector = createJobInspector({ temporalClient, namespace: temporal.namespace, taskQueue, database: options.database, lanes: rateLanes(config, taskQueue) });
 
   return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient, dataConverter, ...inspector };
 }

@@ -24,6 +24,7 @@ import { jobSearchAttributes, SA } from '../search-attributes';
 import type { JobState } from '../shared';
 import type { JobStatus } from '../workflows/state';
 import type { DeadTarget, JobInput, TargetId } from '../workflows/types';
+import type { RateLane } from '../rate/lanes';
 import { countRuns, JOB_WORKFLOW_TYPE, jobQuery, jobStats, quote, type JobStats } from './stats';
 
 export type { JobStats } from './stats';
@@ -38,6 +39,8 @@ export interface InspectorOptions {
   taskQueue: string;
   /** the app's database, for stats' outbox_pending */
   database?: Pool;
+  /** the rate lanes of the task queue, for stats' rate_lanes */
+  lanes?: RateLane[];
 }
 
 export interface DeadJobsQuery {
@@ -241,6 +244,7 @@ export function createJobInspector(options: InspectorOptions) {
       taskQueue,
       database: options.database,
       deadCount: async () => (await latestDeadRuns(client, { taskQueue })).length,
+      lanes: taskQueue === options.taskQueue ? options.lanes : undefined,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { RuntimeConfig } from '../config/types';
+import { laneOfJob, laneWaitMs } from '../rate/lanes';
 import type { JobPolicy } from '../workflows/types';
 
 /** The retry and fan-out bounds a job workflow runs with, from [jobs]; carried in its input so replays agree. */
@@ -17,4 +18,15 @@ export function jobPolicy(config: RuntimeConfig, overrides: Partial<JobPolicy> =
     batchThreshold: 50,
     ...overrides,
   };
+}
+
+/** The policy of one job: a rate-limited job runs on its lane, one target per activity (the server counts tasks). */
+export function policyOfJob(policy: JobPolicy, config: RuntimeConfig, taskQueue: string, job: { name: string; capabilities: readonly string[] }): JobPolicy {
+  const lane = laneOfJob(config, taskQueue, job);
+  if (!lane) return policy;
+  const { batchSize: _size, batchThreshold: _threshold, ...rest } = policy;
+  // Two seconds of the rate in flight, so the server sets the pace and not the round trip of each send
+  // (bounded: a workflow may have at most 2,000 activities pending).
+  const concurrency = Math.min(1000, Math.max(policy.concurrency, Math.ceil(2 * lane.rate.perSecond)));
+  return { ...rest, concurrency, lane: { taskQueue: lane.taskQueue, waitMs: laneWaitMs(lane.rate) } };
 }

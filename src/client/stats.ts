@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
+import type { RateLane } from '../rate/lanes';
 import { JOB_WORKFLOW_TYPE } from '../shared';
 
 export { JOB_WORKFLOW_TYPE };
@@ -29,8 +30,19 @@ export interface JobStats {
   sandbox_violations: number;
   /** outbox rows not dispatched yet; null when no database was given */
   outbox_pending: number | null;
+  /** each rate-limited lane (src/rate/lanes.ts): sends waiting for the rate, and the workers polling it */
+  rate_lanes: RateLaneStats[];
   task_queue: string;
   namespace: string;
+}
+
+export interface RateLaneStats {
+  lane: string;
+  task_queue: string;
+  rate: string;
+  /** sends scheduled and not yet handed to a worker (the server's approximate backlog count) */
+  backlog: number;
+  workers: number;
 }
 
 /** A string literal for a visibility query. */
@@ -72,6 +84,22 @@ export async function workerIdentities(client: Client, namespace: string, taskQu
   return [...identities].sort();
 }
 
+/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY */
+const ACTIVITY_QUEUE = 2;
+
+async function laneStats(client: Client, namespace: string, lane: RateLane): Promise<RateLaneStats> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: lane.taskQueue },
+    taskQueueType: ACTIVITY_QUEUE,
+    reportStats: true,
+    includeTaskQueueStatus: true,
+  });
+  const backlog = Number(response.stats?.approximateBacklogCount ?? response.taskQueueStatus?.backlogCountHint ?? 0);
+  const workers = new Set((response.pollers ?? []).map((p) => p.identity).filter(Boolean)).size;
+  return { lane: lane.name, task_queue: lane.taskQueue, rate: lane.rate.text, backlog, workers };
+}
+
 export async function countRuns(client: Client, query: string): Promise<number> {
   return (await client.workflow.count(query)).count;
 }
@@ -91,6 +119,7 @@ export async function jobStats(a: {
   database?: Pool;
   /** jobs whose latest run is dead (inspect.ts computes it from visibility) */
   deadCount: () => Promise<number>;
+  lanes?: RateLane[];
 }): Promise<JobStats> {
   const { client, taskQueue } = a;
   const [workers, byStatus, enqueued, completed, retried, sandbox, dead, pending] = await Promise.all([
@@ -103,6 +132,7 @@ export async function jobStats(a: {
     a.deadCount(),
     outboxPending(a.database),
   ]);
+  const lanes = await Promise.all((a.lanes ?? []).map((lane) => laneStats(client, a.namespace, lane)));
   return {
     worker_count: workers.length,
     queue_depth: byStatus.Running ?? 0,
@@ -113,6 +143,7 @@ export async function jobStats(a: {
     total_dead: dead,
     sandbox_violations: sandbox,
     outbox_pending: pending,
+    rate_lanes: lanes,
     task_queue: taskQueue,
     namespace: a.namespace,
   };

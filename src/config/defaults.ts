@@ -15,6 +15,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       taskQueue: jobs.taskQueue ?? DEFAULT_TASK_QUEUE,
       completedRetentionMs: jobs.completedRetentionMs ?? 7 * 24 * 3600_000,
       templates: jobs.templates,
+      rates: jobs.rates,
       // Optional bounds: absent means the built-in default where they are enforced.
       ...(jobs.maxRecordBytes !== undefined && { maxRecordBytes: jobs.maxRecordBytes }),
       ...(jobs.maxTargets !== undefined && { maxTargets: jobs.maxTargets }),
@@ -25,7 +26,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       ...(temporal.tls !== undefined && { tls: temporal.tls }),
       ...(temporal.apiKey !== undefined && { apiKey: temporal.apiKey }),
     },
-    http: { allow: http.allow ?? [], timeoutMs: http.timeoutMs ?? 10_000 },
+    http: { allow: http.allow ?? [], timeoutMs: http.timeoutMs ?? 10_000, ...(http.rate && { rate: http.rate }) },
     relations,
   };
   if (email) {
@@ -38,6 +39,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       ...(email.password !== undefined && { password: email.password }),
       from: email.from ?? 'forge-jobs@localhost',
       tls,
+      ...(email.rate && { rate: email.rate }),
     };
   }
   if (baseDir !== undefined) config.baseDir = baseDir;

@@ -13,6 +13,7 @@ export function readEmail(reader: Reader, doc: Table): ConfigInputs['email'] {
     password: reader.string(section, 'password', 'email.password', { secret: true }),
     from: reader.string(section, 'from', 'email.from'),
     tls: reader.boolean(section, 'tls', 'email.tls'),
+    rate: reader.rate(section, 'rate', 'email.rate'),
   };
   if (host === undefined) {
     if (section.host === undefined) reader.problem('email.host', 'required when [email] is present');

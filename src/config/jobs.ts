@@ -1,5 +1,6 @@
 import type { ConfigInputs } from './inputs';
 import type { Reader } from './reader';
+import type { Rate } from './rate';
 import type { JobTemplate } from './types';
 import { childPath, isTable, typeName, type Table } from './values';
 
@@ -9,11 +10,15 @@ const STRING_FIELDS = ['subject', 'text', 'html', 'to', 'from', 'url', 'method']
 export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
   const section = reader.table(doc, 'jobs', 'jobs') ?? {};
   const templates: Record<string, JobTemplate> = {};
+  const rates: Record<string, Rate> = {};
   for (const [name, value] of Object.entries(section)) {
     if (!isTable(value)) continue;
     const path = childPath('jobs', name);
-    const template = checkTemplate(reader, reader.deep(value, path) as JobTemplate, path);
+    const { rate: _rate, ...fields } = value;
+    const template = checkTemplate(reader, reader.deep(fields, path) as JobTemplate, path);
     Object.defineProperty(templates, name, { value: template, enumerable: true, writable: true, configurable: true });
+    const rate = reader.rate(value, 'rate', childPath(path, 'rate'));
+    if (rate) Object.defineProperty(rates, name, { value: rate, enumerable: true, writable: true, configurable: true });
   }
   return {
     concurrency: reader.integer(section, 'concurrency', 'jobs.concurrency', { min: 1 }),
@@ -24,6 +29,7 @@ export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
     maxTargets: reader.integer(section, 'max_targets', 'jobs.max_targets', { min: 1 }),
     completedRetentionMs: reader.duration(section, 'completed_retention', 'jobs.completed_retention'),
     templates,
+    rates,
   };
 }
 

@@ -1,4 +1,5 @@
 import { parseDuration } from './duration';
+import { parseRate, type Rate } from './rate';
 import { ConfigError, type ConfigProblem } from './errors';
 import { childPath, indexPath, isTable, typeName, type Table } from './values';
 
@@ -69,6 +70,18 @@ export class Reader {
   boolean(table: Table, key: string, path: string): boolean | undefined {
     const read = this.read(table, key, path);
     return read ? this.asBoolean(read, path) : undefined;
+  }
+
+  /** A send rate ("14/s", "600/min"); a problem with the path when it is not one. */
+  rate(table: Table, key: string, path: string): Rate | undefined {
+    const read = this.read(table, key, path);
+    if (!read) return undefined;
+    const rate = parseRate(read.value);
+    if ('problem' in rate) {
+      this.problem(path, read.envName ? `invalid rate in environment variable ${read.envName}: ${rate.problem}` : rate.problem);
+      return undefined;
+    }
+    return rate;
   }
 
   /** Milliseconds, > 0: every duration in this config is a timeout, and 0 would mean "fail at once". */

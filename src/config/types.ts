@@ -1,3 +1,4 @@
+import type { Rate } from './rate';
 import type { ThroughDef } from '../artifact/types';
 
 /** forge.runtime.toml, resolved: env: secrets substituted, [environments.X] merged, defaults applied. */
@@ -8,6 +9,8 @@ export interface EmailConfig {
   user?: string;
   password?: string;
   from: string;
+  /** the most messages per period across all workers, enforced by the Temporal server */
+  rate?: Rate;
   /** implicit TLS (smtps); STARTTLS is negotiated when the server offers it */
   tls: boolean;
 }
@@ -33,6 +36,8 @@ export interface JobsConfig {
   maxAttempts: number;
   taskQueue: string;
   templates: Record<string, JobTemplate>;
+  /** [jobs.<name>] rate: a limit of one job's own, over [email]/[http] rate */
+  rates: Record<string, Rate>;
   /** largest serialized record afterCommit/enqueue accept, in bytes (`[jobs] max_record_bytes`); default DEFAULT_MAX_RECORD_BYTES */
   maxRecordBytes?: number;
   /** most targets one job's needs may reach (`[jobs] max_targets`); default DEFAULT_MAX_TARGETS of src/needs */
@@ -53,6 +58,7 @@ export interface HttpConfig {
   /** hosts or CIDRs that may be reached although private or loopback */
   allow: string[];
   timeoutMs: number;
+  rate?: Rate;
 }
 
 export interface RelationOverride {

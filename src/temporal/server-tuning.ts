@@ -13,6 +13,12 @@ export const SERVER_TUNING = {
   // once, and each workflow task then waits ~38 ms for the next poll: 3 of them were most of commit → SMTP.
   // At 500/s the wait is ≤ 2 ms; the reader still polls only when history says there is a task.
   'history.transferProcessorMaxPollRPS': 500,
+  // A task queue's rate limit (src/rate/lanes.ts) is split evenly over its partitions, and each partition may
+  // still burst one task: with the default four, a lane of 1 task/s could hand out four at once. One partition
+  // makes the server's limit the configured one. On a shared cluster, set it for the lanes' queues alone (a
+  // taskQueueName constraint per lane) instead.
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
 } as const;
 
 /** `--dynamic-config-value key=value` pairs for `temporal server start-dev`. */

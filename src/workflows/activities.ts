@@ -11,7 +11,12 @@ type Activities = ReturnType<typeof createActivities>;
 
 /** Non-retryable failures are decided by the activity (ApplicationFailure.nonRetryable); the policy adds the bounds. */
 export function jobActivities(policy: JobPolicy) {
-  const { runEffect } = proxyActivities<Activities>({ startToCloseTimeout: policy.timeoutMs, retry: effectRetry(policy.maxAttempts) });
+  // A rate-limited job's effects run on its lane (src/rate/lanes.ts), where the server paces them.
+  const { runEffect } = proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs + (policy.lane?.waitMs ?? 0),
+    retry: effectRetry(policy.maxAttempts),
+    ...(policy.lane && { taskQueue: policy.lane.taskQueue }),
+  });
   // Needs resolution reads only: it may retry longer than an effect, to ride out a database restart.
   const { resolveTargets } = proxyActivities<Activities>({
     startToCloseTimeout: policy.timeoutMs,

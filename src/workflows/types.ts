@@ -22,6 +22,11 @@ export interface JobPolicy {
   batchSize?: number;
   /** jobs with more targets than this are batched; smaller ones keep one activity per target (latency, history) */
   batchThreshold?: number;
+  /**
+   * a rate-limited job (src/rate/lanes.ts): its effects run one target per activity on the lane's task queue,
+   * each allowed `waitMs` more than `timeoutMs` for its worker's spacing of the lane's sends
+   */
+  lane?: { taskQueue: string; waitMs: number };
 }
 
 export interface JobInput {

@@ -11,7 +11,7 @@ describe('runtime config: good files', () => {
     expect(resolveRuntimeConfig({}, { env: noEnv })).toEqual({
       environment: 'development',
       database: { adapter: 'embedded' },
-      jobs: { concurrency: 10, timeoutMs: 30_000, maxAttempts: 5, taskQueue: DEFAULT_TASK_QUEUE, completedRetentionMs: 7 * 24 * 3600_000, templates: {} },
+      jobs: { concurrency: 10, timeoutMs: 30_000, maxAttempts: 5, taskQueue: DEFAULT_TASK_QUEUE, completedRetentionMs: 7 * 24 * 3600_000, templates: {}, rates: {} },
       temporal: { address: DEFAULT_TEMPORAL_ADDRESS, namespace: DEFAULT_NAMESPACE },
       http: { allow: [], timeoutMs: 10_000 },
       relations: {},
@@ -225,6 +225,7 @@ provider = "ses"
           maxAttempts: 3,
           taskQueue: 'helpdesk-jobs',
           completedRetentionMs: 7 * 24 * 3600_000,
+          rates: {},
           templates: {
             notify_agents: { subject: 'New ticket: {{trigger.subject}}', text: 'Hello {{target.name}}, ticket {{trigger.id}} was {{operation}}d.' },
             ping_webhook: {

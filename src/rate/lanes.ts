@@ -1,0 +1,49 @@
+/**
+ * Rate lanes. A job whose sends are limited runs its effect activities on a task queue of their own,
+ * `<task queue>/email`, `/http` or `/job/<name>`, and every worker polls that queue with the lane's rate as
+ * `maxTaskQueueActivitiesPerSecond`: the Temporal server hands out at most that many tasks a second to all
+ * workers together, so adding workers does not add sends. A send waiting for the rate waits in the lane's
+ * backlog: it is not an attempt, and nothing fails for it. Retries and a redrive use the same lane.
+ */
+import type { Rate } from '../config/rate';
+import type { RuntimeConfig } from '../config/types';
+
+export interface RateLane {
+  /** email, http or job/<name> */
+  name: string;
+  taskQueue: string;
+  rate: Rate;
+}
+
+/** Every lane the config defines, for the worker to poll. */
+export function rateLanes(config: RuntimeConfig, taskQueue: string): RateLane[] {
+  const lanes: RateLane[] = [];
+  if (config.email?.rate) lanes.push(lane(taskQueue, 'email', config.email.rate));
+  if (config.http.rate) lanes.push(lane(taskQueue, 'http', config.http.rate));
+  for (const [job, rate] of Object.entries(config.jobs.rates)) lanes.push(lane(taskQueue, `job/${job}`, rate));
+  return lanes;
+}
+
+/**
+ * The lane of one job: its own rate first, then the rate of the provider its capabilities send through
+ * (email before http for a job that has both, since one lane carries a job's every send).
+ */
+export function laneOfJob(config: RuntimeConfig, taskQueue: string, job: { name: string; capabilities: readonly string[] }): RateLane | undefined {
+  const own = Object.prototype.hasOwnProperty.call(config.jobs.rates, job.name) ? config.jobs.rates[job.name] : undefined;
+  if (own) return lane(taskQueue, `job/${job.name}`, own);
+  if (config.email?.rate && job.capabilities.includes('email.send')) return lane(taskQueue, 'email', config.email.rate);
+  if (config.http.rate && job.capabilities.some((c) => c.startsWith('http.'))) return lane(taskQueue, 'http', config.http.rate);
+  return undefined;
+}
+
+/**
+ * How long a send may wait in its worker for the lane's spacing (./pacer.ts), on top of its timeout: a few
+ * workers' worth of spacing, never under a few seconds.
+ */
+export function laneWaitMs(rate: Rate): number {
+  return Math.ceil(4 * Math.max(1000, 1000 / rate.perSecond));
+}
+
+function lane(taskQueue: string, name: string, rate: Rate): RateLane {
+  return { name, taskQueue: `${taskQueue}/${name}`, rate };
+}

@@ -1,0 +1,188 @@
+/**
+ * Send rates enforced by the Temporal server across workers: two `forge-jobs worker` processes share an
+ * `[email] rate = "20/s"` lane; a job with an HTTP rate of its own does not slow an unlimited email job; a
+ * provider answering 429 with Retry-After under a rate still gets every send through.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createJobClient, resolveRuntimeConfig } from '../../src';
+import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
+import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../helpers/cli';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../helpers/stack';
+
+const artifact = {
+  entities: {
+    List: {
+      name: 'List',
+      table: 'lists',
+      fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
+      relations: { members: { name: 'members', target: 'Member', target_table: 'members', is_many: true, inverse_key: 'list_id' } },
+    },
+    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' }, path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
+  },
+  jobs: {
+    announce: { name: 'announce', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['email.send'] },
+    ping: { name: 'ping', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['http.post'] },
+  },
+  hooks: [
+    { entity: 'List', timing: 'after', operation: 'create', jobs: ['announce'] },
+    { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping'] },
+  ],
+};
+
+let db: TestDatabase;
+let mail: MailSink;
+let http: Server;
+let httpPort: number;
+const hits: Array<{ path: string; at: number; status: number }> = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  db = await createTestDatabase('rate_limits');
+  await db.pool.query(`
+    CREATE TABLE lists (id serial PRIMARY KEY, name text);
+    CREATE TABLE members (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text, path text);`);
+  mail = await startMailSink();
+  const refused = new Set<string>();
+  http = createServer((req, res) => {
+    const path = (req.url ?? '/').slice(1);
+    req.resume();
+    // every "busy" path is refused once with Retry-After, as a provider over its own limit does
+    if (path.startsWith('busy') && !refused.has(path)) {
+      refused.add(path);
+      hits.push({ path, at: Date.now(), status: 429 });
+      return void res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+    }
+    hits.push({ path, at: Date.now(), status: 200 });
+    res.writeHead(200).end('ok');
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  httpPort = (http.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await mail?.close();
+  await new Promise((r) => http?.close(r));
+  await db?.drop();
+});
+
+async function list(name: string, members: number, path = (i: number) => `m${i}`): Promise<Record<string, unknown>> {
+  const { rows } = await db.pool.query('INSERT INTO lists (name) VALUES ($1) RETURNING *', [name]);
+  await db.pool.query(
+    `INSERT INTO members (list_id, email, path) SELECT $1, $2 || i || '@rate.test', $3 || i FROM generate_series(1, $4) i`,
+    [rows[0].id, `${name}-`, path(0).replace(/0$/, ''), members],
+  );
+  return rows[0];
+}
+
+/** The most items in any window of `ms` milliseconds. */
+function busiestWindow(times: number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i] - sorted[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('[email] rate across two worker processes', () => {
+  const workers: ChildProcess[] = [];
+  const logs: string[][] = [];
+  let taskQueue: string;
+  let configPath: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forge-rate-'));
+    taskQueue = uniqueQueue('rate-email');
+    configPath = join(dir, 'forge.runtime.toml');
+    writeFileSync(join(dir, 'artifact.json'), JSON.stringify(artifact));
+    writeFileSync(
+      configPath,
+      [
+        '[email]',
+        'host = "127.0.0.1"',
+        `port = ${mail.smtpPort}`,
+        'from = "rate@forge.test"',
+        'rate = "20/s"',
+        '[jobs]',
+        `task_queue = "${taskQueue}"`,
+        'max_attempts = 3',
+      ].join('\n'),
+    );
+    for (let i = 0; i < 2; i++) {
+      const lines: string[] = [];
+      logs.push(lines);
+      const child = spawn(
+        process.execPath,
+        [BIN, 'worker', '--artifact', join(dir, 'artifact.json'), '--config', configPath, '--database', db.url, '--address', address(), '--no-relay'],
+        { cwd: ROOT, env: cliEnv({ FORGE_LOG_LEVEL: 'info' }) },
+      );
+      child.stderr!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+      workers.push(child);
+    }
+    // Each worker spaces its sends by the number of workers it sees on the lane: wait until both see two.
+    await eventually(async () => logs.every((lines) => lines.some((l) => l.includes('"rate.lane_workers"') && l.includes('"workers":2'))), 30_000, 'both workers to see each other on the lane');
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : (w.once('exit', r), w.kill('SIGTERM'))))));
+  });
+
+  test('400 sends take at least 19 s, and no second holds more than 24, however the two workers share them', async () => {
+    const config = resolveRuntimeConfig({ temporal: { address: address() }, email: { host: '127.0.0.1', port: mail.smtpPort, rate: '20/s' }, jobs: { task_queue: taskQueue } }, { env: {} });
+    const client = createJobClient({ artifact, config });
+    try {
+      const before = mail.messages().length;
+      const started = Date.now();
+      const [job] = await client.afterCommit('List', 'create', await list('rated', 400));
+      // stats show the lane's backlog while sends wait for the rate
+      const lane = await eventually(async () => (await client.stats()).rate_lanes.find((l) => l.lane === 'email' && l.backlog > 0), 15_000, 'a backlog on the email lane');
+      expect(lane).toMatchObject({ task_queue: `${taskQueue}/email`, rate: '20/s', workers: 2 });
+      expect((await outcome(job.workflowId)).state).toBe('completed');
+      const sent = mail.messages().slice(before).filter((m) => m.to[0]?.startsWith('rated-'));
+      expect(new Set(sent.map((m) => m.to[0])).size).toBe(400);
+      const times = sent.map((m) => Date.parse(m.receivedAt));
+      expect(Math.max(...times) - started).toBeGreaterThanOrEqual(19_000);
+      expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(24);
+      // both workers sent: the limit is the server's, not one process's
+      const history = await (await temporal()).workflow.getHandle(job.workflowId).fetchHistory();
+      const identities = new Set(history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.identity));
+      expect(identities.size).toBe(2);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});
+
+describe('a job with an HTTP rate of its own', () => {
+  test('does not slow an unlimited email job, and a 429 with Retry-After under the rate still finishes with no dead target', async () => {
+    const config = testConfig('rate-http', {
+      email: { host: '127.0.0.1', port: mail.smtpPort, from: 'rate@forge.test' },
+      http: { allow: ['127.0.0.1'] },
+      jobs: { max_attempts: 3, ping: { rate: '4/s', url: `http://127.0.0.1:${httpPort}/{{target.path}}` } },
+    });
+    const pipeline = await startPipeline({ artifact, config, pool: db.pool });
+    try {
+      const limited = await list('slow', 20, (i) => `busy-${i}`);
+      const [ping] = await pipeline.client.afterCommit('List', 'update', limited);
+      const [announce] = await pipeline.client.afterCommit('List', 'create', await list('fast', 40));
+      expect((await outcome(announce.workflowId)).state).toBe('completed');
+      // the email job finished while the rate-limited job still had most of its 20 sends (5 s at 4/s) to make
+      const pingsWhenMailDone = hits.filter((h) => h.path.startsWith('busy-') && h.status === 200).length;
+      expect(pingsWhenMailDone).toBeLessThan(15);
+      expect(await outcome(ping.workflowId)).toMatchObject({ state: 'completed' });
+      const ok = hits.filter((h) => h.path.startsWith('busy-') && h.status === 200);
+      expect(new Set(ok.map((h) => h.path)).size).toBe(20);
+      expect(hits.filter((h) => h.status === 429)).toHaveLength(20);
+      expect(busiestWindow(hits.filter((h) => h.path.startsWith('busy-')).map((h) => h.at), 1000)).toBeLessThanOrEqual(Math.ceil(4 * 1.2));
+    } finally {
+      await pipeline.stop();
+    }
+  }, 120_000);
+});

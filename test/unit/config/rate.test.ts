@@ -1,0 +1,61 @@
+import { resolveRuntimeConfig } from '../../../src/config';
+import { ConfigError } from '../../../src/config/errors';
+import { parseRate } from '../../../src/config/rate';
+import { laneOfJob, rateLanes } from '../../../src/rate/lanes';
+
+const noEnv = {};
+
+describe('rate strings', () => {
+  it.each([
+    ['14/s', 14],
+    ['600/min', 10],
+    ['90 / m', 1.5],
+    ['3600/h', 1],
+    ['2.5/second', 2.5],
+  ])('%s is %d per second', (text, perSecond) => {
+    expect(parseRate(text)).toEqual({ text: text.trim(), perSecond });
+  });
+
+  it.each([
+    ['fast', /expected a rate such as "14\/s" or "600\/min", got "fast"/],
+    ['0/s', /must be more than 0/],
+    ['10/fortnight', /expected a rate/],
+    [14, /got the number 14/],
+  ])('%p is refused', (value, message) => {
+    const result = parseRate(value);
+    expect('problem' in result && result.problem).toMatch(message);
+  });
+});
+
+describe('rates in the config', () => {
+  const problems = (raw: object) => {
+    try {
+      resolveRuntimeConfig(raw, { env: noEnv });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+
+  it('refuses a bad rate with its path, every one at once', () => {
+    expect(problems({ email: { host: 'smtp.test', rate: 'fast' }, http: { rate: '0/s' }, jobs: { notify: { rate: '5/fortnight' } } })).toEqual([
+      'email.rate: expected a rate such as "14/s" or "600/min", got "fast"',
+      expect.stringMatching(/^jobs\.notify\.rate: expected a rate/),
+      expect.stringMatching(/^http\.rate: must be more than 0/),
+    ]);
+  });
+
+  it('gives each rate a lane on a queue of its own, the job rate before the provider rate', () => {
+    const config = resolveRuntimeConfig({ email: { host: 'smtp.test', rate: '14/s' }, http: { rate: '600/min' }, jobs: { hook: { rate: '2/s', url: 'http://x.test' } } }, { env: noEnv });
+    expect(config.jobs.templates.hook).toEqual({ url: 'http://x.test' });
+    expect(rateLanes(config, 'q').map((l) => [l.name, l.taskQueue, l.rate.perSecond])).toEqual([
+      ['email', 'q/email', 14],
+      ['http', 'q/http', 10],
+      ['job/hook', 'q/job/hook', 2],
+    ]);
+    expect(laneOfJob(config, 'q', { name: 'hook', capabilities: ['http.post'] })?.taskQueue).toBe('q/job/hook');
+    expect(laneOfJob(config, 'q', { name: 'notify', capabilities: ['email.send'] })?.taskQueue).toBe('q/email');
+    expect(laneOfJob(config, 'q', { name: 'ping', capabilities: ['http.get'] })?.taskQueue).toBe('q/http');
+    expect(laneOfJob(resolveRuntimeConfig({}, { env: noEnv }), 'q', { name: 'notify', capabilities: ['email.send'] })).toBeUndefined();
+  });
+});
