@@ -3,6 +3,7 @@
  *   notify_agents     Ticket create → Ticket.org.members where role == "agent" → email.send   (1 target: org 1)
  *   ping_subscribers  List update   → List.subscribers                         → http.post    (10,000 targets)
  *   region_agents     no hook; Ticket.org.region.orgs.members where role == "agent": 4 hops over 10,000 members
+ *   mail_subscribers  List create   → List.subscribers                         → email.send   (the rate scenario's list)
  */
 import type { Pool } from 'pg';
 
@@ -45,11 +46,13 @@ export const artifact = {
   jobs: {
     notify_agents: { name: 'notify_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
     ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] },
+    mail_subscribers: { name: 'mail_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['email.send'] },
     region_agents: { name: 'region_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.region.orgs.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
   },
   hooks: [
     { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents'] },
     { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] },
+    { entity: 'List', timing: 'after', operation: 'create', jobs: ['mail_subscribers'] },
   ],
 };
 
@@ -95,6 +98,7 @@ export function rawConfig(opts: { temporal: string; databaseUrl: string; smtpPor
       concurrency: opts.concurrency ?? 50,
       notify_agents: { subject: 'New ticket: {{trigger.subject}}', text: 'Ticket {{trigger.id}}: {{trigger.subject}}' },
       ping_subscribers: { url: `${opts.httpUrl}/ping/{{target.id}}` },
+      mail_subscribers: { subject: 'News for list {{trigger.id}}', text: 'Hello {{target.email}}' },
     },
   };
 }

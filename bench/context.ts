@@ -22,6 +22,12 @@ export interface BenchContext {
   /** a plain Temporal client (results, histories, the baseline's starts) */
   temporalClient: Client;
   baselineQueue: string;
+  /** the raw runtime config of the bench app, on another task queue when given */
+  rawConfig(overrides: { taskQueue: string }): ReturnType<typeof import('./app').rawConfig>;
+  /** one more forge-jobs worker process with this raw config (its own task queue) */
+  startForgeWorker(name: string, config: object): Promise<{ pid: number; stop(): Promise<void> }>;
+  /** resolves once `n` workers poll the activity task queue, and they have had time to see each other */
+  lanePollers(taskQueue: string, n: number): Promise<void>;
   log(line: string): void;
 }
 

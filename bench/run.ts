@@ -5,7 +5,8 @@
  *
  *   BENCH_QUICK=1          one short round of everything (a check that the bench works, not a measurement)
  *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
- *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,replay (default all)
+ *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,rate,replay (default all)
+ *   BENCH_RATE_TARGETS=n   mails of the rate scenario (default 100000; 5000 when quick), at BENCH_RATE_PER_S (1000)
  *   BENCH_REPLAY_HISTORIES=n  histories the replay scenario replays (default 1000; 100 when quick)
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
  *   BENCH_TUNING='{…}'     worker tuning (Worker.create slot options) for the forge worker
@@ -29,6 +30,7 @@ import { artifact as rawArtifact, rawConfig, seed } from './app';
 import type { BenchContext, Results } from './context';
 import { fanout } from './scenarios/fanout';
 import { needs } from './scenarios/needs';
+import { rate } from './scenarios/rate';
 import { replay } from './scenarios/replay';
 import { requestPath } from './scenarios/request-path';
 import { smtpLatency } from './scenarios/smtp-latency';
@@ -48,7 +50,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,replay').split(',').map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,rate,replay').split(',').map((s) => s.trim()));
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
   log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -83,7 +85,39 @@ async function main(): Promise<void> {
   const temporalClient = new Client({ connection });
   cleanups.unshift(() => jobs.close(), () => connection.close());
 
-  const ctx: BenchContext = { quick, rounds, temporal: temporal.address, databaseUrl: pg.url, pool, smtp, http, config, artifact, jobs, temporalClient, baselineQueue: BASELINE_QUEUE, log };
+  const rawConfigOn = (o: { taskQueue: string }) => rawConfig({ temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port, httpUrl: http.url, taskQueue: o.taskQueue });
+  const ctx: BenchContext = {
+    quick,
+    rounds,
+    temporal: temporal.address,
+    databaseUrl: pg.url,
+    pool,
+    smtp,
+    http,
+    config,
+    artifact,
+    jobs,
+    temporalClient,
+    baselineQueue: BASELINE_QUEUE,
+    log,
+    rawConfig: rawConfigOn,
+    async startForgeWorker(name, workerConfig) {
+      const child = await startChild(name, { kind: 'forge', config: workerConfig, artifact: rawArtifact, bundlePath: forgeBundle }, tmp);
+      return { pid: child.pid!, stop: () => stopChild(child) };
+    },
+    async lanePollers(taskQueue, n) {
+      for (let i = 0; i < 600; i++) {
+        const { pollers } = await temporalClient.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 2 });
+        if (new Set((pollers ?? []).map((p) => p.identity)).size >= n) {
+          // each worker counts the lane's workers every 3 s (src/rate/pacer.ts)
+          await sleep(3500);
+          return;
+        }
+        await sleep(100);
+      }
+      throw new Error(`${n} workers did not poll ${taskQueue} within a minute`);
+    },
+  };
   const results: Results = { machine };
 
   // The request path first, before any worker runs: nothing else competes for the two cores.
@@ -99,7 +133,7 @@ async function main(): Promise<void> {
   log(`workers ready; forge worker pid ${forgeWorker.pid} RSS ${round(idleRss / MiB, 1)} MiB idle`);
 
   const peaks: Record<string, number> = {};
-  const scenarios = { smtp: smtpLatency, throughput, fanout, needs, replay };
+  const scenarios = { smtp: smtpLatency, throughput, fanout, needs, rate, replay };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (!only.has(name)) continue;
     sampledPeak = memory(forgeWorker.pid!).rss;
@@ -228,6 +262,8 @@ function goals(r: Results): Record<string, Goal> {
     fanout_10k_s: check(n('fanout_10k_s'), (v) => v <= 30, '10,000 targets in ≤ 30 s'),
     needs_queries_per_resolution: check(n('needs_queries_per_resolution'), (v) => v === n('needs_hops'), 'queries = hops'),
     worker_and_courier_peak_rss_mib: check(n('worker_and_courier_peak_rss_mib'), (v) => v <= 300, 'RSS ≤ 300 MiB (worker + courier)'),
+    rate_limited_100k_s: check(n('rate_limited_100k_s'), (v) => Math.abs(v - 100) <= 10, '100,000 mails at 1000/s in 100 s ± 10 %'),
+    rate_overshoot_max: check(n('rate_overshoot_max'), (v) => v <= 1.2, 'busiest second ≤ 1.2× the rate'),
     replay_histories_per_min: check(n('replay_histories_per_min'), (v) => v >= 1000, 'replay ≥ 1,000 histories/min'),
   };
 }
@@ -254,6 +290,8 @@ function table(r: Results): string {
   }
   rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
   rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
+  rows.push(['rate-limited fan-out, 2 workers', `${v('rate_limited_targets')} mails at ${v('rate_limited_per_s')}/s: ${v('rate_limited_s', ' s')} (ideal ${v('rate_limited_ideal_s', ' s')})`, g('rate_limited_100k_s')]);
+  rows.push(['busiest second / rate', v('rate_overshoot_max', '×'), g('rate_overshoot_max')]);
   rows.push(['replay --from-server', `${v('replay_histories_per_min')} histories/min (${v('replay_histories')} in ${v('replay_s')} s, ${v('replay_failed')} failed)`, g('replay_histories_per_min')]);
   rows.push([
     'peak RSS (VmHWM): worker + courier',

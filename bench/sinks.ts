@@ -13,6 +13,8 @@ export interface BenchSmtpSink {
   port: number;
   /** messages accepted so far */
   count(): number;
+  /** acceptance times (nowMs clock) from the moment this is called until the returned function stops it */
+  record(): () => number[];
   /** resolves with the acceptance time (nowMs clock) of the first message to `address` */
   acceptedFor(address: string, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
@@ -20,6 +22,7 @@ export interface BenchSmtpSink {
 
 export async function startSmtpSink(): Promise<BenchSmtpSink> {
   let accepted = 0;
+  let recording: number[] | undefined;
   const waiting = new Map<string, (t: number) => void>();
   const seen = new Map<string, number>();
   const server = new SMTPServer({
@@ -31,6 +34,7 @@ export async function startSmtpSink(): Promise<BenchSmtpSink> {
       stream.on('end', () => {
         const t = nowMs();
         accepted++;
+        recording?.push(t);
         for (const rcpt of session.envelope.rcptTo) {
           const address = rcpt.address.toLowerCase();
           const resolve = waiting.get(address);
@@ -53,6 +57,14 @@ export async function startSmtpSink(): Promise<BenchSmtpSink> {
   return {
     port,
     count: () => accepted,
+    record() {
+      const times: number[] = [];
+      recording = times;
+      return () => {
+        if (recording === times) recording = undefined;
+        return times;
+      };
+    },
     acceptedFor(address, timeoutMs) {
       const key = address.toLowerCase();
       const already = seen.get(key);

@@ -30,3 +30,14 @@ export async function lanes(n: number, more: () => boolean, work: (lane: number)
     }),
   );
 }
+
+/** The most of `times` (ms) in any window of `ms` milliseconds. */
+export function busiestWindow(times: number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i] - sorted[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}

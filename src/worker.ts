@@ -99,7 +99,13 @@ function quietRuntime(metrics: { prometheus?: string } = {}, logger?: Logger): s
   runtimeInstalled = { prometheus };
   try {
     Runtime.install({
-      logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN'),
+      logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN', ({ level, message, meta, timestampNanos }) => {
+        // a rate lane's worker polls activities only, by design (src/rate/lane-worker.ts)
+        if (message.startsWith('No workflows registered')) return;
+        const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+        if (meta === undefined) console.error(time, `[${level}]`, message);
+        else console.error(time, `[${level}]`, message, meta);
+      }),
       ...(prometheus && { telemetryOptions: { metrics: { prometheus: { bindAddress: prometheus } } } }),
     });
   } catch (err) {
@@ -181,7 +187,8 @@ export function createJobWorker(options: JobWorkerOptions) {
     await ensureSearchAttributes(connection as unknown as Pick<Connection, 'operatorService'>, config.temporal.namespace).catch((err) =>
       logger.warn('search_attributes.not_registered', { namespace: config.temporal.namespace, error: (err as Error).message }),
     );
-    const activities = createActivities({ pool, providers, artifact, config, handlers: options.handlers, logger });
+    const activityDeps = { pool, providers, artifact, config, handlers: options.handlers, logger };
+    const activities = createActivities(activityDeps);
     // Notes when each attempt starts: the courier bounds its sends by attempt start + start-to-close.
     const interceptors = { activity: [attemptClock] };
     worker = await Worker.create({
@@ -196,7 +203,7 @@ export function createJobWorker(options: JobWorkerOptions) {
     });
     const lanes = rateLanes(config, taskQueue);
     for (const lane of lanes) {
-      const laneWorker = await createLaneWorker({ connection, namespace: config.temporal.namespace, lane, activities, logger, options: { dataConverter, interceptors } });
+      const laneWorker = await createLaneWorker({ connection, namespace: config.temporal.namespace, lane, activities: activityDeps, logger, options: { dataConverter, interceptors } });
       cleanups.push(async () => laneWorker.stop());
       laneWorkers.push(laneWorker.worker);
     }

@@ -8,6 +8,7 @@ import type { EffectResult } from '../effects/types';
 import { isPermanent, PermanentError, SandboxViolation, TransientError } from '../errors';
 import type { Logger } from '../log';
 import type { ProviderRegistry } from '../providers/registry';
+import type { Pacer } from '../rate/pacer';
 import { backoffMs } from '../retry/backoff';
 import { targetByIdQuery } from '../sql/targets';
 import { attemptFailedSignal } from '../workflows/state';
@@ -23,6 +24,8 @@ export interface EffectDeps {
   config: RuntimeConfig;
   handlers: Record<string, JobHandler>;
   logger: Logger;
+  /** a rate lane's worker: each send waits for its turn (src/rate/pacer.ts) */
+  pacer?: Pacer;
 }
 
 export interface EffectOutcome {
@@ -99,7 +102,12 @@ export async function runTarget(deps: EffectDeps, input: EffectInput, run: Targe
         if (i + 1 < requests.length) run.progress?.(i + 1);
         continue;
       }
-      results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
+      const sent = await deps.pacer?.take();
+      try {
+        results.push(await provider.execute(request, { idempotencyKey, job: input.job, workflowId: input.jobWorkflowId, attempt }));
+      } finally {
+        sent?.();
+      }
       if (ledgered && !provider.recordsSent) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
       // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
       // there would cost one more server call per target).

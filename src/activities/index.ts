@@ -8,6 +8,7 @@ import type { RuntimeConfig } from '../config/types';
 import type { JobHandler } from '../effects/build';
 import { createLogger, type Logger } from '../log';
 import type { ProviderRegistry } from '../providers/registry';
+import type { Pacer } from '../rate/pacer';
 import { createRunEffect, type EffectDeps } from './effect';
 import { createRunEffects } from './effects';
 import { createReportJob } from './report';
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   handlers?: Record<string, JobHandler>;
   logger?: Logger;
   maxTargets?: number;
+  /** a rate lane's worker: each send waits for its turn */
+  pacer?: Pacer;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -20,7 +20,10 @@ export function jobPolicy(config: RuntimeConfig, overrides: Partial<JobPolicy> =
   };
 }
 
-/** The policy of one job: a rate-limited job runs on its lane, one target per activity (the server counts tasks). */
+/**
+ * The policy of one job: a rate-limited job runs on its lane, `perTask` targets per activity at most (the
+ * server counts tasks: src/rate/lanes.ts).
+ */
 export function policyOfJob(policy: JobPolicy, config: RuntimeConfig, taskQueue: string, job: { name: string; capabilities: readonly string[] }): JobPolicy {
   const lane = laneOfJob(config, taskQueue, job);
   if (!lane) return policy;
@@ -28,5 +31,6 @@ export function policyOfJob(policy: JobPolicy, config: RuntimeConfig, taskQueue:
   // Two seconds of the rate in flight, so the server sets the pace and not the round trip of each send
   // (bounded: a workflow may have at most 2,000 activities pending).
   const concurrency = Math.min(1000, Math.max(policy.concurrency, Math.ceil(2 * lane.rate.perSecond)));
-  return { ...rest, concurrency, lane: { taskQueue: lane.taskQueue, waitMs: laneWaitMs(lane.rate) } };
+  const batches = lane.perTask > 1 ? { batchSize: lane.perTask, batchThreshold: 1 } : {};
+  return { ...rest, ...batches, concurrency, lane: { taskQueue: lane.taskQueue, waitMs: laneWaitMs(lane.rate) } };
 }

@@ -4,6 +4,12 @@
  * `maxTaskQueueActivitiesPerSecond`: the Temporal server hands out at most that many tasks a second to all
  * workers together, so adding workers does not add sends. A send waiting for the rate waits in the lane's
  * backlog: it is not an attempt, and nothing fails for it. Retries and a redrive use the same lane.
+ *
+ * The server counts tasks, not sends. Up to 100 sends a second a task is one send, so the server's limit is
+ * the rate itself. Above that a task carries up to `perTask` sends of one job (the batch of a fan-out), the
+ * server allows rate / perTask tasks a second, and the sends of a task are spaced by the worker: Temporal's
+ * per-task cost, not the provider, would bound a fast lane otherwise. A job of one target on such a lane
+ * still takes a whole task.
  */
 import type { Rate } from '../config/rate';
 import type { RuntimeConfig } from '../config/types';
@@ -13,7 +19,14 @@ export interface RateLane {
   name: string;
   taskQueue: string;
   rate: Rate;
+  /** the most sends one task carries */
+  perTask: number;
+  /** the server's limit for the lane */
+  tasksPerSecond: number;
 }
+
+/** the lane's tasks a second that Temporal's per-task cost allows comfortably */
+const TASKS_PER_SECOND = 100;
 
 /** Every lane the config defines, for the worker to poll. */
 export function rateLanes(config: RuntimeConfig, taskQueue: string): RateLane[] {
@@ -45,5 +58,6 @@ export function laneWaitMs(rate: Rate): number {
 }
 
 function lane(taskQueue: string, name: string, rate: Rate): RateLane {
-  return { name, taskQueue: `${taskQueue}/${name}`, rate };
+  const perTask = Math.max(1, Math.ceil(rate.perSecond / TASKS_PER_SECOND));
+  return { name, taskQueue: `${taskQueue}/${name}`, rate, perTask, tasksPerSecond: rate.perSecond / perTask };
 }

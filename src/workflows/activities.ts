@@ -32,11 +32,17 @@ export function batchActivities(policy: JobPolicy, waves: number) {
   // One attempt, each wave of targets allowed one effect's timeout (no target has less time than alone). A batch
   // that fails as a whole is not run again as a whole: its targets go on alone, so a target that hangs or
   // kills its worker retries by itself instead of taking its batch down again.
-  const { runEffects } = proxyActivities<Activities>({ startToCloseTimeout: policy.timeoutMs * waves, retry: { maximumAttempts: 1 } });
+  const lane = policy.lane && { taskQueue: policy.lane.taskQueue };
+  const { runEffects } = proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs * waves + (policy.lane?.waitMs ?? 0),
+    retry: { maximumAttempts: 1 },
+    ...lane,
+  });
   // A target going on alone after its batch: the batch was attempt 1, Temporal makes the rest.
   const { runEffect: runEffectAfterBatch } = proxyActivities<Activities>({
-    startToCloseTimeout: policy.timeoutMs,
+    startToCloseTimeout: policy.timeoutMs + (policy.lane?.waitMs ?? 0),
     retry: effectRetry(Math.max(1, policy.maxAttempts - 1)),
+    ...lane,
   });
   return { runEffects, runEffectAfterBatch };
 }

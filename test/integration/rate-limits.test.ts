@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
+import { busiestWindow } from '../../bench/stats';
 import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../helpers/stack';
@@ -78,17 +79,6 @@ async function list(name: string, members: number, path = (i: number) => `m${i}`
     [rows[0].id, `${name}-`, path(0).replace(/0$/, ''), members],
   );
   return rows[0];
-}
-
-/** The most items in any window of `ms` milliseconds. */
-function busiestWindow(times: number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i] - sorted[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 describe('[email] rate across two worker processes', () => {

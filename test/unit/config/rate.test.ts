@@ -1,6 +1,7 @@
 import { resolveRuntimeConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/config/errors';
 import { parseRate } from '../../../src/config/rate';
+import { jobPolicy, policyOfJob } from '../../../src/client/policy';
 import { laneOfJob, rateLanes } from '../../../src/rate/lanes';
 
 const noEnv = {};
@@ -57,5 +58,23 @@ describe('rates in the config', () => {
     expect(laneOfJob(config, 'q', { name: 'notify', capabilities: ['email.send'] })?.taskQueue).toBe('q/email');
     expect(laneOfJob(config, 'q', { name: 'ping', capabilities: ['http.get'] })?.taskQueue).toBe('q/http');
     expect(laneOfJob(resolveRuntimeConfig({}, { env: noEnv }), 'q', { name: 'notify', capabilities: ['email.send'] })).toBeUndefined();
+  });
+});
+
+describe('what a lane asks of the server and of the job', () => {
+  const config = resolveRuntimeConfig({ email: { host: 'smtp.test', rate: '20/s' }, http: { rate: '1000/s' } }, { env: noEnv });
+  const [email, http] = rateLanes(config, 'q');
+
+  it('up to 100/s a task is one send and the server limit is the rate; above, a task carries a batch', () => {
+    expect(email).toMatchObject({ perTask: 1, tasksPerSecond: 20 });
+    expect(http).toMatchObject({ perTask: 10, tasksPerSecond: 100 });
+  });
+
+  it('a rate-limited job runs on its lane with two seconds of its rate in flight; others keep their policy', () => {
+    const base = jobPolicy(config);
+    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] })).toMatchObject({ concurrency: 40, lane: { taskQueue: 'q/email' } });
+    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] }).batchSize).toBeUndefined();
+    expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({ batchSize: 10, batchThreshold: 1, concurrency: 1000, lane: { taskQueue: 'q/http' } });
+    expect(policyOfJob(base, config, 'q', { name: 'log', capabilities: ['entity.create'] })).toBe(base);
   });
 });
