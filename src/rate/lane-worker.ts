@@ -26,8 +26,9 @@ export async function createLaneWorker(a: {
     activities: createActivities({ ...a.activities, pacer: createPacer(lane.rate.perSecond, workers.count) }),
     // The server's limit across every worker of the lane: a task carries at most `perTask` sends.
     maxTaskQueueActivitiesPerSecond: lane.tasksPerSecond,
-    // A task taken waits here for its sends' turns; about a second's worth keeps that wait short.
-    maxConcurrentActivityTaskExecutions: Math.max(1, Math.min(200, Math.ceil(lane.tasksPerSecond))),
+    // A task taken waits here for its sends' turns: a quarter of a second's worth per worker, so what waits for
+    // the rate waits in the server's backlog of the lane (stats show it), not in a worker.
+    maxConcurrentActivityTaskExecutions: Math.max(1, Math.min(200, Math.ceil(lane.tasksPerSecond / 4))),
   });
   return { worker, stop: workers.stop };
 }
