@@ -1,5 +1,5 @@
 import { at, type Problems } from './problems';
-import { readThrough, withStorageDefaults } from './relations';
+import { readThrough } from './relations';
 import {
   entriesOf,
   hasOwn,
@@ -11,7 +11,7 @@ import {
   readStringArray,
   type JsonObject,
 } from './shape';
-import type { EntityDef, FieldDef, RelationDef } from './types';
+import type { DeclaredStorage, EntityDef, FieldDef, RelationDef } from './types';
 
 /**
  * Entities in two passes: first names, tables and fields of all of them, then relations, whose
@@ -115,13 +115,10 @@ function loadRelation(
   if (!isMany && through !== undefined) problems.add(at(path, 'through'), 'through applies only to many relations');
   if (target === undefined || !hasOwn(entities, target)) return undefined;
 
-  return withStorageDefaults(sourceEntity, {
-    name,
-    target,
-    target_table: targetTable ?? entities[target].table,
-    is_many: isMany,
-    foreign_key: foreignKey,
-    inverse_key: inverseKey,
-    through,
-  });
+  // the storage is decided once the migration is read (see storage.ts); here only what the artifact says
+  const declared: DeclaredStorage = {};
+  if (foreignKey !== undefined) declared.foreign_key = foreignKey;
+  if (isMany && inverseKey !== undefined) declared.inverse_key = inverseKey;
+  if (isMany && through !== undefined) declared.through = through;
+  return { name, target, target_table: targetTable ?? entities[target].table, is_many: isMany, declared };
 }
