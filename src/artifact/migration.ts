@@ -74,7 +74,7 @@ export function artifactTableKey(name: string): string {
 }
 
 export function findTable(schema: DatabaseSchema, table: string): SchemaTable | undefined {
-  return own(schema.tables, artifactTableKey(table));
+  return own(schema.tables, tableKey(table)) ?? own(schema.tables, artifactTableKey(table));
 }
 
 export function findColumn(table: SchemaTable, column: string): SchemaColumn | undefined {

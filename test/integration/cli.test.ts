@@ -173,6 +173,11 @@ describe('explain', () => {
     expect(out.hops[1]).toMatchObject({ storage: 'organizations.members_id → users.id (from the migration; one target per source row)', values: [[ALICE], 'agent'], rowCount: 1 });
     expect(out.targets.map((t: { id: string }) => t.id)).toEqual([ALICE]);
   });
+
+  test('explain of a job refused at load says why', async () => {
+    const result = await run(['explain', 'log_ticket_created', '--artifact', ARTIFACT, '--config', CONFIG, '--database', db.url, '--record', JSON.stringify(TICKET)]);
+    expectOneLineError(result, 'explain', /job log_ticket_created is refused: table activity_logs needs entity_id, org_id \(NOT NULL without a default/);
+  });
 });
 
 describe('replay', () => {
