@@ -37,7 +37,7 @@ export function loadEntities(problems: Problems, raw: unknown): Record<string, E
   }
 
   for (const [key, raw] of rawRelations) {
-    entities[key].relations = loadRelations(problems, at(at('entities', key), 'relations'), entities[key], raw, entities);
+    entities[key].relations = loadRelations(problems, at(at('entities', key), 'relations'), raw, entities);
   }
   return entities;
 }
@@ -73,7 +73,6 @@ function loadFields(problems: Problems, path: string, raw: unknown): Record<stri
 function loadRelations(
   problems: Problems,
   path: string,
-  entity: EntityDef,
   raw: unknown,
   entities: Record<string, EntityDef>,
 ): Record<string, RelationDef> {
@@ -85,7 +84,7 @@ function loadRelations(
     const relPath = at(path, key);
     const obj = readObject(problems, relPath, value);
     if (obj === undefined) continue;
-    const relation = loadRelation(problems, relPath, key, entity.name, obj, entities);
+    const relation = loadRelation(problems, relPath, key, obj, entities);
     if (relation !== undefined) relations[key] = relation;
   }
   return relations;
@@ -95,7 +94,6 @@ function loadRelation(
   problems: Problems,
   path: string,
   key: string,
-  sourceEntity: string,
   obj: JsonObject,
   entities: Record<string, EntityDef>,
 ): RelationDef | undefined {

@@ -17,8 +17,10 @@ export interface LoadArtifactOptions {
 
 /**
  * Loads and validates a compiled artifact: a file path, or the parsed JSON (never mutated). Keys
- * forge-jobs does not read are ignored; storage defaults are filled in. Throws ArtifactError listing
- * every problem at once.
+ * forge-jobs does not read are ignored. Relation storage is decided from the artifact, its migration and
+ * the convention (resolveArtifact decides again with the config's [relations], and the catalog when there
+ * is no migration); entity.create jobs are checked against the migration's tables. Throws ArtifactError
+ * listing every problem at once.
  */
 export function loadArtifact(pathOrObject: string | object, options: LoadArtifactOptions = {}): Artifact {
   const problems = new Problems();
