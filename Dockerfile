@@ -21,7 +21,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# the helpdesk example's artifact, for the compose stack; mount your app's artifact.json instead
+# the helpdesk examples' artifacts, for the compose stack; mount your app's artifact.json instead
 COPY examples ./examples
 USER node
 ENTRYPOINT ["node", "bin/forge-jobs.js"]

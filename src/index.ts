@@ -20,7 +20,7 @@ export { DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from './shared';
 // Used by the CLI (src/cli): explain, setup, replay, relay, migrate.
 export { explainNeeds } from './needs';
 export type { HopExplanation, NeedsExplanation } from './needs';
-export { resolveArtifact } from './artifact/configured';
+export { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configured';
 export { parseDuration } from './config';
 export type { TemporalConfig } from './config/types';
 export { connectionOptions } from './temporal/connect';

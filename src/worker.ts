@@ -7,7 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
 import { attemptClock, createCourier } from './courier';
-import { resolveArtifact } from './artifact/configured';
+import { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configured';
 import type { Artifact } from './artifact/types';
 import { defaultRuntimeConfig } from './config';
 import type { RuntimeConfig } from './config/types';
@@ -135,7 +135,7 @@ const quietBundlerLogger = {
 
 export function createJobWorker(options: JobWorkerOptions) {
   const config = options.config ?? defaultRuntimeConfig();
-  const artifact = resolveArtifact(options.artifact, config);
+  let artifact = resolveArtifact(options.artifact, config);
   const logger = options.logger ?? createLogger();
   const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
@@ -169,6 +169,10 @@ export function createJobWorker(options: JobWorkerOptions) {
       pool = createPool({ connectionString: db.url, max: 20 }, (err) => logger.warn('database.connection_lost', { error: err.message }));
       cleanups.push(() => pool.end());
     }
+    // Without a migration in the artifact, the tables as they are decide relation storage; a relation a
+    // job needs whose storage is nowhere stops the worker here rather than failing every job.
+    artifact = await resolveArtifactWithDatabase(artifact, config, pool);
+    for (const warning of artifact.warnings) logger.warn('artifact.warning', { warning });
     const custom = options.providers ?? [];
     const taken = new Set(custom.flatMap((p) => p.capabilities));
     const courier = options.courier === false ? undefined : createCourier({ config, pool, lookup: options.lookup, logger });
@@ -241,7 +245,16 @@ export function createJobWorker(options: JobWorkerOptions) {
     for (const w of [worker, ...laneWorkers]) if (w && w.getState() === 'RUNNING') w.shutdown();
   }
 
-  return { run, shutdown, ready, artifact, taskQueue };
+  return {
+    run,
+    shutdown,
+    ready,
+    /** the artifact as this worker runs it: once ready, with the storage the database catalog decided */
+    get artifact() {
+      return artifact;
+    },
+    taskQueue,
+  };
 }
 
 export type JobWorker = ReturnType<typeof createJobWorker>;

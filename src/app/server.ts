@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
+import { storedOnSource } from '../artifact/storage';
 import type { Artifact, EntityDef } from '../artifact/types';
 import type { JobClient } from '../client';
 import { inTransaction } from '../postgres/transaction';
@@ -87,15 +88,15 @@ function actionTable(artifact: Artifact): Record<string, Action> {
   return table;
 }
 
-/** Bodies may name a single relation (`org`) for its foreign key column (`org_id`). */
+/** Bodies may name a relation stored on the entity's table (`org`) for its foreign key column (`org_id`). */
 function columnOf(entity: EntityDef, key: string): string {
   const rel = entity.relations[key];
-  return rel && !rel.is_many && rel.foreign_key ? rel.foreign_key : key;
+  return rel && storedOnSource(rel) && rel.foreign_key ? rel.foreign_key : key;
 }
 
 function isColumn(entity: EntityDef, column: string): boolean {
   if (IMPLICIT.has(column) || entity.fields[column]) return true;
-  return Object.values(entity.relations).some((r) => !r.is_many && r.foreign_key === column);
+  return Object.values(entity.relations).some((r) => storedOnSource(r) && r.foreign_key === column);
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 import { at, type Problems } from './problems';
-import { readThrough, withStorageDefaults } from './relations';
+import { readThrough } from './relations';
 import {
   entriesOf,
   hasOwn,
@@ -11,7 +11,7 @@ import {
   readStringArray,
   type JsonObject,
 } from './shape';
-import type { EntityDef, FieldDef, RelationDef } from './types';
+import type { DeclaredStorage, EntityDef, FieldDef, RelationDef } from './types';
 
 /**
  * Entities in two passes: first names, tables and fields of all of them, then relations, whose
@@ -37,7 +37,7 @@ export function loadEntities(problems: Problems, raw: unknown): Record<string, E
   }
 
   for (const [key, raw] of rawRelations) {
-    entities[key].relations = loadRelations(problems, at(at('entities', key), 'relations'), entities[key], raw, entities);
+    entities[key].relations = loadRelations(problems, at(at('entities', key), 'relations'), raw, entities);
   }
   return entities;
 }
@@ -73,7 +73,6 @@ function loadFields(problems: Problems, path: string, raw: unknown): Record<stri
 function loadRelations(
   problems: Problems,
   path: string,
-  entity: EntityDef,
   raw: unknown,
   entities: Record<string, EntityDef>,
 ): Record<string, RelationDef> {
@@ -85,7 +84,7 @@ function loadRelations(
     const relPath = at(path, key);
     const obj = readObject(problems, relPath, value);
     if (obj === undefined) continue;
-    const relation = loadRelation(problems, relPath, key, entity.name, obj, entities);
+    const relation = loadRelation(problems, relPath, key, obj, entities);
     if (relation !== undefined) relations[key] = relation;
   }
   return relations;
@@ -95,7 +94,6 @@ function loadRelation(
   problems: Problems,
   path: string,
   key: string,
-  sourceEntity: string,
   obj: JsonObject,
   entities: Record<string, EntityDef>,
 ): RelationDef | undefined {
@@ -115,13 +113,10 @@ function loadRelation(
   if (!isMany && through !== undefined) problems.add(at(path, 'through'), 'through applies only to many relations');
   if (target === undefined || !hasOwn(entities, target)) return undefined;
 
-  return withStorageDefaults(sourceEntity, {
-    name,
-    target,
-    target_table: targetTable ?? entities[target].table,
-    is_many: isMany,
-    foreign_key: foreignKey,
-    inverse_key: inverseKey,
-    through,
-  });
+  // the storage is decided once the migration is read (see storage.ts); here only what the artifact says
+  const declared: DeclaredStorage = {};
+  if (foreignKey !== undefined) declared.foreign_key = foreignKey;
+  if (isMany && inverseKey !== undefined) declared.inverse_key = inverseKey;
+  if (isMany && through !== undefined) declared.through = through;
+  return { name, target, target_table: targetTable ?? entities[target].table, is_many: isMany, declared };
 }

@@ -157,7 +157,7 @@ function loadFieldMappings(
     mappings[key] = value;
     try {
       const expr = parseFieldMapping(value);
-      if (expr.kind === 'field' && input !== undefined && !hasField(input, expr.field)) {
+      if (expr.kind === 'field' && input !== undefined && !hasField(input, expr.field) && !isForeignKeyColumn(input, expr.field)) {
         problems.add(keyPath, `entity ${input.name} has no field "${expr.field}" (in ${value.trim()})`);
       }
     } catch (err) {
@@ -166,4 +166,9 @@ function loadFieldMappings(
     }
   }
   return mappings;
+}
+
+/** `data.org_id`: the trigger record holds the columns of the relations stored on its table too. */
+function isForeignKeyColumn(entity: EntityDef, column: string): boolean {
+  return Object.values(entity.relations).some((r) => r.foreign_key === column && (!r.is_many || (r.inverse_key === undefined && r.through === undefined)));
 }

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { CAPABILITIES } from '../shared';
 import { loadEntities } from './entities';
 import { loadHooks } from './hooks';
+import { checkInserts } from './inserts';
 import { loadJobs } from './jobs';
+import { parseMigration, type DatabaseSchema } from './migration';
+import { decideStorage, storageNotes } from './storage';
 import { ArtifactError, formatProblem, Problems } from './problems';
 import { readObject } from './shape';
 import type { Artifact } from './types';
@@ -14,8 +17,10 @@ export interface LoadArtifactOptions {
 
 /**
  * Loads and validates a compiled artifact: a file path, or the parsed JSON (never mutated). Keys
- * forge-jobs does not read are ignored; storage defaults are filled in. Throws ArtifactError listing
- * every problem at once.
+ * forge-jobs does not read are ignored. Relation storage is decided from the artifact, its migration and
+ * the convention (resolveArtifact decides again with the config's [relations], and the catalog when there
+ * is no migration); entity.create jobs are checked against the migration's tables. Throws ArtifactError
+ * listing every problem at once.
  */
 export function loadArtifact(pathOrObject: string | object, options: LoadArtifactOptions = {}): Artifact {
   const problems = new Problems();
@@ -24,11 +29,47 @@ export function loadArtifact(pathOrObject: string | object, options: LoadArtifac
 
   const root = readObject(problems, '$', raw);
   if (root === undefined) throw new ArtifactError(problems.errors);
+  const schema = loadMigration(problems, root.migration);
   const entities = loadEntities(problems, root.entities);
+  for (const entity of Object.values(entities)) {
+    for (const [name, relation] of Object.entries(entity.relations)) entity.relations[name] = decideStorage(entity, relation, schema);
+  }
   const jobs = loadJobs(problems, root.jobs, entities, options.capabilities ?? CAPABILITIES);
   const hooks = loadHooks(problems, root.hooks, entities, jobs);
   problems.throwIfAny();
-  return { entities, jobs, hooks, warnings: problems.warnings.map(formatProblem) };
+  const refused = schema ? checkInserts(problems, schema, entities, jobs, hooks) : {};
+  // a relation without storage refuses the artifact only where the config cannot help any more (resolveArtifact)
+  const notes = storageNotes(entities, jobs);
+  const warnings = [...problems.warnings, ...notes.warnings, ...notes.missing].map(formatProblem);
+  return {
+    entities,
+    jobs,
+    hooks,
+    warnings,
+    ...(schema && { schema }),
+    ...(Object.keys(refused).length > 0 && { refused }),
+  };
+}
+
+/**
+ * The tables `migration.up` creates, when the artifact carries a migration. What the reader cannot
+ * follow is a warning: the tables it did read still decide storage, the others fall to the catalog
+ * or the convention.
+ */
+function loadMigration(problems: Problems, raw: unknown): DatabaseSchema | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const migration = readObject(problems, 'migration', raw);
+  const up = migration?.up;
+  if (up === undefined || up === null) return undefined;
+  const lines = typeof up === 'string' ? [up] : Array.isArray(up) && up.every((l) => typeof l === 'string') ? (up as string[]) : undefined;
+  if (lines === undefined) {
+    problems.warn('migration.up', 'expected a string or an array of strings; the migration is not read');
+    return undefined;
+  }
+  if (lines.every((l) => l.trim() === '')) return undefined;
+  const { schema, skipped } = parseMigration(lines);
+  for (const reason of skipped) problems.warn('migration.up', `not read: ${reason}`);
+  return schema;
 }
 
 function readJsonFile(problems: Problems, file: string): unknown {

@@ -1,17 +1,25 @@
 import type { RelationOverride } from '../config/types';
-import { defaultForeignKey, defaultInverseKey } from './naming';
-import { at, Problems } from './problems';
+import type { DatabaseSchema } from './migration';
+import { ArtifactError, at, formatProblem, Problems } from './problems';
 import { hasOwn, readObject, readOptionalString, readString } from './shape';
+import { decideStorage, declaredStorage, storageNotes } from './storage';
 import type { Artifact, EntityDef, RelationDef, ThroughDef } from './types';
 
 /**
- * Applies `[relations."Entity.rel"]` from the runtime config, which wins over the artifact: that is
- * how an app says how its many relations are stored without editing compiled output. Returns a new
- * artifact whose job hops point at the overridden relations; the input is left as it was.
+ * Decides the storage of every relation again with `[relations."Entity.rel"]` from the runtime config,
+ * which wins over everything else (that is how an app says how a relation is stored without editing
+ * compiled output), and `schema` (the artifact's migration, or the live catalog). Returns a new artifact
+ * whose job hops point at the decided relations; the input is left as it was. A relation some job needs
+ * whose storage was not found refuses the artifact, naming the relation and what was looked for.
  */
-export function applyRelationOverrides(artifact: Artifact, overrides: Record<string, RelationOverride>): Artifact {
+export function applyRelationOverrides(
+  artifact: Artifact,
+  overrides: Record<string, RelationOverride>,
+  schema: DatabaseSchema | undefined = artifact.schema,
+): Artifact {
   const problems = new Problems();
   const entities: Record<string, EntityDef> = structuredClone(artifact.entities);
+  const overridden = new Set<string>();
 
   for (const [key, override] of Object.entries(overrides)) {
     const path = at('relations', key);
@@ -32,7 +40,15 @@ export function applyRelationOverrides(artifact: Artifact, overrides: Record<str
       continue;
     }
     const merged = overrideRelation(problems, path, entityName, entity.relations[relationName], override);
-    if (merged !== undefined) entity.relations[relationName] = merged;
+    if (merged !== undefined) {
+      entity.relations[relationName] = merged;
+      overridden.add(key);
+    }
+  }
+  for (const entity of Object.values(entities)) {
+    for (const [name, relation] of Object.entries(entity.relations)) {
+      if (!overridden.has(`${entity.name}.${name}`)) entity.relations[name] = decideStorage(entity, relation, schema);
+    }
   }
   problems.throwIfAny();
 
@@ -45,7 +61,19 @@ export function applyRelationOverrides(artifact: Artifact, overrides: Record<str
       },
     ]),
   );
-  return { entities, jobs, hooks: structuredClone(artifact.hooks), warnings: [...artifact.warnings] };
+  const before = storageNotes(artifact.entities, artifact.jobs);
+  const after = storageNotes(entities, jobs);
+  if (after.missing.length > 0) throw new ArtifactError(after.missing);
+  const stale = new Set([...before.warnings, ...before.missing].map(formatProblem));
+  const warnings = [...artifact.warnings.filter((w) => !stale.has(w)), ...after.warnings.map(formatProblem)];
+  return {
+    entities,
+    jobs,
+    hooks: structuredClone(artifact.hooks),
+    warnings,
+    ...(artifact.schema && { schema: artifact.schema }),
+    ...(artifact.refused && { refused: { ...artifact.refused } }),
+  };
 }
 
 /** Config input is checked like artifact input: it may come from a hand-written TOML file. */
@@ -55,29 +83,24 @@ function overrideRelation(problems: Problems, path: string, entity: string, rela
   const foreignKey = readOptionalString(problems, at(path, 'foreign_key'), override.foreign_key);
   const inverseKey = readOptionalString(problems, at(path, 'inverse_key'), override.inverse_key);
   const through = readThrough(problems, at(path, 'through'), override.through);
+  const base = { name: relation.name, target: relation.target, target_table: relation.target_table, is_many: relation.is_many, declared: declaredStorage(relation) };
 
   if (!relation.is_many) {
     if (inverseKey !== undefined) problems.add(at(path, 'inverse_key'), 'inverse_key applies only to many relations');
     if (through !== undefined) problems.add(at(path, 'through'), 'through applies only to many relations');
-    return foreignKey === undefined ? relation : withStorageDefaults(entity, { ...relation, foreign_key: foreignKey });
+    if (foreignKey === undefined) return undefined;
+    return { ...base, foreign_key: foreignKey, storage: 'config' };
   }
-  if (foreignKey !== undefined) problems.add(at(path, 'foreign_key'), 'a many relation is stored by inverse_key or through, not foreign_key');
-  if (inverseKey !== undefined && through !== undefined) problems.add(path, 'give inverse_key or through, not both');
-  // the override describes the storage completely: naming one way drops the other
-  if (through !== undefined) return withStorageDefaults(entity, { ...relation, inverse_key: undefined, through });
-  if (inverseKey !== undefined) return withStorageDefaults(entity, { ...relation, inverse_key: inverseKey, through: undefined });
-  return relation;
-}
-
-/**
- * Fills what the relation semantics leave implicit, so no later stage recomputes it. The compiler's
- * foreign_key on a many relation (`members_id`) says nothing true about storage and is dropped.
- */
-export function withStorageDefaults(sourceEntity: string, relation: RelationDef): RelationDef {
-  const { foreign_key, inverse_key, through, ...rest } = relation;
-  if (!relation.is_many) return { ...rest, foreign_key: foreign_key ?? defaultForeignKey(relation.name) };
-  if (through !== undefined) return { ...rest, through: { ...through } };
-  return { ...rest, inverse_key: inverse_key ?? defaultInverseKey(sourceEntity) };
+  const given = [foreignKey && 'foreign_key', inverseKey && 'inverse_key', through && 'through'].filter(Boolean);
+  if (given.length > 1) {
+    problems.add(path, `give one of foreign_key (on the source table), inverse_key or through, not ${given.join(' and ')}`);
+    return undefined;
+  }
+  // the override describes the storage completely: naming one way drops the others
+  if (through !== undefined) return { ...base, through, storage: 'config' };
+  if (inverseKey !== undefined) return { ...base, inverse_key: inverseKey, storage: 'config' };
+  if (foreignKey !== undefined) return { ...base, foreign_key: foreignKey, storage: 'config' };
+  return undefined;
 }
 
 export function readThrough(problems: Problems, path: string, raw: unknown): ThroughDef | undefined {

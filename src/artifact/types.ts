@@ -1,4 +1,7 @@
 /** The parts of a compiled Forge artifact that forge-jobs reads, after loading and validation. */
+import type { DatabaseSchema } from './migration';
+
+export type { DatabaseSchema };
 
 export interface FieldDef {
   name: string;
@@ -17,16 +20,37 @@ export interface ThroughDef {
   target_key: string;
 }
 
+/** Where a relation's storage was found, in the order it is looked for. */
+export type StorageSource = 'config' | 'artifact' | 'migration' | 'catalog' | 'convention';
+
+/** The storage keys of a relation as the artifact itself wrote them. */
+export interface DeclaredStorage {
+  foreign_key?: string;
+  inverse_key?: string;
+  through?: ThroughDef;
+}
+
+/**
+ * A relation with its storage decided: exactly one of foreign_key (a column of the source table, the only
+ * storage of a single relation; for a many relation it holds one target per source row), inverse_key or
+ * through.
+ */
 export interface RelationDef {
   name: string;
   target: string;
   target_table: string;
-  /** single relation: column on the source table (default `<name>_id`); ignored for many relations */
+  /** column on the source table that references the target id (single: default `<name>_id`) */
   foreign_key?: string;
   is_many: boolean;
   /** many relation: column on the target table that references the source id (default `<snake(source)>_id`) */
   inverse_key?: string;
   through?: ThroughDef;
+  /** where the storage came from; absent on relations built by hand, which count as the artifact's */
+  storage?: StorageSource;
+  /** the artifact's own keys, so that the config or the catalog can decide the storage again */
+  declared?: DeclaredStorage;
+  /** no storage was found: what was looked for. A job that needs this relation cannot start. */
+  missing?: string;
 }
 
 export interface EntityDef {
@@ -91,6 +115,10 @@ export interface Artifact {
   hooks: HookDef[];
   /** problems that do not refuse the artifact (e.g. a field mapping to a field the entity does not list) */
   warnings: string[];
+  /** the tables the artifact's `migration.up` creates, when it carries one */
+  schema?: DatabaseSchema;
+  /** jobs refused at load, with the reason: their hooks start nothing */
+  refused?: Record<string, string>;
 }
 
 export interface ArtifactProblem {

@@ -16,7 +16,8 @@ export async function devCommand(flags: DevFlags): Promise<void> {
   const stack = await startDevStack({
     artifact: flags.artifact ?? resolve(EXAMPLE, 'artifact.json'),
     config: flags.config ?? resolve(EXAMPLE, 'forge.runtime.toml'),
-    schema: flags.schema ?? (example ? resolve(EXAMPLE, 'schema.sql') : undefined),
+    schema: flags.schema,
+    migrate: example,
     seed: flags.seed ?? (example ? resolve(EXAMPLE, 'seed.sql') : undefined),
     appPort: flags.port ? Number(flags.port) : undefined,
     log: (line) => process.stderr.write(`  ${line}\n`),

@@ -4,7 +4,7 @@
  * transaction that is rolled back; no effect runs and no workflow starts.
  */
 import { readFileSync } from 'node:fs';
-import { explainNeeds, type Artifact, type HopExplanation, type JobDef } from '../index';
+import { explainNeeds, resolveArtifactWithDatabase, type Artifact, type HopExplanation, type JobDef } from '../index';
 import { UsageError, loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { cell, print, printJson, progress, shorten, table, toJson } from './format';
 import type { ArtifactFlags, ConfigFlags, DatabaseFlags, JsonFlags } from './options';
@@ -16,8 +16,9 @@ type Row = Record<string, unknown>;
 export async function explainCommand(jobName: string, flags: ExplainFlags): Promise<void> {
   const record = parseRecord(flags.record);
   const config = loadConfig(flags);
-  const artifact = loadCliArtifact(flags, config);
-  const job = findJob(artifact, jobName);
+  const loaded = loadCliArtifact(flags, config);
+  let job = findJob(loaded, jobName);
+  let artifact = loaded;
   const url = resolveDatabaseUrl(flags, config);
 
   if (!flags.json) progress(`resolving the needs of ${job.name} on ${redactUrl(url)}…`);
@@ -28,6 +29,8 @@ export async function explainCommand(jobName: string, flags: ExplainFlags): Prom
     try {
       await client.query('BEGIN READ ONLY');
       try {
+        artifact = await resolveArtifactWithDatabase(loaded, config, client);
+        job = findJob(artifact, jobName);
         explanation = await explainNeeds({ query: client, artifact, job, record });
       } finally {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -39,7 +42,15 @@ export async function explainCommand(jobName: string, flags: ExplainFlags): Prom
     await pool.end();
   }
 
-  const hops = explanation.hops.map((h) => ({ path: h.path, hop: h.hop, sql: h.sql, values: h.values, rowCount: h.rows.length, ...(h.note ? { note: h.note } : {}) }));
+  const hops = explanation.hops.map((h) => ({
+    path: h.path,
+    hop: h.hop,
+    ...(h.storage ? { storage: h.storage } : {}),
+    sql: h.sql,
+    values: h.values,
+    rowCount: h.rows.length,
+    ...(h.note ? { note: h.note } : {}),
+  }));
   if (flags.json) {
     printJson({
       job: job.name,
@@ -82,6 +93,7 @@ export async function explainCommand(jobName: string, flags: ExplainFlags): Prom
 function printHop(hop: HopExplanation, n: number): void {
   print('');
   print(`hop ${n}  ${hop.hop}`);
+  if (hop.storage) print(`  storage ${hop.storage}`);
   if (hop.sql === null) {
     print(`  no SQL: ${hop.note ?? 'nothing to look up'}`);
   } else {
@@ -117,6 +129,8 @@ function parseRecord(text: string | undefined): Row {
 function findJob(artifact: Artifact, name: string): JobDef {
   const job = artifact.jobs[name];
   if (job) return job;
+  const refused = artifact.refused?.[name];
+  if (refused !== undefined) throw new UsageError(`job ${name} is ${refused}`);
   const names = Object.keys(artifact.jobs).sort();
   throw new UsageError(`unknown job ${JSON.stringify(name)} (the artifact's jobs: ${names.join(', ') || 'none'})`);
 }

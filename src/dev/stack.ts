@@ -25,6 +25,8 @@ export interface DevStackOptions {
   artifact: string;
   config: string;
   schema?: string;
+  /** apply the artifact's own migration.up, as Forge's runtime does, when no schema file is given */
+  migrate?: boolean;
   seed?: string;
   appPort?: number;
   log?: (line: string) => void;
@@ -94,17 +96,28 @@ function withDevServices(config: RuntimeConfig, dev: { temporal: string; smtpPor
   };
 }
 
-/** Schema and seed run once: a database that already has the schema is left as it is. */
+/**
+ * Schema and seed run once: a database that already has the schema is left as it is. The schema is a
+ * file, or the artifact's migration.up (one script, so it applies whole or not at all).
+ */
 async function loadExampleData(pool: Pool, options: DevStackOptions, log: (line: string) => void): Promise<void> {
-  if (!options.schema) return;
+  const schema = options.schema ? readFileSync(options.schema, 'utf8') : options.migrate ? artifactMigration(options.artifact) : undefined;
+  if (schema === undefined) return;
   try {
-    await pool.query(readFileSync(options.schema, 'utf8'));
+    await pool.query(schema);
   } catch (err) {
     if ((err as { code?: string }).code === '42P07' || (err as { code?: string }).code === '42710') return; // already there
     throw err;
   }
   if (options.seed) await pool.query(readFileSync(options.seed, 'utf8'));
-  log(`loaded ${options.schema}${options.seed ? ` and ${options.seed}` : ''}`);
+  const from = options.schema ?? `the migration of ${options.artifact}`;
+  log(`loaded ${from}${options.seed ? ` and ${options.seed}` : ''}`);
+}
+
+function artifactMigration(artifactPath: string): string | undefined {
+  const up = (JSON.parse(readFileSync(artifactPath, 'utf8')) as { migration?: { up?: unknown } }).migration?.up;
+  const text = typeof up === 'string' ? up : Array.isArray(up) ? up.filter((l): l is string => typeof l === 'string').join('\n') : '';
+  return text.trim() === '' ? undefined : text;
 }
 
 /** The well-known port when it is free (stable addresses for a person), any free port otherwise. */

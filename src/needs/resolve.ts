@@ -3,6 +3,7 @@
  * all keys of the previous hop, and return the union of the targets, de-duplicated by id.
  */
 import { evaluateFilter } from '../artifact/filter';
+import { describeStorage, storedOnSource } from '../artifact/storage';
 import type { Artifact, JobDef, NeedsHop, NeedsPath, RelationDef } from '../artifact/types';
 import { PermanentError } from '../errors';
 import { hopQuery } from '../sql/needs';
@@ -44,6 +45,8 @@ export interface HopExplanation {
   sql: string | null;
   values: unknown[];
   rows: Row[];
+  /** how the hop's relation is stored and where that was found; absent for the trigger record itself */
+  storage?: string;
   /** why no statement ran */
   note?: string;
 }
@@ -114,10 +117,11 @@ async function walk(path: NeedsPath, ctx: WalkContext, trace: HopExplanation[] |
   for (let i = 0; i < path.hops.length; i++) {
     const hop = path.hops[i];
     const label = `${hop.from}.${hop.relation.name}`;
+    const storage = describeStorage(tableOf(ctx, hop), hop.relation);
     const keys = hopKeys(hop.relation, rows);
     if (keys.length === 0) {
       // A missing foreign key (or an empty previous hop) means no targets, and costs no query.
-      trace?.push({ path: path.text, hop: label, sql: null, values: [], rows: [], note: noKeysNote(hop.relation, i) });
+      trace?.push({ path: path.text, hop: label, sql: null, values: [], rows: [], storage, note: noKeysNote(hop.relation, i) });
       return { rows: [], queries };
     }
     const last = i === path.hops.length - 1;
@@ -125,7 +129,7 @@ async function walk(path: NeedsPath, ctx: WalkContext, trace: HopExplanation[] |
     const { text, values } = hopQuery(hop.relation, tableOf(ctx, hop), keys, filter);
     queries++;
     rows = await runHop(ctx, label, text, values);
-    trace?.push({ path: path.text, hop: label, sql: text, values, rows });
+    trace?.push({ path: path.text, hop: label, sql: text, values, rows, storage });
   }
   return { rows, queries };
 }
@@ -153,7 +157,7 @@ function isPermanentSqlError(err: unknown): boolean {
  * values, for a many relation the previous rows' ids.
  */
 export function hopKeys(relation: RelationDef, rows: Row[]): unknown[] {
-  const column = relation.is_many ? 'id' : foreignKeyOf(relation);
+  const column = storedOnSource(relation) ? foreignKeyOf(relation) : 'id';
   const seen = new Map<string, unknown>();
   for (const row of rows) {
     const value = row[column];
@@ -172,7 +176,7 @@ function foreignKeyOf(relation: RelationDef): string {
 
 function noKeysNote(relation: RelationDef, index: number): string {
   if (index > 0) return 'the previous hop found no rows';
-  return relation.is_many ? 'the trigger record has no id' : `the trigger record's ${foreignKeyOf(relation)} is null`;
+  return storedOnSource(relation) ? `the trigger record's ${foreignKeyOf(relation)} is null` : 'the trigger record has no id';
 }
 
 function entityOf(ctx: WalkContext, name: string) {

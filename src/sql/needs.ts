@@ -3,6 +3,7 @@
  * (keys of the previous hop, filter literals) is a bind parameter, so no value ever reaches the text.
  */
 import type { CompareOp, EntityDef, FilterExpr, Literal, RelationDef } from '../artifact/types';
+import { storedOnSource } from '../artifact/storage';
 import { quoteIdent, quoteTable } from './identifiers';
 
 import type { Statement as SqlQuery } from './statement';
@@ -26,7 +27,7 @@ const JOIN = 'j';
 
 /**
  * One query for one hop, over all keys of the previous hop ($1). `keys` are the previous rows' foreign
- * key values for a single relation, their ids for a many relation. The filter, when given, is the job's
+ * key values for a relation stored on the source table, their ids otherwise. The filter, when given, is the job's
  * needs_filter: the caller passes it for the last hop only.
  */
 export function hopQuery(
@@ -38,7 +39,9 @@ export function hopQuery(
   const table = quoteTable(relation.target_table);
   const id = `${TARGET}.${quoteIdent('id')}`;
   let match: string;
-  if (!relation.is_many) {
+  if (relation.missing !== undefined) {
+    throw new Error(`relation ${relation.name} from table ${fromTable} to ${relation.target} has no storage: ${relation.missing}`);
+  } else if (storedOnSource(relation)) {
     match = `${id} = ANY($1)`;
   } else if (relation.through) {
     const { table: joinTable, source_key, target_key } = relation.through;
@@ -50,7 +53,7 @@ export function hopQuery(
     match = `${TARGET}.${quoteIdent(relation.inverse_key)} = ANY($1)`;
   } else {
     throw new Error(
-      `relation ${relation.name} from table ${fromTable} to ${relation.target} is many but has neither inverse_key nor through`,
+      `relation ${relation.name} from table ${fromTable} to ${relation.target} is many but has neither foreign_key, inverse_key nor through`,
     );
   }
 

@@ -27,7 +27,7 @@ import { startTemporalCluster, type TemporalCluster } from '../../src/temporal/c
 import { eventually } from '../helpers/stack';
 
 const ROOT = join(__dirname, '..', '..');
-const HELPDESK = join(ROOT, 'examples', 'helpdesk');
+const HELPDESK = join(ROOT, 'examples', 'helpdesk-relations');
 const TICKETS_PER_PHASE = 10;
 
 const started = Date.now();

@@ -59,7 +59,11 @@ export class ArtifactBuilder {
     return this;
   }
 
-  /** many `source.name -> target` by a column on target's table (default `<snake(source)>_id`). */
+  /**
+   * many `source.name -> target` by a column on target's table (default `<snake(source)>_id`). In
+   * compiled() output, without an inverseKey it is written as the compiler writes it: only a
+   * foreign_key `<name>_id`, which says nothing about storage.
+   */
   many(source: string, name: string, target: string, inverseKey?: string): this {
     this.relations.push({ source, name, target, is_many: true, inverse_key: inverseKey });
     return this;
@@ -115,6 +119,78 @@ export class ArtifactBuilder {
     }
     return { entities, jobs, hooks: this.hooks, warnings: [] };
   }
+
+  compiled(options: CompiledOptions = {}): Record<string, unknown> {
+    const entities: Record<string, unknown> = {};
+    for (const [name, { table, fields }] of this.entities) {
+      const relations: Record<string, unknown> = {};
+      for (const r of this.relations.filter((x) => x.source === name)) {
+        const target = this.entities.get(r.target);
+        if (!target) throw new Error(`relation ${r.source}.${r.name}: unknown entity`);
+        relations[r.name] = {
+          name: r.name,
+          target: r.target,
+          target_table: target.table,
+          is_many: r.is_many,
+          foreign_key: r.is_many ? `${r.name}_id` : (r.foreign_key ?? `${r.name}_id`),
+          ...(r.inverse_key && { inverse_key: r.inverse_key }),
+          ...(r.through && { through: r.through }),
+        };
+      }
+      const fieldDefs = Object.fromEntries(fields.filter((f) => f !== 'id').map((f) => [f, { name: f, type: 'string', sql_type: 'text', nullable: true }]));
+      entities[name] = { name, table, fields: fieldDefs, relations };
+    }
+    const jobs: Record<string, unknown> = {};
+    for (const j of this.jobs) {
+      jobs[j.name] = {
+        name: j.name,
+        input_entity: j.input,
+        needs_path: j.paths.join(', '),
+        needs_filter: j.filter ? filterText(j.filter) : '',
+        capabilities: j.capabilities,
+      };
+    }
+    const up = options.migration;
+    return {
+      version: '1.0.0',
+      app_name: 'built',
+      entities,
+      jobs,
+      hooks: this.hooks,
+      migration: { version: '001', up: up === undefined ? [] : typeof up === 'string' ? up.split('\n') : up, down: [] },
+    };
+  }
+}
+
+/** A FilterExpr in the compiler's CEL-style text. */
+export function filterText(expr: FilterExpr): string {
+  const lit = (v: Literal) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  switch (expr.kind) {
+    case 'and':
+      return `(${filterText(expr.left)} && ${filterText(expr.right)})`;
+    case 'or':
+      return `(${filterText(expr.left)} || ${filterText(expr.right)})`;
+    case 'not':
+      return `!(${filterText(expr.expr)})`;
+    case 'cmp':
+      return `(${expr.field} ${expr.op} ${lit(expr.value)})`;
+    case 'in':
+      return `(${expr.field} in [${expr.values.map(lit).join(', ')}])`;
+  }
+}
+
+export interface CompiledOptions {
+  /** `migration.up`, as the compiler writes it (lines) or one string */
+  migration?: string[] | string;
+}
+
+/**
+ * The artifact as JSON in the compiler's shape, for loadArtifact and everything that takes a path or an
+ * object (worker, client, CLI): entities with fields and relations, jobs with needs_path and
+ * needs_filter text, hooks, and the migration when given.
+ */
+export function compiled(builder: ArtifactBuilder, options: CompiledOptions = {}): Record<string, unknown> {
+  return builder.compiled(options);
 }
 
 export function artifact(): ArtifactBuilder {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ArtifactError, loadArtifact } from '../../../src/artifact';
 import type { ArtifactProblem } from '../../../src/artifact';
 
-export const HELPDESK_PATH = join(__dirname, '../../../examples/helpdesk/artifact.json');
+export const HELPDESK_PATH = join(__dirname, '../../../examples/helpdesk-relations/artifact.json');
 export const TRACKER_PATH = join(__dirname, '../../fixtures/artifacts/project-tracker.json');
 
 // The raw JSON is edited in tests, so it is typed loosely on purpose.

@@ -30,13 +30,13 @@ describe('the helpdesk artifact', () => {
 
   test('notify_agents walks Ticket.org (single) then members (many), filtered on role', () => {
     const job = artifact.jobs.notify_agents;
-    expect(job.needs).toEqual([
+    expect(job.needs).toMatchObject([
       {
         text: 'Ticket.org.members',
         targetEntity: 'User',
         hops: [
-          { from: 'Ticket', relation: { name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id' } },
-          { from: 'Organization', relation: { name: 'members', target: 'User', target_table: 'users', is_many: true, inverse_key: 'organization_id' } },
+          { from: 'Ticket', relation: { name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id', storage: 'artifact' } },
+          { from: 'Organization', relation: { name: 'members', target: 'User', target_table: 'users', is_many: true, inverse_key: 'organization_id', storage: 'convention' } },
         ],
       },
     ]);
@@ -45,7 +45,7 @@ describe('the helpdesk artifact', () => {
     expect(job.capabilities).toEqual(['email.send']);
   });
 
-  test("the compiler's foreign_key of a many relation is dropped", () => {
+  test("without a migration, the compiler's foreign_key of a many relation is not its storage", () => {
     const members = artifact.entities.Organization.relations.members;
     expect(members.foreign_key).toBeUndefined();
     expect(members.inverse_key).toBe('organization_id');
@@ -93,7 +93,7 @@ describe('a compiled project-tracker artifact', () => {
 
   test('loads, with through and inverse_key extensions kept', () => {
     const people = artifact.entities.Project.relations.people;
-    expect(people).toEqual({
+    expect(people).toMatchObject({
       name: 'people',
       target: 'Person',
       target_table: 'people',
@@ -161,7 +161,7 @@ describe('defaults', () => {
 
   test('single foreign_key is <relation>_id, target_table the target entity table, is_many false', () => {
     const artifact = loadArtifact(minimal({ org: { target: 'Organization' } }));
-    expect(artifact.entities.ActivityLog.relations.org).toEqual({ name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id' });
+    expect(artifact.entities.ActivityLog.relations.org).toEqual({ name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id', storage: 'convention', declared: {} });
     expect(artifact.entities.Organization).toEqual({ name: 'Organization', table: 'organizations', fields: {}, relations: {} });
     expect(artifact.jobs).toEqual({});
     expect(artifact.hooks).toEqual([]);
@@ -169,7 +169,15 @@ describe('defaults', () => {
 
   test('many inverse_key is the snake_case source name plus _id', () => {
     const artifact = loadArtifact(minimal({ orgs: { target: 'Organization', is_many: true, foreign_key: 'orgs_id' } }));
-    expect(artifact.entities.ActivityLog.relations.orgs).toEqual({ name: 'orgs', target: 'Organization', target_table: 'organizations', is_many: true, inverse_key: 'activity_log_id' });
+    expect(artifact.entities.ActivityLog.relations.orgs).toEqual({
+      name: 'orgs',
+      target: 'Organization',
+      target_table: 'organizations',
+      is_many: true,
+      inverse_key: 'activity_log_id',
+      storage: 'convention',
+      declared: { foreign_key: 'orgs_id' },
+    });
   });
 
   test('a job without needs gets the trigger record; an entity.create job without mappings gets {}', () => {

@@ -22,7 +22,7 @@ describe('applyRelationOverrides', () => {
   test('through replaces the default inverse_key, in entities and in job hops', () => {
     const before = JSON.stringify(helpdesk);
     const result = applyRelationOverrides(helpdesk, { 'Organization.members': { through: MEMBERS_THROUGH } });
-    const expected = { name: 'members', target: 'User', target_table: 'users', is_many: true, through: MEMBERS_THROUGH };
+    const expected = { name: 'members', target: 'User', target_table: 'users', is_many: true, through: MEMBERS_THROUGH, storage: 'config', declared: { foreign_key: 'members_id' } };
     expect(result.entities.Organization.relations.members).toEqual(expected);
     expect(result.jobs.notify_agents.needs[0].hops[1].relation).toEqual(expected);
     expect(result.jobs.notify_ticket_participants.needs[0].hops[2].relation).toEqual(expected);
@@ -43,7 +43,8 @@ describe('applyRelationOverrides', () => {
       'Task.reporter': { foreign_key: 'created_by' },
       'Task.watchers': { through: { table: 'task_watchers', source_key: 'task_id', target_key: 'person_id' } },
     });
-    expect(result.entities.Project.relations.people).toEqual({ name: 'people', target: 'Person', target_table: 'people', is_many: true, inverse_key: 'project_id' });
+    expect(result.entities.Project.relations.people).toMatchObject({ name: 'people', target: 'Person', target_table: 'people', is_many: true, inverse_key: 'project_id', storage: 'config' });
+    expect(result.entities.Project.relations.people).not.toHaveProperty('through');
     expect(result.entities.Task.relations.reporter.foreign_key).toBe('created_by');
     expect(result.entities.Task.relations.watchers).not.toHaveProperty('inverse_key');
     expect(result.jobs.ping_maintainers.needs[0].hops[1].relation.inverse_key).toBe('project_id');
@@ -69,8 +70,7 @@ describe('applyRelationOverrides', () => {
     ['key without a dot', { members: { inverse_key: 'x' } }, [{ path: 'relations.members', message: 'expected a key of the form "Entity.relation"' }]],
     ['key with two dots', { 'Ticket.org.members': { inverse_key: 'x' } }, [{ path: 'relations."Ticket.org.members"', message: 'expected a key of the form "Entity.relation"' }]],
     ['through on a single relation', { 'Ticket.org': { through: MEMBERS_THROUGH } }, [{ path: 'relations."Ticket.org".through', message: 'through applies only to many relations' }]],
-    ['foreign_key on a many relation', { 'Ticket.tags': { foreign_key: 'tag_id' } }, [{ path: 'relations."Ticket.tags".foreign_key', message: 'a many relation is stored by inverse_key or through, not foreign_key' }]],
-    ['both inverse_key and through', { 'Ticket.tags': { inverse_key: 'ticket_id', through: MEMBERS_THROUGH } }, [{ path: 'relations."Ticket.tags"', message: 'give inverse_key or through, not both' }]],
+    ['both inverse_key and through', { 'Ticket.tags': { inverse_key: 'ticket_id', through: MEMBERS_THROUGH } }, [{ path: 'relations."Ticket.tags"', message: 'give one of foreign_key (on the source table), inverse_key or through, not inverse_key and through' }]],
     ['through without source_key', { 'Ticket.tags': { through: { table: 'ticket_tags', target_key: 'tag_id' } } }, [{ path: 'relations."Ticket.tags".through.source_key', message: 'required' }]],
     ['override is not a table', { 'Ticket.tags': 'ticket_tags' }, [{ path: 'relations."Ticket.tags"', message: 'expected an object, got string' }]],
     ['every problem at once', { 'Nope.x': {}, 'Ticket.nope': {}, 'Ticket.org': { inverse_key: 5 } }, [
@@ -80,6 +80,13 @@ describe('applyRelationOverrides', () => {
     ]],
   ])('%s', (_name, overrides, expected) => {
     expect(overrideProblems(helpdesk, overrides)).toEqual(expected);
+  });
+
+  test('foreign_key on a many relation stores it on the source table, with a warning', () => {
+    const result = applyRelationOverrides(helpdesk, { 'Ticket.tags': { foreign_key: 'tag_id' } });
+    expect(result.entities.Ticket.relations.tags).toMatchObject({ is_many: true, foreign_key: 'tag_id', storage: 'config' });
+    expect(result.entities.Ticket.relations.tags).not.toHaveProperty('inverse_key');
+    expect(result.warnings).toContain('entities.Ticket.relations.tags: many relation stored as tickets.tag_id (from the config): it holds one Tag per Ticket row');
   });
 
   test('the error message names the override', () => {

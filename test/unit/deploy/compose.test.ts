@@ -170,7 +170,7 @@ test('worker and relay: built from the Dockerfile, production environment, one t
     expect(e.SMTP_HOST).toContain('mailpit');
     const mount = service.volumes!.find((v) => v.endsWith(`:${e.FORGE_RUNTIME_CONFIG}:ro`))!;
     expect(mount).toBe(`./deploy/forge.runtime.toml:${e.FORGE_RUNTIME_CONFIG}:ro`);
-    expect(e.FORGE_ARTIFACT).toBe('/app/examples/helpdesk/artifact.json');
+    expect(e.FORGE_ARTIFACT).toBe('/app/examples/helpdesk-relations/artifact.json');
   }
   const app = env('app-postgres');
   expect(`postgres://${app.POSTGRES_USER}:${app.POSTGRES_PASSWORD}@app-postgres:5432/${app.POSTGRES_DB}`).toBe(env('forge-jobs-worker').DATABASE_URL);

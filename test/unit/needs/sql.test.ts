@@ -47,7 +47,7 @@ describe('hopQuery', () => {
 
   it('refuses a many relation that says nothing about its storage', () => {
     const rel: RelationDef = { name: 'members', target: 'User', target_table: 'users', is_many: true };
-    expect(() => hopQuery(rel, 'orgs', [1])).toThrow(/members from table orgs .* neither inverse_key nor through/);
+    expect(() => hopQuery(rel, 'orgs', [1])).toThrow(/members from table orgs .* neither foreign_key, inverse_key nor through/);
   });
 });
 
