@@ -11,7 +11,7 @@ import { SMTPServer } from 'smtp-server';
 import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import type { JobStatus } from '../../src/workflows/state';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 
 const PART_SIZE = 1000;
 /** Low enough that a part with retry rounds continues as new at least once. */
@@ -204,6 +204,8 @@ test('every target failing transiently to its last attempt: failed while retryin
   // Three rounds over 1,000 targets do not fit PART_HISTORY_LIMIT: the parts continued as new.
   expect(runs.length).toBeGreaterThan(3);
   for (const run of runs) expect(run.events).toBeLessThan(HISTORY_BOUND);
+  // The latest run of a part that continued as new: it starts from its carried state.
+  await recordHistory('paged-continued', `${id}/part-0`, 'jobPartWorkflow');
   // No signal per attempt: the job heard a handful of messages, not 4,000.
   const job = await handle.fetchHistory();
   expect(job.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length).toBeLessThanOrEqual(2 * 2);

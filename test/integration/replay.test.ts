@@ -18,12 +18,15 @@ test('every scenario has a committed history', () => {
   const scenarios = files.filter((f) => f.startsWith('jobWorkflow_')).map((f) => f.split('_')[1]);
   // fanout: one activity per target, as before batching (such histories must still replay); fanout-batched
   // and batched-retry: the batched path, its children's flag, and a target retried alone after its batch;
-  // paged, paged-retry, paged-dead: a paged fan-out's job and parts (a retry round, stored dead targets).
+  // paged, paged-small, paged-retry, paged-dead: a paged fan-out's job and parts (a retry round, stored dead
+  // targets), and a part's run that continued as new (paged-continued).
   expect(scenarios).toEqual(
     expect.arrayContaining(['success', 'retry', 'dead', 'sandbox-violation', 'fanout', 'fanout-batched', 'batched-retry', 'paged', 'paged-small', 'paged-dead']),
   );
   expect(files).toContain('jobTargetsWorkflow_fanout-batched_1.24.0.json');
-  expect(files).toEqual(expect.arrayContaining(['jobPartWorkflow_paged_1.24.0.json', 'jobPartWorkflow_paged-retry_1.24.0.json']));
+  expect(files).toEqual(
+    expect.arrayContaining(['jobPartWorkflow_paged_1.24.0.json', 'jobPartWorkflow_paged-retry_1.24.0.json', 'jobPartWorkflow_paged-continued_1.24.0.json']),
+  );
 });
 
 test.each(files)('%s replays without nondeterminism', async (file) => {
