@@ -34,8 +34,14 @@ export async function pruneCompleted(options: PruneOptions): Promise<number> {
   const closedBefore = `CloseTime < ${quote(before)}`;
   const queries = [
     jobQuery(options.taskQueue, `ForgeJobState = ${quote('completed')}`, closedBefore),
-    // The children of a fan-out carry no Forge attributes; a completed one is never needed by a redrive.
-    [`WorkflowType = ${quote('jobTargetsWorkflow')}`, `TaskQueue = ${quote(options.taskQueue)}`, `ExecutionStatus = ${quote('Completed')}`, closedBefore].join(' AND '),
+    // The children of a fan-out carry no Forge attributes; a completed one (or a part's run that continued as
+    // new) is never needed by a redrive, which reads a paged job's dead targets from forge_jobs.dead_targets.
+    [
+      `(WorkflowType = ${quote('jobTargetsWorkflow')} OR WorkflowType = ${quote('jobPartWorkflow')})`,
+      `TaskQueue = ${quote(options.taskQueue)}`,
+      `(ExecutionStatus = ${quote('Completed')} OR ExecutionStatus = ${quote('ContinuedAsNew')})`,
+      closedBefore,
+    ].join(' AND '),
   ];
   const limit = options.limit ?? 1000;
   let deleted = 0;
