@@ -135,8 +135,15 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     duration_s: Math.round((Date.now() - started) / 1000),
   });
-  results.goals = goals(results);
   const file = join(__dirname, 'results.json');
+  if (process.env.BENCH_ONLY) {
+    // A run of some scenarios updates their figures and keeps the rest of the last run's file.
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    const peaksBefore = (previous.worker_rss_peak_by_scenario_mib ?? {}) as Record<string, number>;
+    Object.assign(previous, results, { worker_rss_peak_by_scenario_mib: { ...peaksBefore, ...peaks }, last_partial_run: [...only].join(',') });
+    Object.assign(results, previous);
+  }
+  results.goals = goals(results);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write('\n' + table(results) + '\n');
   log(`wrote ${file}`);

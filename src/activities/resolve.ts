@@ -14,6 +14,9 @@ import { countJob } from './metrics';
 import type { JobInputs } from './records';
 import { queryTargets, targetSource } from './source';
 
+/** The most parts one job splits into (a part continues as new however large it is). */
+const MAX_PARTS = 200;
+
 export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; jobs: JobInputs; maxTargets?: number }) {
   return async function resolveTargets(input: ResolveInput): Promise<ResolvedTargets> {
     if (activityAttempt() === 1) countJob('started', { job: input.job });
@@ -60,7 +63,8 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; job
       const ids = pageQuery(scope, undefined, paged.threshold, 'ids');
       return { targetEntity, targetIds: (await queryTargets(deps, input.job, ids.text, ids.values)).map((r) => r.id as TargetId) };
     }
-    const bounds = boundsQuery(scope, paged.partSize);
+    // Parts grow past partSize rather than outnumber MAX_PARTS: the job's own history stays a few events per part.
+    const bounds = boundsQuery(scope, Math.max(paged.partSize, Math.ceil(total / MAX_PARTS)));
     const parts = (await queryTargets(deps, input.job, bounds.text, bounds.values)).map((r) => r.id as TargetId);
     return { targetEntity, total, parts };
   }
