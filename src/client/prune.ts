@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import type { JobsConfig } from '../config/types';
 import { createLogger, type Logger } from '../log';
 import { pruneLedgerKeys } from '../sql/insert';
+import { pruneDeadTargetsQuery } from '../sql/pages';
 import { MAX_BACKOFF_MS } from '../retry/backoff';
 import { jobQuery, quote } from './stats';
 
@@ -77,6 +78,15 @@ export async function pruneLedger(pool: Pick<Pool, 'query'>, olderThanMs: number
   return (await pool.query(q.text, q.values)).rowCount ?? 0;
 }
 
+/**
+ * Deletes dead targets (forge_jobs.dead_targets) stored longer ago than `olderThanMs`: the worker's sweep
+ * keeps them as long as the effect ledger's keys, past the namespace's retention of the dead run they redrive.
+ */
+export async function pruneDeadTargets(pool: Pick<Pool, 'query'>, olderThanMs: number, limit = 10_000): Promise<number> {
+  const q = pruneDeadTargetsQuery(olderThanMs, limit);
+  return (await pool.query(q.text, q.values)).rowCount ?? 0;
+}
+
 async function namespaceRetentionMs(client: Client, namespace: string): Promise<number | undefined> {
   const response = await client.workflowService.describeNamespace({ namespace });
   return tsToMs(response.config?.workflowExecutionRetentionTtl) || undefined;
@@ -94,6 +104,8 @@ export function startCompletedPruner(
     const olderThanMs = ledgerKeepMs(retention, jobs);
     const deleted = await pruneLedger(pool, olderThanMs);
     if (deleted > 0) logger.info('ledger.pruned', { deleted, older_than_ms: olderThanMs });
+    const dead = await pruneDeadTargets(pool, olderThanMs);
+    if (dead > 0) logger.info('dead_targets.pruned', { deleted: dead, older_than_ms: olderThanMs });
   };
   const sweep = () =>
     Promise.all([

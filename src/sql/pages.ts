@@ -120,3 +120,13 @@ export function deadTargetsScope(workflowId: string, runId: string): TargetScope
     values: [workflowId, runId],
   };
 }
+
+/** Dead targets stored longer ago than `olderThanMs` (the run they belong to can no longer be redriven), at most `limit`. */
+export function pruneDeadTargetsQuery(olderThanMs: number, limit: number): Statement {
+  return {
+    text:
+      `DELETE FROM ${DEAD_TARGETS_TABLE} WHERE ctid IN (` +
+      `SELECT ctid FROM ${DEAD_TARGETS_TABLE} WHERE created_at < now() - ($1::bigint * interval '1 millisecond') LIMIT $2)`,
+    values: [Math.floor(olderThanMs), limit],
+  };
+}
