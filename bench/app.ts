@@ -3,11 +3,13 @@
  *   notify_agents     Ticket create → Ticket.org.members where role == "agent" → email.send   (1 target: org 1)
  *   ping_subscribers  List update   → List.subscribers                         → http.post    (10,000 targets)
  *   region_agents     no hook; Ticket.org.region.orgs.members where role == "agent": 4 hops over 10,000 members
- *   mail_subscribers  List create   → List.subscribers                         → email.send   (the rate scenario's list)
+ *   mail_campaign     Campaign update → Campaign.recipients                     → email.send   (100,000; 1,000,000)
  */
 import type { Pool } from 'pg';
 
 export const FANOUT_TARGETS = 10_000;
+/** recipients of campaign 1 (the scale scenario); campaign 2 gets 1,000,000 when BENCH_FANOUT_1M=1 */
+export const CAMPAIGN_TARGETS = 100_000;
 export const NEEDS_MEMBERS = 10_000;
 /** the org whose one agent receives every notify_agents mail */
 export const SOLO_ORG = 1;
@@ -42,17 +44,22 @@ export const artifact = {
       relations: { subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true, inverse_key: 'list_id' } },
     },
     Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
+    Campaign: {
+      name: 'Campaign', table: 'campaigns', fields: { title: { name: 'title', type: 'string' } },
+      relations: { recipients: { name: 'recipients', target: 'Recipient', target_table: 'recipients', foreign_key: 'recipients_id', is_many: true, inverse_key: 'campaign_id' } },
+    },
+    Recipient: { name: 'Recipient', table: 'recipients', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
   },
   jobs: {
     notify_agents: { name: 'notify_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
     ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] },
-    mail_subscribers: { name: 'mail_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['email.send'] },
+    mail_campaign: { name: 'mail_campaign', input_entity: 'Campaign', needs_path: 'Campaign.recipients', capabilities: ['email.send'] },
     region_agents: { name: 'region_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.region.orgs.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
   },
   hooks: [
     { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents'] },
     { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] },
-    { entity: 'List', timing: 'after', operation: 'create', jobs: ['mail_subscribers'] },
+    { entity: 'Campaign', timing: 'after', operation: 'update', jobs: ['mail_campaign'] },
   ],
 };
 
@@ -78,6 +85,11 @@ INSERT INTO members (org_id, role, email)
   FROM generate_series(1, 100) o, generate_series(1, ${NEEDS_MEMBERS / 100}) m;
 INSERT INTO lists (title) VALUES ('big');
 INSERT INTO subscribers (list_id, email) SELECT 1, 's' || g || '@list.bench.test' FROM generate_series(1, ${FANOUT_TARGETS}) g;
+CREATE TABLE campaigns (id serial PRIMARY KEY, title text NOT NULL);
+CREATE TABLE recipients (id serial PRIMARY KEY, campaign_id integer REFERENCES campaigns(id), email text NOT NULL);
+CREATE INDEX recipients_campaign_id ON recipients (campaign_id);
+INSERT INTO campaigns (title) VALUES ('100k'), ('1m');
+INSERT INTO recipients (campaign_id, email) SELECT 1, 'r' || g || '@campaign.bench.test' FROM generate_series(1, ${CAMPAIGN_TARGETS}) g;
 ANALYZE;
 `;
 
@@ -98,7 +110,11 @@ export function rawConfig(opts: { temporal: string; databaseUrl: string; smtpPor
       concurrency: opts.concurrency ?? 50,
       notify_agents: { subject: 'New ticket: {{trigger.subject}}', text: 'Ticket {{trigger.id}}: {{trigger.subject}}' },
       ping_subscribers: { url: `${opts.httpUrl}/ping/{{target.id}}` },
-      mail_subscribers: { subject: 'News for list {{trigger.id}}', text: 'Hello {{target.email}}' },
+      mail_campaign: { subject: 'Campaign {{trigger.id}}', text: 'Hello {{target.email}}' },
+      // the scale scenario's outage: each target tried 3 times (backoff 1 s and 4 s between), then dead
+      max_attempts: 3,
+      // 1,000,000 targets behind BENCH_FANOUT_1M=1; the default (100,000) stays the product's
+      max_targets: 1_000_000,
     },
   };
 }

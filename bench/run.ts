@@ -5,7 +5,8 @@
  *
  *   BENCH_QUICK=1          one short round of everything (a check that the bench works, not a measurement)
  *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
- *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,rate,replay (default all)
+ *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,scale,rate,replay (default all)
+ *   BENCH_FANOUT_1M=1      the scale scenario also fans out to 1,000,000 targets
  *   BENCH_RATE_TARGETS=n   mails of the rate scenario (default 100000; 5000 when quick), at BENCH_RATE_PER_S (1000)
  *   BENCH_REPLAY_HISTORIES=n  histories the replay scenario replays (default 1000; 100 when quick)
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
@@ -32,6 +33,7 @@ import { fanout } from './scenarios/fanout';
 import { needs } from './scenarios/needs';
 import { rate } from './scenarios/rate';
 import { replay } from './scenarios/replay';
+import { scale } from './scenarios/scale';
 import { requestPath } from './scenarios/request-path';
 import { smtpLatency } from './scenarios/smtp-latency';
 import { throughput } from './scenarios/throughput';
@@ -50,7 +52,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,rate,replay').split(',').map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,scale,rate,replay').split(',').map((s) => s.trim()));
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
   log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
   log(`workers ready; forge worker pid ${forgeWorker.pid} RSS ${round(idleRss / MiB, 1)} MiB idle`);
 
   const peaks: Record<string, number> = {};
-  const scenarios = { smtp: smtpLatency, throughput, fanout, needs, rate, replay };
+  const scenarios = { smtp: smtpLatency, throughput, fanout, needs, scale, rate, replay };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (!only.has(name)) continue;
     sampledPeak = memory(forgeWorker.pid!).rss;
@@ -169,8 +171,15 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     duration_s: Math.round((Date.now() - started) / 1000),
   });
-  results.goals = goals(results);
   const file = join(__dirname, 'results.json');
+  if (process.env.BENCH_ONLY) {
+    // A run of some scenarios updates their figures and keeps the rest of the last run's file.
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    const peaksBefore = (previous.worker_rss_peak_by_scenario_mib ?? {}) as Record<string, number>;
+    Object.assign(previous, results, { worker_rss_peak_by_scenario_mib: { ...peaksBefore, ...peaks }, last_partial_run: [...only].join(',') });
+    Object.assign(results, previous);
+  }
+  results.goals = goals(results);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write('\n' + table(results) + '\n');
   log(`wrote ${file}`);
@@ -260,6 +269,14 @@ function goals(r: Results): Record<string, Goal> {
     commit_to_smtp_p99_ms: check(n('commit_to_smtp_p99_ms'), (v) => v <= 300, 'commit → SMTP p99 ≤ 300 ms'),
     jobs_ratio: check(n('jobs_ratio'), (v) => v >= 0.8, '≥ 0.8× the bare baseline'),
     fanout_10k_s: check(n('fanout_10k_s'), (v) => v <= 30, '10,000 targets in ≤ 30 s'),
+    fanout_100k_s: check(n('fanout_100k_s'), (v) => v <= 60, '100,000 targets in ≤ 60 s'),
+    fanout_1m_s: check(n('fanout_1m_s'), (v) => v <= 600, '1,000,000 targets in ≤ 10 min'),
+    fanout_100k_all_fail_dead_s: check(
+      n('fanout_100k_all_fail_dead_s'),
+      (v) => v <= (n('fanout_100k_all_fail_backoff_s') ?? 0) + 60,
+      'all-fail 100,000 dead within the backoff + 60 s',
+    ),
+    fanout_max_history_events: check(n('fanout_max_history_events'), (v) => v < 10_240, 'every history < 10,240 events'),
     needs_queries_per_resolution: check(n('needs_queries_per_resolution'), (v) => v === n('needs_hops'), 'queries = hops'),
     worker_and_courier_peak_rss_mib: check(n('worker_and_courier_peak_rss_mib'), (v) => v <= 300, 'RSS ≤ 300 MiB (worker + courier)'),
     rate_limited_100k_s: check(n('rate_limited_100k_s'), (v) => Math.abs(v - 100) <= 10, '100,000 mails at 1000/s in 100 s ± 10 %'),
@@ -288,6 +305,10 @@ function table(r: Results): string {
     rows.push(['bare workflow, 1 activity per target', v('baseline_fanout_activities_per_s', ' targets/s'), '']);
     rows.push(['bare workflow, 10 targets per activity', v('baseline_fanout_batch10_targets_per_s', ' targets/s'), '']);
   }
+  rows.push(['fan-out 100,000 email targets', `${v('fanout_100k_s', ' s')}, ${v('fanout_100k_effects_per_s')} effects/s`, g('fanout_100k_s')]);
+  rows.push(['fan-out 100,000, SMTP 451 to all → dead', `${v('fanout_100k_all_fail_dead_s', ' s')} (backoff by design ${v('fanout_100k_all_fail_backoff_s', ' s')})`, g('fanout_100k_all_fail_dead_s')]);
+  rows.push(['fan-out 1,000,000 email targets', v('fanout_1m_s', ' s'), g('fanout_1m_s')]);
+  rows.push(['largest history of those runs', v('fanout_max_history_events', ' events'), g('fanout_max_history_events')]);
   rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
   rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
   rows.push(['rate-limited fan-out, 2 workers', `${v('rate_limited_targets')} mails at ${v('rate_limited_per_s')}/s: ${v('rate_limited_s', ' s')} (ideal ${v('rate_limited_ideal_s', ' s')})`, g('rate_limited_100k_s')]);

@@ -15,6 +15,13 @@ export interface BenchSmtpSink {
   count(): number;
   /** acceptance times (nowMs clock) from the moment this is called until the returned function stops it */
   record(): () => number[];
+  /** distinct recipients accepted since the last reset (the fan-out's exactly-once check) */
+  distinctRecipients(): number;
+  /** RCPT attempts since the last reset, accepted or refused */
+  rcptAttempts(): number;
+  resetRecipients(): void;
+  /** answer every RCPT with this code (4xx: a provider outage), or accept again (null) */
+  refuseAll(code: number | null): void;
   /** resolves with the acceptance time (nowMs clock) of the first message to `address` */
   acceptedFor(address: string, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
@@ -23,12 +30,19 @@ export interface BenchSmtpSink {
 export async function startSmtpSink(): Promise<BenchSmtpSink> {
   let accepted = 0;
   let recording: number[] | undefined;
+  let refuse: number | null = null;
+  let rcpts = 0;
+  const recipients = new Set<string>();
   const waiting = new Map<string, (t: number) => void>();
   const seen = new Map<string, number>();
   const server = new SMTPServer({
     ...LOOPBACK_SMTP,
     closeTimeout: 500,
     size: 1024 * 1024,
+    onRcptTo(_address, _session, callback) {
+      rcpts++;
+      callback(refuse === null ? null : Object.assign(new Error('try again later'), { responseCode: refuse }));
+    },
     onData(stream, session, callback) {
       stream.on('data', () => undefined);
       stream.on('end', () => {
@@ -37,6 +51,7 @@ export async function startSmtpSink(): Promise<BenchSmtpSink> {
         recording?.push(t);
         for (const rcpt of session.envelope.rcptTo) {
           const address = rcpt.address.toLowerCase();
+          recipients.add(address);
           const resolve = waiting.get(address);
           if (resolve) {
             waiting.delete(address);
@@ -64,6 +79,15 @@ export async function startSmtpSink(): Promise<BenchSmtpSink> {
         if (recording === times) recording = undefined;
         return times;
       };
+    },
+    distinctRecipients: () => recipients.size,
+    rcptAttempts: () => rcpts,
+    resetRecipients() {
+      recipients.clear();
+      rcpts = 0;
+    },
+    refuseAll(code) {
+      refuse = code;
     },
     acceptedFor(address, timeoutMs) {
       const key = address.toLowerCase();

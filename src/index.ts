@@ -37,4 +37,4 @@ export { createEncryptionCodec, codecFromEnv, dataConverterFromEnv, startCodecSe
  * that imports this package does not carry them.
  */
 export const startDevStack: typeof import('./dev/stack').startDevStack = (...args) => (require('./dev/stack') as typeof import('./dev/stack')).startDevStack(...args);
-export { pruneCompleted, pruneLedger, ledgerKeepMs } from './client/prune';
+export { pruneCompleted, pruneDeadTargets, pruneLedger, ledgerKeepMs } from './client/prune';

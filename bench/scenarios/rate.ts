@@ -1,5 +1,5 @@
 /**
- * A fan-out under `[email] rate = "1000/s"` with two workers on the lane: the wall time from afterCommit to the
+ * A campaign (mail_campaign) under `[email] rate = "1000/s"` with two workers on the lane: the wall time from afterCommit to the
  * job's result (goal: within 10 % of targets / rate) and the most mails the SMTP sink accepted in any
  * 1-second window, as a ratio of the rate (`rate_overshoot_max`). The workers are processes of their own
  * on a task queue of their own, so the other scenarios' worker takes no part.
@@ -15,8 +15,8 @@ export async function rate(ctx: BenchContext): Promise<Results> {
   const perSecond = Number(process.env.BENCH_RATE_PER_S ?? 1000);
   const raw = ctx.rawConfig({ taskQueue: QUEUE });
   const rated = { ...raw, email: { ...raw.email, rate: `${perSecond}/s` } };
-  const { rows: [list] } = await ctx.pool.query<Record<string, unknown>>("INSERT INTO lists (title) VALUES ('rated') RETURNING *");
-  await ctx.pool.query(`INSERT INTO subscribers (list_id, email) SELECT $1, 'r' || g || '@rate.bench.test' FROM generate_series(1, $2) g`, [list.id, targets]);
+  const { rows: [campaign] } = await ctx.pool.query<Record<string, unknown>>("INSERT INTO campaigns (title) VALUES ('rated') RETURNING *");
+  await ctx.pool.query(`INSERT INTO recipients (campaign_id, email) SELECT $1, 'rated' || g || '@rate.bench.test' FROM generate_series(1, $2) g`, [campaign.id, targets]);
   const workers = [await ctx.startForgeWorker('rate worker 1', rated), await ctx.startForgeWorker('rate worker 2', rated)];
   try {
     await ctx.lanePollers(`${QUEUE}/email`, 2);
@@ -25,7 +25,7 @@ export async function rate(ctx: BenchContext): Promise<Results> {
     try {
       const stop = ctx.smtp.record();
       const t0 = Date.now();
-      const [started] = await jobs.afterCommit('List', 'create', list);
+      const [started] = await jobs.afterCommit('Campaign', 'update', campaign);
       if (!started) throw new Error('afterCommit started no rate-limited job');
       const result = (await ctx.temporalClient.workflow.getHandle(started.workflowId).result()) as { completed: number };
       const seconds = (Date.now() - t0) / 1000;

@@ -16,6 +16,7 @@ import { FAILURE_TYPES, type EffectFailure, type EffectInput, type Row } from '.
 import { effectKey } from './keys';
 import { alreadySent, isLedgered, recordSent } from './sent-ledger';
 import { countJob } from './metrics';
+import type { JobInputs } from './records';
 
 export interface EffectDeps {
   pool: Pool;
@@ -26,6 +27,8 @@ export interface EffectDeps {
   logger: Logger;
   /** a rate lane's worker: each send waits for its turn (src/rate/pacer.ts) */
   pacer?: Pacer;
+  /** job run inputs by reference (./records.ts): where an input without the record finds it */
+  jobs: JobInputs;
 }
 
 export interface EffectOutcome {
@@ -42,7 +45,16 @@ export interface TargetAttempt {
   resumeFrom?: number;
   /** records that many requests done, for a retry to resume from; a batch has none and relies on the ledgers */
   progress?: (done: number) => void;
+  /** the target's row, when the caller loaded it with its page */
+  target?: Row;
+  /** an earlier attempt may have sent (default: attempt > 1 or a redrive): sends are looked up in the ledger */
+  mayHaveSent?: boolean;
+  /** false: a failed attempt is not signalled to the job workflow (a batch's parts report counts instead) */
+  announce?: boolean;
 }
+
+/** An effect's input with the trigger record in hand. */
+export type TargetInput = EffectInput & { record: Row };
 
 export type TargetResult = EffectOutcome | { failure: EffectFailure };
 
@@ -50,7 +62,7 @@ export type TargetResult = EffectOutcome | { failure: EffectFailure };
 export function createRunEffect(deps: EffectDeps) {
   return async function runEffect(input: EffectInput): Promise<EffectOutcome> {
     const ctx = Context.current();
-    const outcome = await runTarget(deps, input, {
+    const outcome = await runTarget(deps, await withRecord(deps, input), {
       attempt: ctx.info.attempt + (input.priorAttempts ?? 0),
       resumeFrom: (ctx.info.heartbeatDetails as number | undefined) ?? 0,
       progress: (done) => ctx.heartbeat(done),
@@ -64,13 +76,13 @@ export function createRunEffect(deps: EffectDeps) {
  * The requests of one target, sandboxed, through the provider registry: the work runEffect and runEffects
  * share. Never throws: a failure comes back classified (and logged, counted, announced) by classify.
  */
-export async function runTarget(deps: EffectDeps, input: EffectInput, run: TargetAttempt): Promise<TargetResult> {
+export async function runTarget(deps: EffectDeps, input: TargetInput, run: TargetAttempt): Promise<TargetResult> {
   const { attempt } = run;
   const started = Date.now();
   try {
     const job = deps.artifact.jobs[input.job];
     if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
-    const target = await loadTarget(deps, input);
+    const target = run.target ?? (await loadTarget(deps, input));
     if (!target) return { results: [], skipped: true };
     const requests = await buildRequests(
       job,
@@ -95,7 +107,7 @@ export async function runTarget(deps: EffectDeps, input: EffectInput, run: Targe
       // Only a retry, a redrive or a fallback after a batch (whose attempt counts on from the batch's) can have
       // had an earlier attempt, so a first attempt skips the lookup.
       const ledgered = isLedgered(request.capability);
-      const mayHaveSent = attempt > 1 || input.redrive === true;
+      const mayHaveSent = run.mayHaveSent ?? (attempt > 1 || input.redrive === true);
       if (ledgered && mayHaveSent && (await alreadySent(deps.pool, idempotencyKey))) {
         deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
         results.push({ capability: request.capability, detail: { duplicate: true } });
@@ -122,11 +134,19 @@ export async function runTarget(deps: EffectDeps, input: EffectInput, run: Targe
     });
     return { results };
   } catch (err) {
-    return { failure: await classify(deps, input, attempt, err) };
+    return { failure: await classify(deps, input, attempt, err, run.announce !== false) };
   }
 }
 
-async function loadTarget(deps: EffectDeps, input: EffectInput): Promise<Row | undefined> {
+/** The input with its trigger record: carried (histories from before records by reference) or read. */
+async function withRecord(deps: EffectDeps, input: EffectInput): Promise<TargetInput> {
+  if (input.record) return input as TargetInput;
+  if (!input.jobRunId) throw ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message: 'effect input has neither the record nor its job run', nonRetryable: true });
+  const job = await deps.jobs.read({ workflowId: input.jobWorkflowId, runId: input.jobRunId });
+  return { ...input, record: job.record };
+}
+
+async function loadTarget(deps: EffectDeps, input: TargetInput): Promise<Row | undefined> {
   if (input.targetEntity === input.entity && String(input.record.id) === String(input.targetId)) return input.record;
   const entity = deps.artifact.entities[input.targetEntity];
   if (!entity) throw new PermanentError(`entity ${input.targetEntity} is not in this worker's artifact`);
@@ -140,7 +160,7 @@ async function loadTarget(deps: EffectDeps, input: EffectInput): Promise<Row | u
 }
 
 /** Classifies any error as the workflow and Temporal act on it (FAILURE_TYPES), and says so in the log. */
-async function classify(deps: EffectDeps, input: EffectInput, attempt: number, err: unknown): Promise<EffectFailure> {
+async function classify(deps: EffectDeps, input: EffectInput, attempt: number, err: unknown, announce: boolean): Promise<EffectFailure> {
   const message = err instanceof Error ? err.message : String(err);
   const base = { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId };
   if (err instanceof SandboxViolation) {
@@ -156,7 +176,7 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
   deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
   if (attempt < input.maxAttempts) {
     countJob('retried', { job: input.job });
-    await announceRetry(input, attempt, message);
+    if (announce) await announceRetry(input, attempt, message);
   }
   const retryAfterMs = err instanceof TransientError ? err.retryAfterMs : undefined;
   return { type: FAILURE_TYPES.transient, message, nonRetryable: false, retryAfterMs: backoffMs(attempt, { retryAfterMs }) };

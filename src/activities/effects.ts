@@ -20,7 +20,7 @@ export function createRunEffects(deps: EffectDeps) {
     const attempt = Context.current().info.attempt + (input.priorAttempts ?? 0);
     return mapLimit(targetIds, concurrency, async (target): Promise<TargetOutcome> => {
       // No progress callback: a heartbeat per target would cost a server call each; the ledgers stand in for it.
-      const result = await runTarget(deps, { ...base, targetId: target }, { attempt });
+      const result = await runTarget(deps, { ...base, record: base.record ?? {}, targetId: target }, { attempt });
       if ('failure' in result) return { target, status: 'failed', ...result.failure };
       return { target, status: result.skipped ? 'skipped' : 'completed' };
     });

@@ -9,8 +9,10 @@ import type { JobHandler } from '../effects/build';
 import { createLogger, type Logger } from '../log';
 import type { ProviderRegistry } from '../providers/registry';
 import type { Pacer } from '../rate/pacer';
+import { createRunBatch, createTargetBounds } from './batch';
 import { createRunEffect, type EffectDeps } from './effect';
 import { createRunEffects } from './effects';
+import { createJobInputs, type JobInputs } from './records';
 import { createReportJob } from './report';
 import { createResolveTargets } from './resolve';
 
@@ -24,17 +26,23 @@ export interface ActivityDeps {
   maxTargets?: number;
   /** a rate lane's worker: each send waits for its turn */
   pacer?: Pacer;
+  /** job run inputs by reference; default one cache per activity set */
+  jobs?: JobInputs;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? createLogger();
-  const effectDeps: EffectDeps = { ...deps, logger, handlers: deps.handlers ?? {} };
+  const jobs = deps.jobs ?? createJobInputs();
+  const effectDeps: EffectDeps = { ...deps, logger, jobs, handlers: deps.handlers ?? {} };
   return {
     // A runaway fan-out dies with needs_limit: `[jobs] max_targets`, else src/needs' default.
-    resolveTargets: createResolveTargets({ ...deps, maxTargets: deps.maxTargets ?? deps.config.jobs.maxTargets }),
+    resolveTargets: createResolveTargets({ ...deps, jobs, maxTargets: deps.maxTargets ?? deps.config.jobs.maxTargets }),
     runEffect: createRunEffect(effectDeps),
-    // A large job's targets, a batch per activity (src/workflows/targets.ts decides when).
+    // The batches of a job that fanned out before paging (src/workflows/targets.ts); histories of such jobs replay.
     runEffects: createRunEffects(effectDeps),
+    // A paged fan-out's parts (src/workflows/part.ts).
+    targetBounds: createTargetBounds(effectDeps),
+    runBatch: createRunBatch(effectDeps),
     reportJob: createReportJob({ logger, artifact: deps.artifact }),
   };
 }

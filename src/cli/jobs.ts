@@ -150,7 +150,7 @@ export function renderDead(dead: DeadJob[], taskQueue: string): string {
     { header: 'RECORD', value: (d) => d.recordId, max: 36 },
     { header: 'REASON', value: (d) => d.reason },
     { header: 'ATTEMPTS', value: (d) => String(d.attempts) },
-    { header: 'DEAD/TARGETS', value: (d) => `${d.deadTargets.length}/${d.targets}` },
+    { header: 'DEAD/TARGETS', value: (d) => `${d.deadCount}/${d.targets}` },
     { header: 'LAST ERROR', value: (d) => d.lastError, max: 60 },
     { header: 'WORKFLOW ID', value: (d) => d.workflowId },
   ]);

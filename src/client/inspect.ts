@@ -23,7 +23,7 @@ import { parseDuration } from '../config/duration';
 import { jobSearchAttributes, SA } from '../search-attributes';
 import type { JobState } from '../shared';
 import type { JobStatus } from '../workflows/state';
-import type { DeadTarget, JobInput, TargetId } from '../workflows/types';
+import type { DeadDetails, DeadTarget, JobInput, TargetId } from '../workflows/types';
 import type { RateLane } from '../rate/lanes';
 import { countRuns, JOB_WORKFLOW_TYPE, jobQuery, jobStats, quote, type JobStats } from './stats';
 
@@ -71,7 +71,9 @@ export interface DeadJob {
   time: Date;
   targets: number;
   completed: number;
+  /** the dead targets, or for a large job a sample of them (deadCount says how many in all) */
   deadTargets: DeadTarget[];
+  deadCount: number;
   taskQueue: string;
 }
 
@@ -84,6 +86,8 @@ export interface RetriedJob {
   job: string;
   /** the targets the new run runs; undefined: all (resolution had failed, or the dead list was truncated) */
   onlyTargets?: TargetId[];
+  /** a paged job: the new run runs the dead targets this run stored (forge_jobs.dead_targets), paged from there */
+  redriveOf?: string;
 }
 
 export interface JobRun {
@@ -175,6 +179,7 @@ export function createJobInspector(options: InspectorOptions) {
         targets: run.details?.targets ?? 0,
         completed: run.details?.completed ?? 0,
         deadTargets: run.details?.dead ?? [],
+        deadCount: run.details?.deadCount ?? run.details?.dead.length ?? 0,
         taskQueue: info.taskQueue,
       };
     });
@@ -213,11 +218,14 @@ export function createJobInspector(options: InspectorOptions) {
     if (!run.input) throw new Error(`${workflowId}: the dead run's input is not in its history`);
     const dead = run.details?.dead ?? [];
     const deadCount = run.details ? run.details.targets - run.details.completed : 0;
-    // Only the dead targets run again; when the list was cut short, or resolution failed, everything runs
-    // (what already ran is recognised by its idempotency key).
-    const onlyTargets = dead.length > 0 && dead.length >= deadCount ? dead.map((d) => d.target) : run.input.onlyTargets;
-    const input: JobInput = { ...run.input, onlyTargets };
+    // Only the dead targets run again: a large job's from the table its run stored them in, a small job's from
+    // its list. When the list was cut short, a part did not finish, or resolution failed, everything runs (what
+    // already ran is recognised by its idempotency key).
+    const redriveOf = run.details?.deadRun;
+    const onlyTargets = redriveOf ? undefined : dead.length > 0 && dead.length >= deadCount ? dead.map((d) => d.target) : run.input.onlyTargets;
+    const input: JobInput = { ...run.input, onlyTargets, redriveOf };
     if (onlyTargets === undefined) delete input.onlyTargets;
+    if (redriveOf === undefined) delete input.redriveOf;
     const attrs = attributes(description);
     try {
       const handle = await client.workflow.start('jobWorkflow', {
@@ -227,7 +235,7 @@ export function createJobInspector(options: InspectorOptions) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         typedSearchAttributes: jobSearchAttributes({ ...attrs, state: 'pending' }),
       });
-      return { workflowId, runId: handle.firstExecutionRunId, previousRunId: description.runId, job: attrs.job, ...(onlyTargets && { onlyTargets }) };
+      return { workflowId, runId: handle.firstExecutionRunId, previousRunId: description.runId, job: attrs.job, ...(onlyTargets && { onlyTargets }), ...(redriveOf && { redriveOf }) };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`${workflowId} was redriven meanwhile`);
       throw err;
@@ -320,13 +328,6 @@ export function createJobInspector(options: InspectorOptions) {
 }
 
 export type JobInspector = ReturnType<typeof createJobInspector>;
-
-interface DeadDetails {
-  state: 'dead';
-  targets: number;
-  completed: number;
-  dead: DeadTarget[];
-}
 
 interface RunRecord {
   input?: JobInput;

@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import type { JobsConfig } from '../config/types';
 import { createLogger, type Logger } from '../log';
 import { pruneLedgerKeys } from '../sql/insert';
+import { pruneDeadTargetsQuery } from '../sql/pages';
 import { MAX_BACKOFF_MS } from '../retry/backoff';
 import { jobQuery, quote } from './stats';
 
@@ -34,8 +35,14 @@ export async function pruneCompleted(options: PruneOptions): Promise<number> {
   const closedBefore = `CloseTime < ${quote(before)}`;
   const queries = [
     jobQuery(options.taskQueue, `ForgeJobState = ${quote('completed')}`, closedBefore),
-    // The children of a fan-out carry no Forge attributes; a completed one is never needed by a redrive.
-    [`WorkflowType = ${quote('jobTargetsWorkflow')}`, `TaskQueue = ${quote(options.taskQueue)}`, `ExecutionStatus = ${quote('Completed')}`, closedBefore].join(' AND '),
+    // The children of a fan-out carry no Forge attributes; a completed one (or a part's run that continued as
+    // new) is never needed by a redrive, which reads a paged job's dead targets from forge_jobs.dead_targets.
+    [
+      `(WorkflowType = ${quote('jobTargetsWorkflow')} OR WorkflowType = ${quote('jobPartWorkflow')})`,
+      `TaskQueue = ${quote(options.taskQueue)}`,
+      `(ExecutionStatus = ${quote('Completed')} OR ExecutionStatus = ${quote('ContinuedAsNew')})`,
+      closedBefore,
+    ].join(' AND '),
   ];
   const limit = options.limit ?? 1000;
   let deleted = 0;
@@ -71,6 +78,15 @@ export async function pruneLedger(pool: Pick<Pool, 'query'>, olderThanMs: number
   return (await pool.query(q.text, q.values)).rowCount ?? 0;
 }
 
+/**
+ * Deletes dead targets (forge_jobs.dead_targets) stored longer ago than `olderThanMs`: the worker's sweep
+ * keeps them as long as the effect ledger's keys, past the namespace's retention of the dead run they redrive.
+ */
+export async function pruneDeadTargets(pool: Pick<Pool, 'query'>, olderThanMs: number, limit = 10_000): Promise<number> {
+  const q = pruneDeadTargetsQuery(olderThanMs, limit);
+  return (await pool.query(q.text, q.values)).rowCount ?? 0;
+}
+
 async function namespaceRetentionMs(client: Client, namespace: string): Promise<number | undefined> {
   const response = await client.workflowService.describeNamespace({ namespace });
   return tsToMs(response.config?.workflowExecutionRetentionTtl) || undefined;
@@ -88,6 +104,8 @@ export function startCompletedPruner(
     const olderThanMs = ledgerKeepMs(retention, jobs);
     const deleted = await pruneLedger(pool, olderThanMs);
     if (deleted > 0) logger.info('ledger.pruned', { deleted, older_than_ms: olderThanMs });
+    const dead = await pruneDeadTargets(pool, olderThanMs);
+    if (dead > 0) logger.info('dead_targets.pruned', { deleted: dead, older_than_ms: olderThanMs });
   };
   const sweep = () =>
     Promise.all([

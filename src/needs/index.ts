@@ -4,6 +4,8 @@ export {
   hopKeys,
   planNeeds,
   resolveNeeds,
+  targetScope,
+  isPermanentSqlError,
   type HopExplanation,
   type NeedsExplanation,
   type QueryFn,

@@ -6,7 +6,9 @@ import { evaluateFilter } from '../artifact/filter';
 import { describeStorage, storedOnSource } from '../artifact/storage';
 import type { Artifact, JobDef, NeedsHop, NeedsPath, RelationDef } from '../artifact/types';
 import { PermanentError } from '../errors';
-import { hopQuery } from '../sql/needs';
+import { quoteTable } from '../sql/identifiers';
+import { hopQuery, hopWhere } from '../sql/needs';
+import type { TargetScope } from '../sql/pages';
 
 export type Row = Record<string, unknown>;
 
@@ -111,10 +113,11 @@ interface WalkContext {
   record: Row;
 }
 
-async function walk(path: NeedsPath, ctx: WalkContext, trace: HopExplanation[] | undefined): Promise<{ rows: Row[]; queries: number }> {
+/** Follows `hops` hops of a path (all of them by default) from the trigger record. */
+async function walk(path: NeedsPath, ctx: WalkContext, trace: HopExplanation[] | undefined, hops = path.hops.length): Promise<{ rows: Row[]; queries: number }> {
   let rows: Row[] = [ctx.record];
   let queries = 0;
-  for (let i = 0; i < path.hops.length; i++) {
+  for (let i = 0; i < hops; i++) {
     const hop = path.hops[i];
     const label = `${hop.from}.${hop.relation.name}`;
     const storage = describeStorage(tableOf(ctx, hop), hop.relation);
@@ -147,7 +150,7 @@ async function runHop(ctx: WalkContext, label: string, text: string, values: unk
 }
 
 /** SQLSTATE classes 22 (data exception), 42 (syntax, undefined object, privilege), 0A (not supported). */
-function isPermanentSqlError(err: unknown): boolean {
+export function isPermanentSqlError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|42|0A)/.test(code);
 }
@@ -177,6 +180,37 @@ function foreignKeyOf(relation: RelationDef): string {
 function noKeysNote(relation: RelationDef, index: number): string {
   if (index > 0) return 'the previous hop found no rows';
   return storedOnSource(relation) ? `the trigger record's ${foreignKeyOf(relation)} is null` : 'the trigger record has no id';
+}
+
+/**
+ * A job's targets as one condition on the target table, for a fan-out that counts, splits and walks them in
+ * pages (src/sql/pages.ts) instead of loading them: the hops before the last run as resolveNeeds runs them
+ * (one query each), the last becomes hopWhere over their keys, and the paths' conditions are OR-ed (the
+ * union, de-duplicated by id since each row is one id). Undefined when a path has no hop: its target is the
+ * trigger record itself, which may be gone from the table (a delete), so such a job is resolved in memory.
+ */
+export async function targetScope(input: Omit<ResolveNeedsInput, 'maxTargets'>): Promise<{ targetEntity: string; scope?: TargetScope }> {
+  const { artifact, job, record } = input;
+  const query = toQueryFn(input.query);
+  const paths: NeedsPath[] = job.needs.length > 0 ? job.needs : [{ text: job.input_entity, hops: [], targetEntity: job.input_entity }];
+  const targetEntity = paths[0].targetEntity;
+  if (paths.some((p) => p.targetEntity !== targetEntity || p.hops.length === 0)) return { targetEntity };
+  const ctx: WalkContext = { query, artifact, job, record };
+  const entity = entityOf(ctx, targetEntity);
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  for (const path of paths) {
+    const last = path.hops[path.hops.length - 1];
+    const { rows } = await walk(path, ctx, undefined, path.hops.length - 1);
+    const keys = hopKeys(last.relation, rows);
+    if (keys.length === 0) continue;
+    const filter = job.filter ? { expr: job.filter, entity } : undefined;
+    const compiled = hopWhere(last.relation, tableOf(ctx, last), keys, filter, values.length + 1);
+    conditions.push(`(${compiled.sql})`);
+    values.push(...compiled.values);
+  }
+  const where = conditions.length > 0 ? conditions.join(' OR ') : 'FALSE';
+  return { targetEntity, scope: { from: quoteTable(entity.table), where: conditions.length > 1 ? `(${where})` : where, values } };
 }
 
 function entityOf(ctx: WalkContext, name: string) {

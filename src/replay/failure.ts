@@ -22,6 +22,8 @@ export function isNondeterminism(err: unknown): boolean {
 
 /** The first history event holding a name quoted in the message, as "5 ActivityTaskScheduled". */
 function namedEvent(reason: string, history: History): string | undefined {
+  const patch = /patch marker encountered for change (\S+?),/.exec(reason)?.[1];
+  if (patch) return patchMarker(patch, history);
   for (const [, name] of reason.matchAll(/'([^']+)'/g)) {
     for (const event of history.events ?? []) {
       const entry = Object.entries(event).find(([key, value]) => key.endsWith('EventAttributes') && value);
@@ -29,6 +31,17 @@ function namedEvent(reason: string, history: History): string | undefined {
         const kind = entry[0].replace(/EventAttributes$/, '');
         return `${String(event.eventId)} ${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** The MarkerRecorded event of a `patched(id)` call: its id is in the marker's payload, not its name. */
+function patchMarker(id: string, history: History): string | undefined {
+  for (const event of history.events ?? []) {
+    const payloads = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [];
+    if (payloads.some((p) => p.data && Buffer.from(p.data).toString('utf8').includes(JSON.stringify(id)))) {
+      return `${String(event.eventId)} MarkerRecorded`;
     }
   }
   return undefined;

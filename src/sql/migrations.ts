@@ -4,6 +4,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { CREATE_OUTBOX_SQL } from './outbox';
+import { CREATE_DEAD_TARGETS_SQL } from './pages';
 
 /** Well-known advisory lock id: "forgejob" in ASCII, truncated to fit a bigint. */
 export const MIGRATE_LOCK_ID = 0x666f7267656a6f62n;
@@ -21,6 +22,8 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
   // The ledger is pruned by age (src/client/prune.ts): without this index every sweep reads the whole table.
   { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
+  // A large job's dead targets, kept where a redrive can page them instead of in one failure payload.
+  { id: 4, name: 'dead_targets', sql: CREATE_DEAD_TARGETS_SQL },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -36,21 +36,31 @@ export function hopQuery(
   keys: unknown[],
   filter?: HopFilter,
 ): SqlQuery {
-  const table = quoteTable(relation.target_table);
+  const { sql: where, values } = hopWhere(relation, fromTable, keys, filter);
   const id = `${TARGET}.${quoteIdent('id')}`;
+  return { text: `SELECT ${TARGET}.* FROM ${quoteTable(relation.target_table)} AS ${TARGET} WHERE ${where} ORDER BY ${id}`, values };
+}
+
+/**
+ * The condition of one hop on its target table (aliased `t`), parameters numbered from `startIndex`: what
+ * hopQuery selects by, and what a paged fan-out (./pages.ts) counts, splits and walks by.
+ */
+export function hopWhere(relation: RelationDef, fromTable: string, keys: unknown[], filter?: HopFilter, startIndex = 1): CompiledFilter {
+  const id = `${TARGET}.${quoteIdent('id')}`;
+  const k = `$${startIndex}`;
   let match: string;
   if (relation.missing !== undefined) {
     throw new Error(`relation ${relation.name} from table ${fromTable} to ${relation.target} has no storage: ${relation.missing}`);
   } else if (storedOnSource(relation)) {
-    match = `${id} = ANY($1)`;
+    match = `${id} = ANY(${k})`;
   } else if (relation.through) {
     const { table: joinTable, source_key, target_key } = relation.through;
     // IN rather than a join: a target linked twice to the same source (or to two sources) comes back once.
     match =
       `${id} IN (SELECT ${JOIN}.${quoteIdent(target_key)} FROM ${quoteTable(joinTable)} AS ${JOIN}` +
-      ` WHERE ${JOIN}.${quoteIdent(source_key)} = ANY($1))`;
+      ` WHERE ${JOIN}.${quoteIdent(source_key)} = ANY(${k}))`;
   } else if (relation.inverse_key) {
-    match = `${TARGET}.${quoteIdent(relation.inverse_key)} = ANY($1)`;
+    match = `${TARGET}.${quoteIdent(relation.inverse_key)} = ANY(${k})`;
   } else {
     throw new Error(
       `relation ${relation.name} from table ${fromTable} to ${relation.target} is many but has neither foreign_key, inverse_key nor through`,
@@ -60,11 +70,11 @@ export function hopQuery(
   const values: unknown[] = [keys];
   let where = match;
   if (filter) {
-    const compiled = compileFilter(filter.expr, values.length + 1, TARGET, filter.entity.name);
+    const compiled = compileFilter(filter.expr, startIndex + values.length, TARGET, filter.entity.name);
     where += ` AND (${compiled.sql})`;
     values.push(...compiled.values);
   }
-  return { text: `SELECT ${TARGET}.* FROM ${table} AS ${TARGET} WHERE ${where} ORDER BY ${id}`, values };
+  return { sql: where, values };
 }
 
 /**

@@ -47,6 +47,33 @@ export function batchActivities(policy: JobPolicy, waves: number) {
   return { runEffects, runEffectAfterBatch };
 }
 
+/**
+ * A paged fan-out's activities (./part.ts). A batch is retried whole by Temporal only when it fails as a
+ * whole (its worker died, the database was away): its heartbeat lets a dead worker's batch go to another
+ * within seconds, and the ledger keeps what it already sent from being sent again. The targets' own
+ * failures never fail the batch; the part retries those in rounds.
+ */
+export function pagedActivities(policy: JobPolicy) {
+  const { targetBounds } = proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs,
+    retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+  const size = batchSizeOf(policy);
+  const waves = Math.ceil(size / Math.max(1, Math.min(size, policy.concurrency)));
+  const { runBatch } = proxyActivities<Activities>({
+    startToCloseTimeout: policy.timeoutMs * waves + (policy.lane?.waitMs ?? 0),
+    heartbeatTimeout: Math.min(policy.timeoutMs, 15_000) + (policy.lane?.waitMs ?? 0),
+    retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    ...(policy.lane && { taskQueue: policy.lane.taskQueue }),
+  });
+  return { targetBounds, runBatch };
+}
+
+/** Targets per batch of a paged fan-out. */
+export function batchSizeOf(policy: JobPolicy): number {
+  return Math.max(1, policy.batchSize ?? 50);
+}
+
 /** The delays are the activity's (nextRetryDelay: attempt² backoff, Retry-After); these are the fallback and the bound. */
 function effectRetry(maximumAttempts: number): RetryPolicy {
   return { maximumAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' };

@@ -1,23 +1,40 @@
 /**
  * jobWorkflow: one run per (event, job). Resolves the job's targets, runs each target's effect (an activity per
- * target, or per batch of targets for a large job: ./targets.ts), and keeps its lifecycle
+ * target for a small job, parts of batches for a large one: ./part.ts), and keeps its lifecycle
  * (pending → running → completed | failed | dead) readable by query and search attribute.
  */
-import { ApplicationFailure, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { jobActivities, reportJob } from './activities';
-import { attemptFailedSignal, countRetry, newStatus, setFailure, setState, stateQuery, statusQuery } from './state';
+import { keepSamples } from './batches';
+import { jobPartWorkflow } from './part';
+import { attemptFailedSignal, countRetry, newStatus, partProgressSignal, setFailure, setRetries, setState, stateQuery, statusQuery, type JobStatus } from './state';
 import { jobTargetsWorkflow, runTargets } from './targets';
-import { FAILURE_TYPES, type JobInput, type JobReport, type JobResult, type TargetId, type TargetsResult } from './types';
+import {
+  FAILURE_TYPES,
+  type DeadDetails,
+  type DeadTarget,
+  type JobInput,
+  type JobRef,
+  type JobReport,
+  type JobResult,
+  type PartProgress,
+  type ResolvedTargets,
+  type TargetId,
+  type TargetRange,
+  type TargetsResult,
+} from './types';
+
+/** Targets per part of a paged fan-out, and the most a job runs without parts, when its policy does not say. */
+const DEFAULT_PART_SIZE = 5000;
+const DEFAULT_THRESHOLD = 50;
 
 /** Dead-target reasons kept in the result; beyond this the count tells the rest. */
 const MAX_DEAD_LISTED = 1000;
 
 export async function jobWorkflow(input: JobInput): Promise<JobResult> {
-  const { resolveTargets } = jobActivities(input.policy);
   const status = newStatus();
   const workflowId = workflowInfo().workflowId;
-  const startedAt = Date.now();
-  const report = { workflowId, job: input.job, startedAt };
+  const report = { workflowId, job: input.job, startedAt: Date.now() };
   setHandler(stateQuery, () => status.state);
   setHandler(statusQuery, () => status);
   // Failed attempts per target, from the effect activity's signals: a dead target's attempts are these + 1.
@@ -26,14 +43,165 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
     countRetry(status, retried, failure);
     if (status.state === 'running') setState(status, 'failed');
   });
+  const run: Run = { input, status, report, retried, workflowId };
+  // Runs recorded before paging replay the path they took, the record in every input and targets as one list.
+  if (patched('paged-fanout')) return pagedJob(run);
+  return unpagedJob(run);
+}
 
+interface Run {
+  input: JobInput;
+  status: JobStatus;
+  report: Pick<JobReport, 'workflowId' | 'job' | 'startedAt'>;
+  retried: Map<string, number>;
+  workflowId: string;
+}
+
+/**
+ * The record travels by reference (the job run, whose first event holds it), and targets never as one list:
+ * up to `batchThreshold` come back as ids and run one activity each, as small jobs always did (latency,
+ * history); more come back as the bounds of parts, each a child workflow (./part.ts), `childConcurrency`
+ * in flight.
+ */
+async function pagedJob(run: Run): Promise<JobResult> {
+  const { input, status, report, workflowId } = run;
+  const { resolveTargets } = jobActivities(input.policy);
+  const jobRef: JobRef = { workflowId, runId: workflowInfo().runId };
+  setState(status, 'running');
+  let resolved: ResolvedTargets;
+  try {
+    resolved = await resolveTargets({
+      job: input.job,
+      entity: input.entity,
+      jobRef,
+      paged: { threshold: input.policy.batchThreshold ?? DEFAULT_THRESHOLD, partSize: input.policy.partSize ?? DEFAULT_PART_SIZE },
+    });
+  } catch (err) {
+    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { targets: 0, completed: 0, dead: [] }, FAILURE_TYPES.needs);
+  }
+  const redrive = input.onlyTargets !== undefined || input.redriveOf !== undefined;
+  if ('targetIds' in resolved) {
+    const { targetEntity, targetIds } = resolved;
+    status.targets = targetIds.length;
+    const { eventId, job, entity, operation, capabilities } = input;
+    const base = { eventId, job, entity, operation, capabilities, jobWorkflowId: workflowId, jobRunId: jobRef.runId, targetEntity, ...(redrive && { redrive: true as const }) };
+    const result = await runTargets(base, targetIds, input.policy, onDone(status), false);
+    return finish(run, result, targetIds.length, targetEntity);
+  }
+  return runParts(run, jobRef, resolved);
+}
+
+async function runParts(run: Run, jobRef: JobRef, resolved: { targetEntity: string; total: number; parts: TargetId[] }): Promise<JobResult> {
+  const { input, status, report, workflowId } = run;
+  const { targetEntity, total, parts } = resolved;
+  status.targets = total;
+  // Counts of the parts still running (their last signal) and of those that ended (their results).
+  const live = new Map<number, PartProgress>();
+  const ended = new Set<number>();
+  const done = { completed: 0, dead: 0, retried: 0 };
+  const samples: DeadTarget[] = [];
+  const recount = () => {
+    let { completed, dead, retried } = done;
+    let retrying = 0;
+    for (const p of live.values()) {
+      completed += p.completed;
+      dead += p.dead;
+      retried += p.retried;
+      retrying += p.retrying;
+    }
+    status.completed = completed;
+    status.dead = dead;
+    setRetries(status, retried);
+    if (retrying > 0 && status.state === 'running') setState(status, 'failed');
+    else if (retrying === 0 && status.state === 'failed') setState(status, 'running');
+  };
+  setHandler(partProgressSignal, (progress) => {
+    if (ended.has(progress.part)) return;
+    live.set(progress.part, progress);
+    recount();
+  });
+
+  let failure: string | undefined;
+  let next = 0;
+  const lane = async () => {
+    while (next < parts.length && failure === undefined) {
+      const part = next++;
+      const range: TargetRange = part === 0 ? { through: parts[0] } : { after: parts[part - 1], through: parts[part] };
+      try {
+        const result = await executeChild(jobPartWorkflow, {
+          workflowId: `${workflowId}/part-${part}`,
+          args: [{ jobRef, job: input.job, part, targetEntity, policy: input.policy, range }],
+        });
+        done.completed += result.completed;
+        done.dead += result.dead;
+        done.retried += result.retried;
+        keepSamples(samples, result.samples);
+      } catch (err) {
+        // A part that failed, timed out or was terminated leaves targets nobody will run: the job is dead,
+        // and a redrive runs all of it again (the ledger knows what was sent).
+        const ids = range.after === undefined ? `through ${range.through}` : `after ${range.after} through ${range.through}`;
+        failure ??= `part ${part + 1} of ${parts.length} (${targetEntity} ids ${ids}) did not finish: ${reasonOf(err)}`;
+      } finally {
+        ended.add(part);
+        live.delete(part);
+        recount();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, input.policy.childConcurrency), parts.length) }, lane));
+
+  status.deadTargets = samples;
+  const counts = { targets: total, completed: status.completed, dead: samples, deadCount: status.dead };
+  if (failure !== undefined) return die(status, report, failure, counts, FAILURE_TYPES.dead);
+  if (status.dead > 0) {
+    const first = samples[0];
+    const reason = `${status.dead} of ${total} targets dead; first: ${first?.reason ?? 'unknown'}`;
+    const type = samples.some((d) => d.type === FAILURE_TYPES.sandbox) ? FAILURE_TYPES.sandbox : (first?.type ?? FAILURE_TYPES.dead);
+    return die(status, report, reason, { ...counts, deadRun: jobRef.runId }, type);
+  }
+  setState(status, 'completed');
+  await reportJob({ ...report, state: 'completed', targets: total, completed: status.completed, dead: 0 });
+  return { state: 'completed', targets: total, targetEntity, completed: status.completed, dead: [] };
+}
+
+function onDone(status: JobStatus) {
+  return (o: { dead?: unknown }) => {
+    if (o.dead) status.dead++;
+    else status.completed++;
+    if (status.state === 'failed') setState(status, 'running');
+  };
+}
+
+/** The end of a job whose targets ran in this workflow or in chunk children: every dead target listed. */
+async function finish(run: Run, result: TargetsResult, targets: number, targetEntity: string): Promise<JobResult> {
+  const { status, report, retried } = run;
+  for (const dead of result.dead) dead.attempts = (retried.get(String(dead.target)) ?? 0) + 1;
+  status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
+  if (result.dead.length > 0) {
+    const first = result.dead[0];
+    const reason =
+      result.dead.length === 1
+        ? first.reason
+        : `${result.dead.length} of ${targets} targets dead; first: ${first.reason}`;
+    const sandbox = result.dead.some((d) => d.type === FAILURE_TYPES.sandbox);
+    return die(status, report, reason, { targets, completed: result.completed, dead: result.dead }, sandbox ? FAILURE_TYPES.sandbox : (first.type ?? FAILURE_TYPES.dead));
+  }
+  setState(status, 'completed');
+  await reportJob({ ...report, state: 'completed', targets, completed: result.completed, dead: 0 });
+  return { state: 'completed', targets, targetEntity, ...result };
+}
+
+/** The path of runs recorded before paging: targets resolved to one id list, the record in every input. */
+async function unpagedJob(run: Run): Promise<JobResult> {
+  const { input, status, report, workflowId } = run;
+  const { resolveTargets } = jobActivities(input.policy);
   setState(status, 'running');
   let targetEntity: string;
   let targetIds: TargetId[];
   try {
-    ({ targetEntity, targetIds } = await resolveTargets({ job: input.job, entity: input.entity, record: input.record }));
+    ({ targetEntity, targetIds } = (await resolveTargets({ job: input.job, entity: input.entity, record: input.record })) as { targetEntity: string; targetIds: TargetId[] });
   } catch (err) {
-    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { completed: 0, dead: [] }, 0, FAILURE_TYPES.needs);
+    return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { targets: 0, completed: 0, dead: [] }, FAILURE_TYPES.needs);
   }
   if (input.onlyTargets) {
     const only = new Set(input.onlyTargets.map(String));
@@ -42,34 +210,14 @@ export async function jobWorkflow(input: JobInput): Promise<JobResult> {
   status.targets = targetIds.length;
 
   const base = { ...withoutRedrive(input), jobWorkflowId: workflowId, targetEntity, ...(input.onlyTargets && { redrive: true as const }) };
-  const onDone = (o: { dead?: unknown }) => {
-    if (o.dead) status.dead++;
-    else status.completed++;
-    if (status.state === 'failed') setState(status, 'running');
-  };
-
   const batched = batching(input.policy, targetIds.length);
   let result: TargetsResult;
   if (targetIds.length <= input.policy.chunkSize) {
-    result = await runTargets(base, targetIds, input.policy, onDone, batched);
+    result = await runTargets(base, targetIds, input.policy, onDone(status), batched);
   } else {
     result = await fanOut({ ...base, ...(batched && { batched: true as const }) }, targetIds, input, status);
   }
-  for (const dead of result.dead) dead.attempts = (retried.get(String(dead.target)) ?? 0) + 1;
-  status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
-
-  if (result.dead.length > 0) {
-    const first = result.dead[0];
-    const reason =
-      result.dead.length === 1
-        ? first.reason
-        : `${result.dead.length} of ${targetIds.length} targets dead; first: ${first.reason}`;
-    const sandbox = result.dead.some((d) => d.type === FAILURE_TYPES.sandbox);
-    return die(status, report, reason, result, targetIds.length, sandbox ? FAILURE_TYPES.sandbox : (first.type ?? FAILURE_TYPES.dead));
-  }
-  setState(status, 'completed');
-  await reportJob({ ...report, state: 'completed', targets: targetIds.length, completed: result.completed, dead: 0 });
-  return { state: 'completed', targets: targetIds.length, targetEntity, ...result };
+  return finish(run, result, targetIds.length, targetEntity);
 }
 
 /**
@@ -95,7 +243,7 @@ async function fanOut(
   base: Omit<Parameters<typeof jobTargetsWorkflow>[0], 'targetIds' | 'policy'>,
   targetIds: TargetId[],
   input: JobInput,
-  status: ReturnType<typeof newStatus>,
+  status: JobStatus,
 ): Promise<TargetsResult> {
   const { chunkSize, childConcurrency } = input.policy;
   const chunks: TargetId[][] = [];
@@ -121,25 +269,21 @@ async function fanOut(
 }
 
 async function die(
-  status: ReturnType<typeof newStatus>,
+  status: JobStatus,
   report: Pick<JobReport, 'workflowId' | 'job' | 'startedAt'>,
   reason: string,
-  result: TargetsResult,
-  targets: number,
+  counts: Omit<DeadDetails, 'state'>,
   type: string,
 ): Promise<never> {
   status.lastError = reason;
   setFailure(type);
   setState(status, 'dead');
-  const attempts = Math.max(1, ...result.dead.map((d) => d.attempts ?? 1));
-  await reportJob({ ...report, state: 'dead', reason, attempts, targets, completed: result.completed, dead: result.dead.length });
+  const attempts = Math.max(1, ...counts.dead.map((d) => d.attempts ?? 1));
+  const dead = counts.deadCount ?? counts.dead.length;
+  await reportJob({ ...report, state: 'dead', reason, attempts, targets: counts.targets, completed: counts.completed, dead });
+  const details: DeadDetails = { state: 'dead', ...counts, dead: counts.dead.slice(0, MAX_DEAD_LISTED) };
   // Failing the run is what puts the reason on the Web UI's page and lets `retry` redrive it.
-  throw ApplicationFailure.create({
-    type,
-    message: reason,
-    nonRetryable: true,
-    details: [{ state: 'dead', targets, completed: result.completed, dead: result.dead.slice(0, MAX_DEAD_LISTED) }],
-  });
+  throw ApplicationFailure.create({ type, message: reason, nonRetryable: true, details: [details] });
 }
 
 function reasonOf(err: unknown): string {
@@ -148,6 +292,6 @@ function reasonOf(err: unknown): string {
 }
 
 function withoutRedrive(input: JobInput) {
-  const { onlyTargets: _only, policy: _policy, ...rest } = input;
+  const { onlyTargets: _only, policy: _policy, redriveOf: _redriveOf, ...rest } = input;
   return rest;
 }

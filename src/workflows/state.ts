@@ -2,7 +2,7 @@
 import { defineQuery, defineSignal, upsertSearchAttributes } from '@temporalio/workflow';
 import { SA } from '../search-attributes';
 import type { JobState } from '../shared';
-import type { AttemptFailed, DeadTarget } from './types';
+import type { AttemptFailed, DeadTarget, PartProgress } from './types';
 
 export interface JobStatus {
   state: JobState;
@@ -19,6 +19,9 @@ export const statusQuery = defineQuery<JobStatus>('status');
 /** Sent by the effect activity when an attempt fails and a retry is scheduled. */
 export const attemptFailedSignal = defineSignal<[AttemptFailed]>('attemptFailed');
 
+/** Sent by a part of a paged fan-out before each retry round: its counts so far, a few messages per part. */
+export const partProgressSignal = defineSignal<[PartProgress]>('partProgress');
+
 export function newStatus(): JobStatus {
   return { state: 'pending', targets: 0, completed: 0, dead: 0, failedAttempts: 0, deadTargets: [] };
 }
@@ -29,6 +32,13 @@ export function countRetry(status: JobStatus, attempts: Map<string, number>, fai
   status.lastError = failure.error;
   attempts.set(String(failure.target), failure.attempt);
   upsertSearchAttributes([{ key: SA.retries, value: status.failedAttempts }]);
+}
+
+/** The retried attempts of a paged job, from its parts' counts; stats count jobs with ForgeRetries > 0. */
+export function setRetries(status: JobStatus, retried: number): void {
+  if (status.failedAttempts === retried) return;
+  status.failedAttempts = retried;
+  upsertSearchAttributes([{ key: SA.retries, value: retried }]);
 }
 
 export function setFailure(type: string): void {

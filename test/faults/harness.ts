@@ -43,14 +43,26 @@ export const artifact = {
       fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
       relations: { customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false } },
     },
+    // A fan-out (test/faults/fanout-kill.test.ts): one list update mails every member.
+    List: {
+      name: 'List',
+      table: 'lists',
+      fields: { title: { name: 'title', type: 'string', sql_type: 'text' } },
+      relations: { members: { name: 'members', target: 'Member', target_table: 'members', inverse_key: 'list_id', is_many: true } },
+    },
+    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
   },
   jobs: {
     // needs: one SQL hop (Order.customer), then one email per order
     order_mail: { name: 'order_mail', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
     // no needs query: one POST per order
     order_hook: { name: 'order_hook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
+    mail_members: { name: 'mail_members', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['email.send'] },
   },
-  hooks: [{ entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] }],
+  hooks: [
+    { entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] },
+    { entity: 'List', timing: 'after', operation: 'update', jobs: ['mail_members'] },
+  ],
 };
 export const JOBS_PER_ORDER = 2;
 
@@ -249,7 +261,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await pool.query(`
     CREATE TABLE customers (id serial PRIMARY KEY, name text, email text);
     CREATE TABLE orders (id serial PRIMARY KEY, customer_id integer REFERENCES customers(id), note text);
-    INSERT INTO customers (name, email) SELECT 'c' || i, 'c' || i || '@faults.test' FROM generate_series(1, 20) AS i;`);
+    INSERT INTO customers (name, email) SELECT 'c' || i, 'c' || i || '@faults.test' FROM generate_series(1, 20) AS i;
+    CREATE TABLE lists (id serial PRIMARY KEY, title text);
+    CREATE TABLE members (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text);
+    CREATE INDEX ON members (list_id);`);
   const smtpCounts = new Map<string, number>();
   const smtpLabels = new Set<string>();
   const smtpLabelCounts = new Map<string, number>();
@@ -290,6 +305,10 @@ concurrency = 10
 [jobs.order_mail]
 subject = "Order {{trigger.id}}"
 text = "Thank you for order {{trigger.id}}."
+
+[jobs.mail_members]
+subject = "Member {{target.id}}"
+text = "Hello {{target.email}}."
 
 [jobs.order_hook]
 url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"

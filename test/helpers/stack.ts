@@ -125,7 +125,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
  * (test/histories/<workflowType>_<scenario>_<sdk>.json), exported by the Temporal CLI as every Temporal tool
  * writes it; otherwise does nothing.
  */
-export async function recordHistory(scenario: string, workflowId: string, workflowType: 'jobWorkflow' | 'jobTargetsWorkflow' = 'jobWorkflow'): Promise<void> {
+export async function recordHistory(scenario: string, workflowId: string, workflowType: 'jobWorkflow' | 'jobTargetsWorkflow' | 'jobPartWorkflow' = 'jobWorkflow'): Promise<void> {
   if (process.env.FORGE_RECORD_HISTORIES !== '1') return;
   const { execFileSync } = await import('node:child_process');
   const { existsSync, readFileSync, writeFileSync } = await import('node:fs');

@@ -1,7 +1,8 @@
 /**
- * A job with more targets than the batch threshold runs them in batches (runEffects), with the outcomes of
- * one activity per target: each target once, a transient failure retried alone, a permanent one dead with its
- * reason, and a batch that dies after some sends does not send them again. Real HTTP server on 127.0.0.1.
+ * A job with more targets than the batch threshold runs them in batches (runBatch, in a part workflow), with
+ * the outcomes of one activity per target: each target once, a transient failure retried in the next round
+ * after its backoff, a permanent one dead with its reason, and a batch that dies after some sends does not
+ * send them again. Real HTTP server on 127.0.0.1.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -94,10 +95,11 @@ async function runList(id: number) {
   const handle = (await temporal()).workflow.getHandle(started.workflowId);
   const status = await handle.query<JobStatus>('status');
   const history = await handle.fetchHistory();
+  const part = await (await temporal()).workflow.getHandle(`${started.workflowId}/part-0`).fetchHistory().catch(() => undefined);
   const { rows } = await db.pool.query<{ id: number; mode: string }>('SELECT id, mode FROM subscribers WHERE list_id = $1 ORDER BY id', [id]);
   const paths = rows.map((r) => `/ping/${r.mode}/${r.id}`);
   const special = rows.find((r) => r.mode !== 'ok');
-  return { workflowId: started.workflowId, result, status, history, paths, special };
+  return { workflowId: started.workflowId, result, status, history, part, paths, special };
 }
 
 type History = Awaited<ReturnType<typeof runList>>['history'];
@@ -110,13 +112,13 @@ function scheduled(history: History): Array<{ type: string; input: Record<string
     .map((a) => ({ type: a.activityType!.name!, input: JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString()) }));
 }
 
-/** The `batched-effects` patch marker (local activities record markers too: reportJob). */
+/** The `paged-fanout` patch marker (local activities record markers too: reportJob). */
 function patchMarked(history: History): boolean {
   return (history.events ?? []).some((e) => {
     const marker = e.markerRecordedEventAttributes;
     if (marker?.markerName !== 'core_patch') return false;
     const payloads = Object.values(marker.details ?? {}).flatMap((p) => p.payloads ?? []);
-    return payloads.some((p) => Buffer.from(p.data!).toString().includes('batched-effects'));
+    return payloads.some((p) => Buffer.from(p.data!).toString().includes('paged-fanout'));
   });
 }
 
@@ -129,22 +131,28 @@ test('a batched job delivers each target exactly once, a batch per activity', as
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
   const keys = new Set(run.paths.map((p) => hits.get(p)![0].headers['idempotency-key']));
   expect(keys.size).toBe(PER_LIST);
-  const activities = scheduled(run.history);
-  expect(activities.filter((a) => a.type === 'runEffects')).toHaveLength(PER_LIST / BATCH);
+  expect(scheduled(run.history).map((a) => a.type)).toEqual(['resolveTargets']);
+  const activities = scheduled(run.part!);
+  expect(activities.filter((a) => a.type === 'runBatch')).toHaveLength(PER_LIST / BATCH);
   expect(activities.filter((a) => a.type === 'runEffect')).toHaveLength(0);
+  // The record by reference: no input carries it, the job run's id says where it is.
+  expect(activities.every((a) => a.input.record === undefined && (a.input.jobRef as { runId?: string }).runId)).toBe(true);
   expect(patchMarked(run.history)).toBe(true);
 });
 
-test('a job at or below the threshold keeps one activity per target and no patch marker', async () => {
+test('a job at or below the threshold keeps one activity per target, the record by reference', async () => {
   const run = await runList(5);
   expect(run.result.state).toBe('completed');
+  expect(run.part).toBeUndefined();
   const activities = scheduled(run.history);
   expect(activities.filter((a) => a.type === 'runEffect')).toHaveLength(3);
-  expect(activities.filter((a) => a.type === 'runEffects')).toHaveLength(0);
-  expect(patchMarked(run.history)).toBe(false);
+  expect(activities.filter((a) => a.type === 'runBatch')).toHaveLength(0);
+  expect(activities.every((a) => a.input.record === undefined)).toBe(true);
+  expect(patchMarked(run.history)).toBe(true);
+  await recordHistory('paged-small', run.workflowId);
 });
 
-test('a target failing transiently in its batch is retried alone, after its backoff, and completes', async () => {
+test('a target failing transiently in its batch is retried in the next round, after its backoff, and completes', async () => {
   const run = await runList(2);
   expect(run.result.state).toBe('completed');
   expect(run.result.result).toMatchObject({ targets: PER_LIST, completed: PER_LIST, dead: [] });
@@ -155,17 +163,19 @@ test('a target failing transiently in its batch is retried alone, after its back
   expect(second.at - first.at).toBeGreaterThanOrEqual(950); // attempt 1 failed: 1² s plus jitter
   expect(run.paths.filter((p) => p !== flaky).map(hitCount)).toEqual(run.paths.slice(1).map(() => 1));
 
-  // Alone: one runEffect, for that target only, its attempts counting on from the batch's.
-  const alone = scheduled(run.history).filter((a) => a.type === 'runEffect');
-  expect(alone).toHaveLength(1);
-  expect(alone[0].input).toMatchObject({ targetId: run.special!.id, priorAttempts: 1, maxAttempts: 3 });
-  // The failed attempt was announced and counted as it is for a target without a batch.
+  // The round: one timer, one batch of that target only, on its second attempt.
+  const round = scheduled(run.part!).filter((a) => a.type === 'runBatch' && 'targetIds' in (a.input.unit as object));
+  expect(round).toHaveLength(1);
+  expect(round[0].input).toMatchObject({ unit: { targetIds: [run.special!.id] }, attempt: 2, maxAttempts: 3 });
+  expect(run.part!.events!.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+  // The failed attempt was counted (the part's signal) and logged as for a target without a batch.
   expect(run.status.failedAttempts).toBe(1);
   expect(pipeline.logs.find((r) => r.event === 'job.failed' && r.job_id === run.workflowId)).toMatchObject({ target_id: run.special!.id, attempt: 1, max_attempts: 3 });
-  await recordHistory('batched-retry', run.workflowId);
+  await recordHistory('paged-retry', run.workflowId);
+  await recordHistory('paged-retry', `${run.workflowId}/part-0`, 'jobPartWorkflow');
 });
 
-test('a permanently failing target is dead with its reason at once; the others complete', async () => {
+test('a permanently failing target is dead with its reason at once, and stored; the others complete', async () => {
   const run = await runList(3);
   expect(run.result.state).toBe('dead');
   expect(run.result.failure).toMatch(/400/);
@@ -174,7 +184,9 @@ test('a permanently failing target is dead with its reason at once; the others c
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
   expect(run.status).toMatchObject({ state: 'dead', targets: PER_LIST, completed: PER_LIST - 1, dead: 1, failedAttempts: 0 });
   expect(run.status.deadTargets).toEqual([{ target: run.special!.id, reason: expect.stringMatching(/400/), type: 'PermanentError', attempts: 1 }]);
-  expect(scheduled(run.history).filter((a) => a.type === 'runEffect')).toHaveLength(0);
+  const { rows } = await db.pool.query('SELECT target, type, attempts FROM forge_jobs.dead_targets WHERE workflow_id = $1', [run.workflowId]);
+  expect(rows).toEqual([{ target: String(run.special!.id), type: 'PermanentError', attempts: 1 }]);
+  await recordHistory('paged-dead', run.workflowId);
 });
 
 test('a batch that fails as a whole does not send again what it had sent: the sent-ledger answers', async () => {
@@ -182,13 +194,9 @@ test('a batch that fails as a whole does not send again what it had sent: the se
   hung?.(new Error('the batch was given up'));
   expect(run.result.state).toBe('completed');
   expect(run.result.result).toMatchObject({ targets: PER_LIST, completed: PER_LIST, dead: [] });
-  // The hung target timed its batch out; the batch's targets then went on alone.
-  expect(run.history.events!.some((e) => e.activityTaskTimedOutEventAttributes)).toBe(true);
+  // The hung target timed its batch out; Temporal ran the batch again.
+  expect(run.part!.events!.some((e) => e.activityTaskTimedOutEventAttributes || (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
-
-  const alone = scheduled(run.history).filter((a) => a.type === 'runEffect');
-  expect(alone).toHaveLength(BATCH);
-  expect(alone.every((a) => a.input.priorAttempts === 1)).toBe(true);
   // Every target of that batch but the hung one had its send confirmed before the batch died.
   const skipped = pipeline.logs.filter((r) => r.event === 'effect.already_sent' && r.job_id === run.workflowId);
   expect(skipped).toHaveLength(BATCH - 1);

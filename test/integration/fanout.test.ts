@@ -1,7 +1,8 @@
 /**
- * One job fanning out to 10,000 targets completes, each target's effect exactly once, histories bounded.
- * Its children run their chunks in batches (runEffects); test/integration/batched-effects.test.ts has the
- * batches' failure paths.
+ * One job fanning out to 10,000 targets completes, each target's effect exactly once, histories bounded: the
+ * job resolves its targets to part bounds, never an id list, and each part (jobPartWorkflow) walks its range in
+ * batches (runBatch); test/integration/batched-effects.test.ts has the batches' failure paths and
+ * test/integration/paged-fanout.test.ts the failures at scale.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +47,7 @@ beforeAll(async () => {
     http: { allow: ['127.0.0.1'] },
     jobs: { concurrency: 50, ping_subscribers: { url: `http://127.0.0.1:${port}/ping/{{target.id}}` } },
   });
-  pipeline = await startPipeline({ artifact, config, pool: db.pool, policy: { chunkSize: 1000, childConcurrency: 4 } });
+  pipeline = await startPipeline({ artifact, config, pool: db.pool, policy: { partSize: 3000, childConcurrency: 4 } });
 });
 
 afterAll(async () => {
@@ -55,24 +56,31 @@ afterAll(async () => {
   await db?.drop();
 });
 
-test(`a fan-out to ${TARGETS} targets completes through child workflows in batches, each target once`, async () => {
+test(`a fan-out to ${TARGETS} targets completes through part workflows in batches, each target once`, async () => {
   const { rows: [list] } = await db.pool.query('SELECT * FROM lists WHERE id = 1');
   const [started] = await pipeline.client.afterCommit('List', 'update', list);
   const result = await outcome(started.workflowId);
   expect(result.state).toBe('completed');
-  // jobWorkflow_fanout_1.24.0.json is this job before batching; it stays, for the histories of that code.
-  await recordHistory('fanout-batched', started.workflowId);
-  await recordHistory('fanout-batched', `${started.workflowId}/part-0`, 'jobTargetsWorkflow');
+  // jobWorkflow_fanout and _fanout-batched are this job before paging; they stay, for the histories of that code.
+  await recordHistory('paged', started.workflowId);
+  await recordHistory('paged', `${started.workflowId}/part-0`, 'jobPartWorkflow');
   expect(result.result).toMatchObject({ targets: TARGETS, completed: TARGETS, dead: [] });
   expect(keys.size).toBe(TARGETS);
   expect([...keys.values()].every((n) => n === 1)).toBe(true);
 
   const client = await temporal();
   const parent = await client.workflow.getHandle(started.workflowId).fetchHistory();
-  expect(parent.events!.length).toBeLessThan(200);
-  const child = await client.workflow.getHandle(`${started.workflowId}/part-0`).fetchHistory();
-  expect(child.events!.length).toBeLessThan(10_000);
-  const activities = child.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-  expect(activities.length).toBeGreaterThan(0);
-  expect(activities.every((name) => name === 'runEffects')).toBe(true);
+  expect(parent.events!.length).toBeLessThan(100);
+  // The resolution answered with 4 part bounds (3,000 targets each, the last 1,000), not 10,000 ids.
+  const resolved = parent.events!.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!;
+  const answer = JSON.parse(Buffer.from(resolved.result!.payloads![0].data!).toString());
+  expect(answer).toEqual({ targetEntity: 'Subscriber', total: TARGETS, parts: [3000, 6000, 9000, 10000] });
+  for (let part = 0; part < 4; part++) {
+    const child = await client.workflow.getHandle(`${started.workflowId}/part-${part}`).fetchHistory();
+    expect(child.events!.length).toBeLessThan(400);
+    const activities = child.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(activities[0]).toBe('targetBounds');
+    expect(activities.slice(1).every((name) => name === 'runBatch')).toBe(true);
+    expect(activities.length - 1).toBe(part === 3 ? 20 : 60);
+  }
 }, 240_000);

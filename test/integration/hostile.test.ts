@@ -301,7 +301,10 @@ test('a runaway fan-out past [jobs] max_targets dies with a clear reason and sen
   const before = sink.messages().length;
   const jobs = await runAll('Team', 'create', { id: 1, name: 'Red' });
   expect(jobs.runaway.state).toBe('dead');
-  expect(jobs.runaway.failure).toMatch(`needs of job runaway reached 5 targets, more than the limit ${MAX_TARGETS} ([jobs] max_targets)`);
+  // Counted with LIMIT max_targets + 1 before any row is loaded: the count stops one past the limit.
+  expect(jobs.runaway.failure).toMatch(
+    `needs_limit: needs of job runaway reach more than ${MAX_TARGETS} targets ([jobs] max_targets = ${MAX_TARGETS}; counted ${MAX_TARGETS + 1} before stopping)`,
+  );
   expect(sink.messages()).toHaveLength(before);
 });
 

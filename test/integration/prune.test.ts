@@ -1,7 +1,7 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneLedger } from '../../src';
+import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src';
 import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
@@ -92,4 +92,15 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
   }
   expect(await keys()).toEqual(['sent:fresh']);
   expect(logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1)).toBe(true);
+});
+
+test('stored dead targets older than the ledger keeps its keys are deleted; younger ones stay for a redrive', async () => {
+  const day = 24 * 3_600_000;
+  await db.pool.query(
+    `INSERT INTO forge_jobs.dead_targets (workflow_id, run_id, target, reason, attempts, created_at) VALUES
+       ('wf-old', 'run-1', '1', 'gone', 1, now() - interval '400 days'), ('wf-new', 'run-2', '1', 'gone', 1, now())`,
+  );
+  expect(await pruneDeadTargets(db.pool, 366 * day)).toBe(1);
+  const { rows } = await db.pool.query(`SELECT workflow_id FROM forge_jobs.dead_targets WHERE workflow_id IN ('wf-old', 'wf-new')`);
+  expect(rows).toEqual([{ workflow_id: 'wf-new' }]);
 });

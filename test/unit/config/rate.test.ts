@@ -70,11 +70,10 @@ describe('what a lane asks of the server and of the job', () => {
     expect(http).toMatchObject({ perTask: 10, tasksPerSecond: 100 });
   });
 
-  it('a rate-limited job runs on its lane with two seconds of its rate in flight; others keep their policy', () => {
+  it('a rate-limited job runs on its lane, a task per target or per batch of the lane, two seconds of its rate in flight; others keep their policy', () => {
     const base = jobPolicy(config);
-    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] })).toMatchObject({ concurrency: 40, lane: { taskQueue: 'q/email' } });
-    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] }).batchSize).toBeUndefined();
-    expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({ batchSize: 10, batchThreshold: 1, concurrency: 1000, lane: { taskQueue: 'q/http' } });
+    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] })).toMatchObject({ batchSize: 1, concurrency: 40, lane: { taskQueue: 'q/email' } });
+    expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({ batchSize: 10, batchThreshold: base.batchThreshold, concurrency: 1000, lane: { taskQueue: 'q/http' } });
     expect(policyOfJob(base, config, 'q', { name: 'log', capabilities: ['entity.create'] })).toBe(base);
   });
 });
