@@ -86,6 +86,8 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
   const running = worker.run();
   try {
     await eventually(async () => !(await keys()).includes('sent:ancient-2'), 20_000, 'the worker pruned the ancient key');
+    // the sweep logs once its DELETE has returned, a moment after the row is gone
+    await eventually(async () => logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1), 20_000, 'the sweep to log what it pruned');
   } finally {
     worker.shutdown();
     await running;
