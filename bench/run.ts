@@ -333,14 +333,14 @@ async function cleanup(): Promise<void> {
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? (process.env.BENCH_QUICK === '1' ? 600 : 1800));
 const deadline = setTimeout(() => {
   log(`bench exceeded ${timeoutS} s: stopping`);
-  cleanup().finally(() => process.exit(2));
+  void cleanup().finally(() => process.exit(2));
 }, timeoutS * 1000);
-process.once('SIGINT', () => cleanup().finally(() => process.exit(130)));
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
-main().then(
+void main().then(
   () => cleanup().then(() => (clearTimeout(deadline), process.exit(0))),
   (err) => {
     log(`failed: ${(err as Error).stack ?? err}`);
-    cleanup().finally(() => process.exit(1));
+    void cleanup().finally(() => process.exit(1));
   },
 );

@@ -24,7 +24,7 @@ export { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configu
 export { parseDuration } from './config';
 export type { TemporalConfig } from './config/types';
 export { connectionOptions } from './temporal/connect';
-export { ensureSearchAttributes, listCustomSearchAttributes } from './temporal/dev-server';
+export { ensureSearchAttributes, listCustomSearchAttributes } from './temporal/register';
 export { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTE_TYPES } from './shared';
 /** The workflow code's entry point, for bundleWorkflowCode (replay tests, a prebuilt production bundle). */
 export const WORKFLOWS_PATH: string = require.resolve('./workflows');

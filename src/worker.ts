@@ -18,7 +18,7 @@ import type { Provider } from './providers/types';
 import { migrate } from './sql/migrations';
 import { startCompletedPruner } from './client/prune';
 import { Client, type Connection } from '@temporalio/client';
-import { ensureSearchAttributes } from './temporal/dev-server';
+import { ensureSearchAttributes } from './temporal/register';
 import { resolveDatabase } from './postgres';
 import { createPool } from './postgres/pool';
 import { createJobClient } from './client';

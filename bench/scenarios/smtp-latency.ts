@@ -44,7 +44,6 @@ async function timeline(ctx: BenchContext, workflowId: string): Promise<string> 
 
 function eventTypeName(type: unknown): string {
   if (typeof type === 'string') return type;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { temporal } = require('@temporalio/proto');
   return temporal.api.enums.v1.EventType[type as number] ?? String(type);
 }

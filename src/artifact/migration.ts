@@ -112,9 +112,13 @@ function scan(text: string, tokens: Token[]): void {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (text[i] === '/' && text[i + 1] === '*') (depth++, (i += 2));
-        else if (text[i] === '*' && text[i + 1] === '/') (depth--, (i += 2));
-        else i++;
+        if (text[i] === '/' && text[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (text[i] === '*' && text[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
       }
       if (depth > 0) throw new MigrationSyntaxError('unterminated /* comment');
     } else if (c === "'" || ((c === 'E' || c === 'e') && text[i + 1] === "'")) {
@@ -134,8 +138,10 @@ function scan(text: string, tokens: Token[]): void {
       i++;
       for (;;) {
         if (i >= n) throw new MigrationSyntaxError('unterminated quoted identifier');
-        if (text[i] === '"' && text[i + 1] === '"') (name += '"', (i += 2));
-        else if (text[i] === '"') break;
+        if (text[i] === '"' && text[i + 1] === '"') {
+          name += '"';
+          i += 2;
+        } else if (text[i] === '"') break;
         else name += text[i++];
       }
       i++;

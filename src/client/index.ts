@@ -4,7 +4,7 @@
  * transactional outbox instead, for the relay (src/outbox) to start through dispatch.
  */
 import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
-import { ensureSearchAttributes } from '../temporal/dev-server';
+import { ensureSearchAttributes } from '../temporal/register';
 import type { DataConverter } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { Artifact } from '../artifact/types';

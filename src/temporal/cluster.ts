@@ -16,7 +16,7 @@ import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { stopProcessGroup } from '../dev/process-tree';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
-import { ensureSearchAttributes } from './dev-server';
+import { ensureSearchAttributes } from './register';
 import { findTemporalServer, type TemporalServerBinaries } from './server-provision';
 import { serverTuningYaml } from './server-tuning';
 

@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../shared';
+import { Connection } from '@temporalio/client';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
 import { freePorts, startOnFreePorts } from '../dev/ports';
 import { stopProcessGroup } from '../dev/process-tree';
+import { ensureSearchAttributes } from './register';
 import { serverTuningFlags } from './server-tuning';
 
 export interface TemporalDevServerOptions {
@@ -35,9 +36,6 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
-/** temporal.api.enums.v1.IndexedValueType numbers. */
-export const INDEXED_VALUE_TYPE = { Keyword: 2, Int: 3 } as const;
-const ALREADY_EXISTS = 6; // gRPC status code
 
 /** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
@@ -170,40 +168,3 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-/**
- * Registers the Forge search attributes on a namespace; safe to call on every start and from
- * several processes at once. On the dev server the flags already did it; real clusters need this.
- */
-export async function ensureSearchAttributes(
-  connection: Pick<Connection, 'operatorService'>,
-  namespace: string = DEFAULT_NAMESPACE,
-  names: readonly SearchAttributeName[] = SEARCH_ATTRIBUTES,
-): Promise<void> {
-  const existing = await listCustomSearchAttributes(connection, namespace);
-  const typeOf = (name: SearchAttributeName) => INDEXED_VALUE_TYPE[SEARCH_ATTRIBUTE_TYPES[name]];
-  const missing = names.filter((name) => !(name in existing));
-  const wrongType = names.filter((name) => name in existing && existing[name] !== typeOf(name));
-  if (wrongType.length > 0) {
-    throw new Error(
-      `search attributes exist on namespace ${namespace} with another type: ${wrongType.map((n) => `${n} (want ${SEARCH_ATTRIBUTE_TYPES[n]})`).join(', ')}`,
-    );
-  }
-  if (missing.length === 0) return;
-  try {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((name) => [name, typeOf(name)])),
-    });
-  } catch (error) {
-    // Another process may have added them between our list and add.
-    if (!(isGrpcServiceError(error) && error.code === ALREADY_EXISTS)) throw error;
-  }
-}
-
-/** Custom search attribute names mapped to their IndexedValueType number. */
-export async function listCustomSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string = DEFAULT_NAMESPACE): Promise<Record<string, number>> {
-  const response = await connection.operatorService.listSearchAttributes({ namespace });
-  const result: Record<string, number> = {};
-  for (const [name, type] of Object.entries(response.customAttributes ?? {})) result[name] = Number(type);
-  return result;
-}

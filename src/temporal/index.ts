@@ -6,10 +6,5 @@ export {
   TEMPORAL_CLI_MODULE,
   type FindTemporalCliOptions,
 } from './provision';
-export {
-  startTemporalDevServer,
-  ensureSearchAttributes,
-  listCustomSearchAttributes,
-  type TemporalDevServer,
-  type TemporalDevServerOptions,
-} from './dev-server';
+export { startTemporalDevServer, type TemporalDevServer, type TemporalDevServerOptions } from './dev-server';
+export { ensureSearchAttributes, listCustomSearchAttributes } from './register';

@@ -115,7 +115,6 @@ let client: ReturnType<typeof createJobClient>;
 const logs = createMemoryLogger();
 
 const connectTrap = join(__dirname, '..', 'helpers', 'connect-trap.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { trapOutboundConnects } = require(connectTrap) as { trapOutboundConnects: (onRefused: (host: string) => void) => () => void };
 
 beforeAll(async () => {

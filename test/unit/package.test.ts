@@ -6,7 +6,6 @@ const ROOT = join(__dirname, '..', '..');
 
 test('the built package root exports the public API', () => {
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const api = require(ROOT);
   for (const name of ['loadArtifact', 'loadRuntimeConfig', 'createJobClient', 'createJobWorker', 'startRelay', 'migrate']) {
     expect(typeof api[name]).toBe('function');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
-import { INDEXED_VALUE_TYPE } from '../../../src/temporal/dev-server';
+import { INDEXED_VALUE_TYPE } from '../../../src/temporal/register';
 import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
 
 jest.setTimeout(90_000);

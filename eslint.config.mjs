@@ -1,0 +1,41 @@
+// Lint for the product and its tests: promises are awaited or handed on, workflow code stays deterministic
+// (no Node built-ins, no I/O libraries), and product code never imports the dev tooling.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'events', 'stream', 'util', 'zlib', 'dns', 'tls'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/**/*.js', 'bin/**', 'test/histories/**', 'test/faults/app.js', 'test/helpers/connect-trap.js', 'eslint.config.mjs', '*.config.js', 'scripts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-empty': ['error', { allowEmptyCatch: false }],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: NODE_BUILTINS, message: 'workflow code runs in the deterministic sandbox: no Node built-ins' },
+        { group: ['pg', 'nodemailer', 'undici', 'smtp-server'], message: 'workflow code does no I/O: call an activity' },
+        { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'workflows import activities by type only' },
+      ] }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/dev/**', 'src/temporal/**', 'src/postgres/embedded.ts', 'src/app/**', 'src/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/dev', '**/dev/*', '**/app/*', '**/postgres/embedded', '**/temporal/provision', '**/temporal/go-build', '**/temporal/cluster', '**/temporal/server-provision', '**/temporal/dev-server', '../../bench/*', '../bench/*'], message: 'product code never imports dev or test tooling' },
+      ] }],
+    },
+  },
+);
