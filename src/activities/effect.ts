@@ -15,6 +15,7 @@ import { FAILURE_TYPES, type EffectFailure, type EffectInput, type Row } from '.
 import { effectKey } from './keys';
 import { alreadySent, isLedgered, recordSent } from './sent-ledger';
 import { countJob } from './metrics';
+import { triggerRecord } from './record';
 
 export interface EffectDeps {
   pool: Pool;
@@ -67,11 +68,12 @@ export async function runTarget(deps: EffectDeps, input: EffectInput, run: Targe
   try {
     const job = deps.artifact.jobs[input.job];
     if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
-    const target = await loadTarget(deps, input);
+    const trigger = await triggerRecord(deps.pool, deps.artifact, input.entity, input.record);
+    const target = await loadTarget(deps, { ...input, record: trigger });
     if (!target) return { results: [], skipped: true };
     const requests = await buildRequests(
       job,
-      { job: input.job, operation: input.operation, entity: input.entity, trigger: input.record, target },
+      { job: input.job, operation: input.operation, entity: input.entity, trigger, target },
       deps.handlers[input.job],
       deps.config.jobs.templates[input.job],
     );

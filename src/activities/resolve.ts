@@ -7,6 +7,7 @@ import type { Row, TargetId } from '../workflows/types';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FAILURE_TYPES } from '../workflows/types';
 import { countJob } from './metrics';
+import { triggerRecord } from './record';
 import { Context } from '@temporalio/activity';
 
 export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; maxTargets?: number }) {
@@ -16,7 +17,8 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; max
       const job = deps.artifact.jobs[input.job];
       if (!job) throw new PermanentError(`job ${input.job} is not in this worker's artifact`);
       const query = async (text: string, values: unknown[]) => (await deps.pool.query(text, values)).rows as Row[];
-      const { targetEntity, targets } = await resolveNeeds({ query, artifact: deps.artifact, job, record: input.record, maxTargets: deps.maxTargets });
+      const record = await triggerRecord(deps.pool, deps.artifact, input.entity, input.record);
+      const { targetEntity, targets } = await resolveNeeds({ query, artifact: deps.artifact, job, record, maxTargets: deps.maxTargets });
       const targetIds = targets.map((t) => {
         if (t.id === undefined || t.id === null) throw new PermanentError(`a target of job ${input.job} (${targetEntity}) has no id`);
         return t.id as TargetId;
