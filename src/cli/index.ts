@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCaptureCommands } from './capture';
 import { registerCodecServerCommand } from './codec-server';
 import { registerJobsCommands } from './jobs';
 import { DEFAULT_RETENTION, artifactOption, configOptions, databaseOption, jsonOption, temporalOptions } from './options';
@@ -103,6 +104,7 @@ setup then needs permission to update them, or run it with --no-retention on an 
   );
 
   registerJobsCommands(cli);
+  registerCaptureCommands(cli);
   registerCodecServerCommand(cli);
 
   for (const command of allCommands(cli)) configureErrors(command);
