@@ -40,4 +40,6 @@ export const startDevStack: typeof import('./dev/stack').startDevStack = (...arg
 export { captureStatus, installCapture, removeCapture, expectedCapture } from './capture';
 export type { CaptureChange, CaptureStatus, CaptureStatusEntry, CaptureState } from './capture';
 export { maxRecordBytes } from './client/limits';
+export { runBackfill, dryRunBackfill, listBackfills, planBackfill, DEFAULT_BACKFILL_PAGE_SIZE } from './backfill';
+export type { BackfillOptions, BackfillProgress, BackfillPlan, BackfillRecord } from './backfill';
 export { pruneCompleted, pruneLedger, ledgerKeepMs } from './client/prune';

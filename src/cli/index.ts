@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerBackfillCommand } from './backfill';
 import { registerCaptureCommands } from './capture';
 import { registerCodecServerCommand } from './codec-server';
 import { registerJobsCommands } from './jobs';
@@ -105,6 +106,7 @@ setup then needs permission to update them, or run it with --no-retention on an 
 
   registerJobsCommands(cli);
   registerCaptureCommands(cli);
+  registerBackfillCommand(cli);
   registerCodecServerCommand(cli);
 
   for (const command of allCommands(cli)) configureErrors(command);
