@@ -9,6 +9,7 @@ export interface DevFlags {
   schema?: string;
   seed?: string;
   port?: string;
+  capture?: boolean;
 }
 
 export async function devCommand(flags: DevFlags): Promise<void> {
@@ -19,6 +20,7 @@ export async function devCommand(flags: DevFlags): Promise<void> {
     schema: flags.schema ?? (example ? resolve(EXAMPLE, 'schema.sql') : undefined),
     seed: flags.seed ?? (example ? resolve(EXAMPLE, 'seed.sql') : undefined),
     appPort: flags.port ? Number(flags.port) : undefined,
+    capture: flags.capture,
     log: (line) => process.stderr.write(`  ${line}\n`),
   });
   const u = stack.urls;

@@ -38,6 +38,7 @@ export function program(): Command {
     .option('--schema <path>', 'SQL run once on a fresh database')
     .option('--seed <path>', 'SQL run after the schema')
     .option('--port <port>', 'port of the app server (default 3000, or a free one)')
+    .option('--no-capture', "do not install database capture (by default rows written with plain SQL start the hooks' jobs too)")
     .action(devCommand);
 
   const worker = cli.command('worker').description('run a worker: polls the task queue and runs the jobs (and the outbox relay, unless --no-relay)');

@@ -3,6 +3,9 @@
  * plain SQL on a plain connection (no forge-jobs code in the writer) into jobs, exactly once per committed
  * write; install/status/remove; the helpdesk's tickets inserted with SQL mail the organization's agents.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { captureStatus, createJobClient, installCapture, removeCapture, resolveArtifact, startRelay, type Relay } from '../../src';
@@ -257,6 +260,42 @@ test('install is idempotent, status reports hooks added and removed, remove drop
   const { rows: functions } = await fresh.pool.query(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'forge_jobs' ORDER BY 1`);
   expect(functions).toEqual([{ proname: 'event_id' }]);
   expect(await states(artifact)).toEqual(['create:missing', 'update:missing', 'delete:missing']);
+});
+
+test('forge-jobs capture install, status and remove on the command line', async () => {
+  const fresh = await createTestDatabase('capture_cli');
+  closers.push(() => fresh.drop());
+  await fresh.pool.query(SCHEMA);
+  const dir = mkdtempSync(join(tmpdir(), 'forge-capture-'));
+  const artifactPath = join(dir, 'artifact.json');
+  writeFileSync(artifactPath, JSON.stringify(rawArtifact));
+  const cli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(__dirname, '..', '..', 'bin', 'forge-jobs.js'), 'capture', ...args, '--database', fresh.url], (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  const missing = await cli(['status', '--artifact', artifactPath]);
+  expect(missing.code).toBe(1);
+  expect(missing.stdout).toMatch(/Note\s+create\s+notes\s+forge_jobs_Note_create\s+missing/);
+  const installed = await cli(['install', '--artifact', artifactPath, '--json']);
+  expect(installed.code).toBe(0);
+  expect(JSON.parse(installed.stdout).changes.map((c: { action: string }) => c.action)).toEqual(['created', 'created', 'created']);
+  const ok = await cli(['status', '--artifact', artifactPath, '--json']);
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout).ok).toBe(true);
+
+  // the delete hook removed from the artifact: status says extra until install drops it
+  writeFileSync(artifactPath, JSON.stringify({ ...rawArtifact, hooks: rawArtifact.hooks.filter((h) => h.operation !== 'delete') }));
+  const extra = await cli(['status', '--artifact', artifactPath]);
+  expect(extra.code).toBe(1);
+  expect(extra.stdout).toMatch(/delete\s+notes\s+forge_jobs_Note_delete\s+extra/);
+  expect((await cli(['install', '--artifact', artifactPath])).stdout).toMatch(/forge_jobs_Note_delete\s+dropped/);
+
+  const removed = await cli(['remove', '--json']);
+  expect(JSON.parse(removed.stdout).changes).toHaveLength(2);
+  expect((await fresh.pool.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE NOT tgisinternal`)).rows[0].n).toBe(0);
 });
 
 describe('the helpdesk', () => {

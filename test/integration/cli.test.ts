@@ -105,7 +105,7 @@ afterAll(async () => {
 });
 
 test('every command has --help', async () => {
-  const commands = ['', 'dev', 'worker', 'migrate', 'relay', 'explain', 'replay', 'setup'];
+  const commands = ['', 'dev', 'worker', 'migrate', 'relay', 'explain', 'replay', 'setup', 'capture', 'backfill'];
   const results = await Promise.all(commands.map((c) => run([...(c ? [c] : []), '--help'])));
   results.forEach((r, i) => {
     expect({ command: commands[i], code: r.code }).toEqual({ command: commands[i], code: 0 });
