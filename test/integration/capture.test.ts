@@ -224,6 +224,27 @@ test('without the outbox table the write still succeeds and is not captured', as
   }
 });
 
+test('a role that may write the table but not the outbox still has its rows captured', async () => {
+  await migrate(side.pool);
+  await installCapture(side.pool, artifact, MAX_RECORD_BYTES);
+  const role = `capture_writer_${Math.random().toString(36).slice(2, 8)}`;
+  await side.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'writer'; GRANT INSERT ON notes TO ${role}; GRANT USAGE ON SEQUENCE notes_id_seq TO ${role}`);
+  const url = new URL(side.url);
+  url.username = role;
+  url.password = 'writer';
+  const writer = new PgClient({ connectionString: url.toString() });
+  try {
+    await writer.connect();
+    await expect(writer.query(`SELECT count(*) FROM forge_jobs.outbox`)).rejects.toThrow(/permission denied/);
+    await writer.query(`INSERT INTO notes (id, title) VALUES (-1, 'by a restricted role')`);
+    expect((await outboxRows(side.pool, -1)).map((r) => r.record.title)).toEqual(['by a restricted role']);
+  } finally {
+    await writer.end().catch(() => undefined);
+    await side.pool.query(`DELETE FROM notes WHERE id = -1; DELETE FROM forge_jobs.outbox WHERE record->>'id' = '-1'`);
+    await side.pool.query(`REVOKE ALL ON notes FROM ${role}; REVOKE ALL ON SEQUENCE notes_id_seq FROM ${role}; DROP ROLE ${role}`);
+  }
+});
+
 test('install is idempotent, status reports hooks added and removed, remove drops exactly what install created', async () => {
   const fresh = await createTestDatabase('capture_status');
   closers.push(() => fresh.drop());
