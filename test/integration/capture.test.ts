@@ -13,6 +13,7 @@ import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
+import { transactionEventId } from '../../src/client/ids';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { HELPDESK, helpdeskDatabase, helpdeskRelations } from '../helpers/helpdesk';
@@ -141,6 +142,9 @@ test('an app that enqueues a write that capture also sees starts each job once',
     const { rows: [note] } = await tx.query(`INSERT INTO notes (title) VALUES ('both paths') RETURNING *`);
     id = note.id;
     enqueued = await pipeline.client.enqueue(tx, 'Note', 'create', note);
+    // the id is the transaction's, and the JavaScript twin of forge_jobs.event_id computes the same
+    const { rows: [{ txid }] } = await tx.query('SELECT pg_current_xact_id()::text AS txid');
+    expect(enqueued!.eventId).toBe(transactionEventId(txid, 'Note', 'create', String(note.id)));
     await tx.query('COMMIT');
   } finally {
     tx.release();
@@ -210,16 +214,17 @@ test('without the outbox table the write still succeeds and is not captured', as
     const { rows } = await writer.query(`INSERT INTO notes (title) VALUES ('uncaptured') RETURNING id`);
     expect(rows).toHaveLength(1);
     expect(warnings.join('\n')).toMatch(/forge_jobs\.outbox does not exist; Note create not captured/);
-    // a failure inside the trigger (here: the event id function gone) is a warning too, never the writer's error
+    // a failure inside the trigger (here: the outbox refuses the row) is a warning too, never the writer's error
     await side.pool.query('ALTER TABLE forge_jobs.outbox_moved RENAME TO outbox');
-    await side.pool.query('ALTER FUNCTION forge_jobs.event_id(xid8, text, text, text) RENAME TO event_id_moved');
+    await side.pool.query(`ALTER TABLE forge_jobs.outbox ADD CONSTRAINT refuse_notes CHECK (entity <> 'Note') NOT VALID`);
     await writer.query(`UPDATE notes SET title = 'still uncaptured' WHERE id = $1`, [rows[0].id]);
-    expect(warnings.join('\n')).toMatch(/Note update not captured/);
-    await side.pool.query('ALTER FUNCTION forge_jobs.event_id_moved(xid8, text, text, text) RENAME TO event_id');
+    expect(warnings.join('\n')).toMatch(/Note update not captured: new row for relation "outbox" violates check constraint "refuse_notes"/);
+    await side.pool.query('ALTER TABLE forge_jobs.outbox DROP CONSTRAINT refuse_notes');
     expect((await side.pool.query(`SELECT title FROM notes WHERE id = $1`, [rows[0].id])).rows).toEqual([{ title: 'still uncaptured' }]);
     expect(await outboxRows(side.pool, rows[0].id)).toEqual([]);
   } finally {
     await side.pool.query('ALTER TABLE IF EXISTS forge_jobs.outbox_moved RENAME TO outbox').catch(() => undefined);
+    await side.pool.query('ALTER TABLE forge_jobs.outbox DROP CONSTRAINT IF EXISTS refuse_notes').catch(() => undefined);
     await writer.end();
   }
 });
