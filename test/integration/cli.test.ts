@@ -125,7 +125,7 @@ test('migrate creates the forge_jobs tables, and a second run changes nothing', 
   const { rows } = await db.pool.query<{ table_name: string }>(
     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'forge_jobs' ORDER BY table_name",
   );
-  expect(rows.map((r) => r.table_name)).toEqual(['effect_ledger', 'migrations', 'outbox']);
+  expect(rows.map((r) => r.table_name)).toEqual(['backfills', 'effect_ledger', 'migrations', 'outbox']);
 });
 
 describe('explain', () => {
