@@ -113,7 +113,11 @@ export async function installCapture(pool: Pool, artifact: Artifact, maxRecordBy
       }
       // a stale trigger may sit on another table or under another name: drop what was there first
       if (p) for (const sql of dropStatements(p)) await tx.query(sql);
-      for (const sql of e.install) await tx.query(sql);
+      try {
+        for (const sql of e.install) await tx.query(sql);
+      } catch (err) {
+        throw new Error(`capture of ${e.entity} ${e.operation} on table ${e.table}: ${(err as Error).message}; nothing was installed`);
+      }
       changes.push({ entity: e.entity, operation: e.operation, table: e.table, trigger: e.triggerName, action: state === 'missing' ? 'created' : 'replaced' });
     }
     return changes;

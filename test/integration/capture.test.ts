@@ -4,7 +4,7 @@
  * write; install/status/remove; the helpdesk's tickets inserted with SQL mail the organization's agents.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
@@ -318,6 +318,15 @@ test('forge-jobs capture install, status and remove on the command line', async 
   expect(extra.code).toBe(1);
   expect(extra.stdout).toMatch(/delete\s+notes\s+forge_jobs_Note_delete\s+extra/);
   expect((await cli(['install', '--artifact', artifactPath])).stdout).toMatch(/forge_jobs_Note_delete\s+dropped/);
+
+  // a table the artifact names but the database lacks: one line naming it, and nothing installed
+  const kept = JSON.parse(readFileSync(artifactPath, 'utf8'));
+  writeFileSync(artifactPath, JSON.stringify({ ...kept, entities: { ...kept.entities, Note: { ...kept.entities.Note, table: 'no_such_table' } } }));
+  const refused = await cli(['install', '--artifact', artifactPath]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/^forge-jobs capture install: capture of Note create on table no_such_table: relation "no_such_table" does not exist; nothing was installed/m);
+  expect((await fresh.pool.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`)).rows).toEqual([{ tgname: 'forge_jobs_Note_create' }, { tgname: 'forge_jobs_Note_update' }]);
+  writeFileSync(artifactPath, JSON.stringify(kept));
 
   const removed = await cli(['remove', '--json']);
   expect(JSON.parse(removed.stdout).changes).toHaveLength(2);
