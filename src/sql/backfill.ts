@@ -54,7 +54,8 @@ export interface PageParams {
 
 /**
  * One page: the next `pageSize` rows after the cursor become outbox rows naming the job, with event ids
- * derived from the backfill and the row (a re-run writes the same ids, which the outbox keeps once), and
+ * derived from the database, the backfill and the row (a re-run writes the same ids, which the outbox keeps
+ * once; the same backfill of another database sharing the Temporal namespace does not collide), and
  * the backfill's cursor and count move in the same statement. Answers the new cursor, done, the rows of
  * the page and how many of them were new to the outbox.
  */
@@ -78,7 +79,7 @@ export function backfillPageQuery(p: PageParams): Statement {
       SELECT ${id} AS id, to_jsonb(${T}) AS doc FROM ${quoteTable(p.entity.table)} AS ${T} WHERE ${w.sql} ORDER BY ${id} LIMIT ${limit}::int
     ), ins AS (
       INSERT INTO forge_jobs.outbox (event_id, entity, operation, record, jobs)
-      SELECT substr(encode(sha256(convert_to('backfill|' || ${bid}::text || '|' || coalesce(page.doc->>'id', ''), 'UTF8')), 'hex'), 1, 20),
+      SELECT substr(encode(sha256(convert_to('backfill|' || current_database() || '|' || ${bid}::text || '|' || coalesce(page.doc->>'id', ''), 'UTF8')), 'hex'), 1, 20),
              ${entity}::text, ${operation}::text,
              CASE WHEN octet_length(page.doc::text) > ${max}::int THEN jsonb_build_object('id', page.doc->'id', ${reread}::text, true) ELSE page.doc END,
              ARRAY[${job}::text]
