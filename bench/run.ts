@@ -5,7 +5,7 @@
  *
  *   BENCH_QUICK=1          one short round of everything (a check that the bench works, not a measurement)
  *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
- *   BENCH_ONLY=a,b         scenarios to run: request,smtp,throughput,fanout,needs,scale,rate,replay (default all)
+ *   BENCH_ONLY=a,b         scenarios to run: request,capture,smtp,throughput,fanout,needs,scale,rate,replay (default all)
  *   BENCH_FANOUT_1M=1      the scale scenario also fans out to 1,000,000 targets
  *   BENCH_RATE_TARGETS=n   mails of the rate scenario (default 100000; 5000 when quick), at BENCH_RATE_PER_S (1000)
  *   BENCH_REPLAY_HISTORIES=n  histories the replay scenario replays (default 1000; 100 when quick)
@@ -29,6 +29,7 @@ import { startEmbeddedPostgres } from '../src/postgres';
 import { findTemporalCli, startTemporalDevServer } from '../src/temporal';
 import { artifact as rawArtifact, rawConfig, seed } from './app';
 import type { BenchContext, Results } from './context';
+import { captureCost } from './scenarios/capture';
 import { fanout } from './scenarios/fanout';
 import { needs } from './scenarios/needs';
 import { rate } from './scenarios/rate';
@@ -52,7 +53,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const only = new Set((process.env.BENCH_ONLY ?? 'request,smtp,throughput,fanout,needs,scale,rate,replay').split(',').map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'request,capture,smtp,throughput,fanout,needs,scale,rate,replay').split(',').map((s) => s.trim()));
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
   log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
 
   // The request path first, before any worker runs: nothing else competes for the two cores.
   if (only.has('request')) Object.assign(results, await requestPath(ctx));
+  if (only.has('capture')) Object.assign(results, await captureCost(ctx));
 
   const tuning = process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : undefined;
   const common = { config: raw, artifact: rawArtifact, temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port };
@@ -264,6 +266,7 @@ function goals(r: Results): Record<string, Goal> {
   const check = (value: number | undefined, ok: (v: number) => boolean, goal: string): Goal => ({ goal, value: value ?? null, met: value === undefined || Number.isNaN(value) ? null : ok(value) });
   return {
     outbox_ratio: check(n('outbox_ratio'), (v) => v <= 1.3, 'outbox ≤ 1.3× commit alone (p50)'),
+    capture_insert_ratio: check(n('capture_insert_ratio'), (v) => v <= 1.3, 'INSERT with capture ≤ 1.3× without (p50)'),
     after_commit_p50_ms: check(n('after_commit_p50_ms'), (v) => v <= 10, 'afterCommit p50 ≤ 10 ms'),
     commit_to_smtp_p50_ms: check(n('commit_to_smtp_p50_ms'), (v) => v <= 100, 'commit → SMTP p50 ≤ 100 ms'),
     commit_to_smtp_p99_ms: check(n('commit_to_smtp_p99_ms'), (v) => v <= 300, 'commit → SMTP p99 ≤ 300 ms'),
@@ -296,6 +299,8 @@ function table(r: Results): string {
   rows.push(['commit + afterCommit p50 / p99', `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`, g('after_commit_p50_ms')]);
   rows.push(['commit + outbox p50 / p99', `${v('outbox_p50_ms')} / ${v('outbox_p99_ms')} ms (${v('outbox_ratio')}×)`, g('outbox_ratio')]);
   rows.push(['  where it goes: SELECT 1 with the COMMIT / row without NOTIFY', `${v('outbox_what_if_select_ratio')}× / ${v('outbox_what_if_row_only_ratio')}×`, '']);
+  rows.push(['INSERT with / without capture p50', `${v('capture_insert_p50_ms')} / ${v('capture_insert_off_p50_ms')} ms (${v('capture_insert_ratio')}×)`, g('capture_insert_ratio')]);
+  rows.push([`INSERT … SELECT ${v('capture_bulk_rows')} rows with / without capture`, `${v('capture_bulk_ms')} / ${v('capture_bulk_off_ms')} ms (${v('capture_bulk_ratio')}×)`, '']);
   rows.push(['commit → SMTP accepted p50', v('commit_to_smtp_p50_ms', ' ms'), g('commit_to_smtp_p50_ms')]);
   rows.push(['commit → SMTP accepted p99', v('commit_to_smtp_p99_ms', ' ms'), g('commit_to_smtp_p99_ms')]);
   rows.push(['sustained jobs/s (bare baseline)', `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`, g('jobs_ratio')]);

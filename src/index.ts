@@ -37,4 +37,10 @@ export { createEncryptionCodec, codecFromEnv, dataConverterFromEnv, startCodecSe
  * that imports this package does not carry them.
  */
 export const startDevStack: typeof import('./dev/stack').startDevStack = (...args) => (require('./dev/stack') as typeof import('./dev/stack')).startDevStack(...args);
+export { captureStatus, installCapture, removeCapture, expectedCapture } from './capture';
+export type { CaptureChange, CaptureStatus, CaptureStatusEntry, CaptureState } from './capture';
+export { maxRecordBytes } from './client/limits';
+export { runBackfill, dryRunBackfill, listBackfills, planBackfill, DEFAULT_BACKFILL_PAGE_SIZE } from './backfill';
+export type { BackfillOptions, BackfillProgress, BackfillPlan, BackfillRecord } from './backfill';
 export { pruneCompleted, pruneDeadTargets, pruneLedger, ledgerKeepMs } from './client/prune';
+

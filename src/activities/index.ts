@@ -12,6 +12,7 @@ import type { Pacer } from '../rate/pacer';
 import { createRunBatch, createTargetBounds } from './batch';
 import { createRunEffect, type EffectDeps } from './effect';
 import { createRunEffects } from './effects';
+import { triggerRecord } from './record';
 import { createJobInputs, type JobInputs } from './records';
 import { createReportJob } from './report';
 import { createResolveTargets } from './resolve';
@@ -32,7 +33,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? createLogger();
-  const jobs = deps.jobs ?? createJobInputs();
+  const jobs = deps.jobs ?? createJobInputs({ record: (input) => triggerRecord(deps.pool, deps.artifact, input.entity, input.record) });
   const effectDeps: EffectDeps = { ...deps, logger, jobs, handlers: deps.handlers ?? {} };
   return {
     // A runaway fan-out dies with needs_limit: `[jobs] max_targets`, else src/needs' default.

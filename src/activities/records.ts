@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import type { JobInput, JobRef } from '../workflows/types';
+import type { JobInput, JobRef, Row } from '../workflows/types';
 
 /** Job runs whose input (and what is derived from it) a worker keeps: the runs it is working on. */
 const DEFAULT_ENTRIES = 64;
@@ -18,7 +18,14 @@ export interface JobInputs {
   derived<T>(ref: JobRef, name: string, make: (input: JobInput) => Promise<T>): Promise<T>;
 }
 
-export function createJobInputs(options: { entries?: number; client?: () => Client } = {}): JobInputs {
+export function createJobInputs(
+  options: {
+    entries?: number;
+    client?: () => Client;
+    /** the record as jobs see it: a row captured as its id alone is read here (./record.ts) */
+    record?: (input: JobInput) => Promise<Row>;
+  } = {},
+): JobInputs {
   const entries = options.entries ?? DEFAULT_ENTRIES;
   const cache = new Map<string, Promise<unknown>>();
   const client = options.client ?? (() => Context.current().client);
@@ -40,7 +47,10 @@ export function createJobInputs(options: { entries?: number; client?: () => Clie
   }
 
   function read(ref: JobRef): Promise<JobInput> {
-    return remember(`${ref.workflowId}\0${ref.runId}`, () => readFirstEvent(client(), ref));
+    return remember(`${ref.workflowId}\0${ref.runId}`, async () => {
+      const input = await readFirstEvent(client(), ref);
+      return options.record ? { ...input, record: await options.record(input) } : input;
+    });
   }
 
   function derived<T>(ref: JobRef, name: string, make: (input: JobInput) => Promise<T>): Promise<T> {

@@ -12,6 +12,7 @@ import { boundsQuery, countTargetsQuery, pageQuery } from '../sql/pages';
 import { FAILURE_TYPES, type ResolvedTargets, type ResolveInput, type Row, type TargetId } from '../workflows/types';
 import { countJob } from './metrics';
 import type { JobInputs } from './records';
+import { triggerRecord } from './record';
 import { queryTargets, targetSource } from './source';
 
 /** The most parts one job splits into (a part continues as new however large it is). */
@@ -35,7 +36,13 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; job
     const job = deps.artifact.jobs[jobName];
     if (!job) throw new PermanentError(`job ${jobName} is not in this worker's artifact`);
     const query = async (text: string, values: unknown[]) => (await deps.pool.query(text, values)).rows as Row[];
-    const { targetEntity, targets } = await resolveNeeds({ query, artifact: deps.artifact, job, record, maxTargets: deps.maxTargets });
+    const { targetEntity, targets } = await resolveNeeds({
+      query,
+      artifact: deps.artifact,
+      job,
+      record: await triggerRecord(deps.pool, deps.artifact, job.input_entity, record),
+      maxTargets: deps.maxTargets,
+    });
     let targetIds = targets.map((t) => {
       if (t.id === undefined || t.id === null) throw new PermanentError(`a target of job ${jobName} (${targetEntity}) has no id`);
       return t.id as TargetId;

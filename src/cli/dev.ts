@@ -9,6 +9,7 @@ export interface DevFlags {
   schema?: string;
   seed?: string;
   port?: string;
+  capture?: boolean;
 }
 
 export async function devCommand(flags: DevFlags): Promise<void> {
@@ -20,6 +21,7 @@ export async function devCommand(flags: DevFlags): Promise<void> {
     migrate: example,
     seed: flags.seed ?? (example ? resolve(EXAMPLE, 'seed.sql') : undefined),
     appPort: flags.port ? Number(flags.port) : undefined,
+    capture: flags.capture,
     log: (line) => process.stderr.write(`  ${line}\n`),
   });
   const u = stack.urls;

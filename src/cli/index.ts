@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerBackfillCommand } from './backfill';
+import { registerCaptureCommands } from './capture';
 import { registerCodecServerCommand } from './codec-server';
 import { registerJobsCommands } from './jobs';
 import { DEFAULT_RETENTION, artifactOption, configOptions, databaseOption, jsonOption, temporalOptions } from './options';
@@ -36,6 +38,7 @@ export function program(): Command {
     .option('--schema <path>', 'SQL run once on a fresh database')
     .option('--seed <path>', 'SQL run after the schema')
     .option('--port <port>', 'port of the app server (default 3000, or a free one)')
+    .option('--no-capture', "do not install database capture (by default rows written with plain SQL start the hooks' jobs too)")
     .action(devCommand);
 
   const worker = cli.command('worker').description('run a worker: polls the task queue and runs the jobs (and the outbox relay, unless --no-relay)');
@@ -108,6 +111,8 @@ setup then needs permission to update them, or run it with --no-retention on an 
   );
 
   registerJobsCommands(cli);
+  registerCaptureCommands(cli);
+  registerBackfillCommand(cli);
   registerCodecServerCommand(cli);
 
   for (const command of allCommands(cli)) configureErrors(command);

@@ -11,6 +11,14 @@ export function deriveEventId(entity: string, operation: string, record: Row): s
   return createHash('sha256').update(`${entity}\0${operation}\0${stableJson(record)}`).digest('hex').slice(0, 20);
 }
 
+/**
+ * The event id of one write of one transaction, as forge_jobs.event_id (src/sql/capture.ts) computes it in
+ * the database: a capture trigger and an enqueue of the same write give the same id.
+ */
+export function transactionEventId(txid: string | bigint, entity: string, operation: string, recordId: string): string {
+  return createHash('sha256').update(`${txid}|${entity}|${operation}|${recordId}`, 'utf8').digest('hex').slice(0, 20);
+}
+
 export function recordIdOf(record: Row): string {
   const id = record.id;
   return id === undefined || id === null ? '' : String(id);

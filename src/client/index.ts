@@ -21,7 +21,7 @@ import { jobPolicy, policyOfJob } from './policy';
 import { resolveArtifact } from '../artifact/configured';
 import { inTransaction } from '../postgres/transaction';
 import { outboxRow, type EnqueuedEvent } from '../outbox/enqueue';
-import { enqueueOutboxStatement, insertOutboxRow, type OutboxRowInput, type Queryable } from '../sql/outbox';
+import { enqueueOutboxStatement, insertOutboxEvent, type OutboxRowInput, type Queryable } from '../sql/outbox';
 import { createJobInspector } from './inspect';
 import { dataConverterFromEnv } from '../codec/env';
 import { checkRecordSize, maxRecordBytes, RecordTooLargeError } from './limits';
@@ -128,12 +128,19 @@ export function createJobClient(options: JobClientOptions) {
    * failed (after all were tried), so the outbox row stays for the next sweep. A workflow already started
    * counts as started.
    */
-  async function dispatch(entity: string, operation: string, record: Row, eventId: string): Promise<StartedJob[]> {
-    const planned = plan(matchHooks(artifact, entity, operation), entity, operation, record, eventId);
+  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null): Promise<StartedJob[]> {
+    const planned = plan(jobs ? namedJobs(entity, operation, jobs) : matchHooks(artifact, entity, operation), entity, operation, record, eventId);
     const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${planned[i].job}: ${(r.reason as Error)?.message ?? String(r.reason)}`] : []));
     if (failed.length > 0) throw new Error(`could not start ${failed.length} of ${planned.length} jobs: ${failed.join('; ')}`);
     return planned.map((p) => ({ job: p.job, workflowId: p.workflowId }));
+  }
+
+  /** An event that names its jobs (a backfill's) starts those, whatever the hooks say. */
+  function namedJobs(entity: string, operation: string, names: string[]): MatchedHook[] {
+    const missing = names.filter((n) => !Object.prototype.hasOwnProperty.call(artifact.jobs, n));
+    if (missing.length > 0) throw new Error(`the event names job${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not in this artifact`);
+    return [{ entity, operation, timing: 'after', jobs: names.map((n) => artifact.jobs[n]) }];
   }
 
   /**
@@ -148,24 +155,25 @@ export function createJobClient(options: JobClientOptions) {
     record: Row,
     opts: { eventId?: string } = {},
   ): Promise<(EnqueuedEvent & { jobs: StartedJob[] }) | undefined> {
-    const event = outboxEvent(entity, operation, record, opts);
-    if (!event) return undefined;
-    const id = await insertOutboxRow(tx, event.row);
-    return { id, eventId: event.row.eventId, jobs: event.jobs };
+    const row = outboxEvent(entity, operation, record, opts);
+    if (!row) return undefined;
+    const { id, eventId } = await insertOutboxEvent(tx, row);
+    // The workflow ids are fixed now: the app can answer with them before the relay has started anything.
+    const recordId = recordIdOf(record);
+    const jobs = matchHooks(artifact, entity, operation).flatMap((h) =>
+      h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId }) })),
+    );
+    return { id, eventId, jobs };
   }
 
   /**
-   * The outbox row of an event and the workflow ids it will start (fixed now: the app can answer with them
-   * before the relay has started anything); undefined when no after hook matches. An oversized record
-   * throws RecordTooLargeError before any SQL.
+   * The outbox row of an event, undefined when no after hook matches. Without an explicit event id the row
+   * takes the transaction's (the one capture gives the same write). An oversized record throws
+   * RecordTooLargeError before any SQL.
    */
-  function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): { row: OutboxRowInput; jobs: StartedJob[] } | undefined {
-    const hooks = matchHooks(artifact, entity, operation);
-    if (hooks.length === 0) return undefined;
-    const row = outboxRow(entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
-    const recordId = recordIdOf(record);
-    const jobs = hooks.flatMap((h) => h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId: row.eventId }) })));
-    return { row, jobs };
+  function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): OutboxRowInput | undefined {
+    if (matchHooks(artifact, entity, operation).length === 0) return undefined;
+    return outboxRow(entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
   }
 
   async function start(workflowId: string, input: JobInput, recordId: string, registered = false): Promise<void> {
@@ -203,8 +211,8 @@ export function createJobClient(options: JobClientOptions) {
     const emit: Emit = (entity, operation, record, opts) => events.push([entity, operation, record, opts]);
     // The outbox rows go out with the COMMIT, in its round trip: the request path pays no extra one.
     const outboxWrites = () => events.flatMap(([e, o, r, opts]) => {
-      const event = outboxEvent(e, o, r, opts ?? {});
-      return event ? [enqueueOutboxStatement(event.row)] : [];
+      const row = outboxEvent(e, o, r, opts ?? {});
+      return row ? [enqueueOutboxStatement(row)] : [];
     });
     const result = await inTransaction(pool, (tx) => fn(tx, emit), mode.outbox ? outboxWrites : undefined);
     if (!mode.outbox) await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));

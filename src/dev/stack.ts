@@ -10,6 +10,8 @@ import { createJobClient } from '../client';
 import { loadRuntimeConfig } from '../config';
 import type { RuntimeConfig } from '../config/types';
 import { startAppServer } from '../app/server';
+import { installCapture } from '../capture';
+import { maxRecordBytes } from '../client/limits';
 import { createLogger } from '../log';
 import { resolveDatabase } from '../postgres';
 import type { Pool } from 'pg';
@@ -30,6 +32,8 @@ export interface DevStackOptions {
   seed?: string;
   appPort?: number;
   log?: (line: string) => void;
+  /** install database capture for the artifact's after hooks (default true): SQL from psql starts jobs too */
+  capture?: boolean;
 }
 
 export interface DevStack {
@@ -71,6 +75,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await running;
     });
     await Promise.race([worker.ready, running]);
+    if (options.capture !== false) {
+      const changes = await installCapture(pool, artifact, maxRecordBytes(config));
+      log(`capture: triggers on ${[...new Set(changes.map((c) => c.table))].join(', ') || 'no tables'} write every committed row into the outbox`);
+    }
 
     const client = createJobClient({ artifact, config, logger, database: pool });
     stops.push(() => client.close());

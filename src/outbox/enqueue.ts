@@ -1,11 +1,11 @@
 /**
  * The write side of the outbox, shared by client.enqueue and anything else that writes events in its own
- * transaction (another process, a script). The event id is fixed here, when the row is written, so every
- * relay that ever reads the row derives the same workflow ids from it.
+ * transaction (another process, a script). The event id is fixed when the row is written, so every relay
+ * that ever reads the row derives the same workflow ids from it: the caller's, else the transaction's
+ * (forge_jobs.event_id), which a capture trigger gives the same write.
  */
-import { deriveEventId } from '../client/ids';
 import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES } from '../client/limits';
-import { insertOutboxRow, type OutboxRowInput, type Queryable } from '../sql/outbox';
+import { insertOutboxEvent, type OutboxRowInput, type Queryable } from '../sql/outbox';
 
 export interface EnqueuedEvent {
   /** the outbox row id */
@@ -19,12 +19,12 @@ export interface OutboxEventOptions {
 }
 
 /**
- * The outbox row of one event, its event id fixed. A record whose JSON exceeds `maxRecordBytes` (default
+ * The outbox row of one event. A record whose JSON exceeds `maxRecordBytes` (default
  * 256 KiB) throws RecordTooLargeError here, before any SQL, so the app's transaction decides what to do.
  */
 export function outboxRow(entity: string, operation: string, record: Record<string, unknown>, options: OutboxEventOptions = {}): OutboxRowInput {
   checkRecordSize(entity, operation, record, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
-  return { eventId: options.eventId ?? deriveEventId(entity, operation, record), entity, operation, record };
+  return { eventId: options.eventId, entity, operation, record };
 }
 
 /** Inserts the outbox row and NOTIFYs the relay on `tx`, a client inside BEGIN: nothing happens until COMMIT. */
@@ -35,7 +35,5 @@ export async function writeOutboxEvent(
   record: Record<string, unknown>,
   options: OutboxEventOptions = {},
 ): Promise<EnqueuedEvent> {
-  const row = outboxRow(entity, operation, record, options);
-  const id = await insertOutboxRow(tx, row);
-  return { id, eventId: row.eventId };
+  return insertOutboxEvent(tx, outboxRow(entity, operation, record, options));
 }

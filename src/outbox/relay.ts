@@ -54,6 +54,8 @@ interface OutboxRow {
   operation: string;
   record: Row;
   attempts: number;
+  /** the jobs the row names (a backfill's); null: the entity's after hooks decide (enqueue, capture) */
+  jobs: string[] | null;
 }
 
 /** Capped exponential backoff with full jitter: a random delay in [cap/2, cap] of base·2^attempt, at most max. */
@@ -124,7 +126,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         await tx.query('COMMIT');
         return { claimed: 0, dispatched: 0, last: cursor };
       }
-      const results = await Promise.allSettled(rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id)));
+      const results = await Promise.allSettled(rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id, row.jobs)));
       const ok: string[] = [];
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i];

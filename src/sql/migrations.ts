@@ -3,6 +3,7 @@
  * released; an advisory lock keeps two workers starting at once from migrating twice.
  */
 import type { Pool, PoolClient } from 'pg';
+import { CAPTURE_MIGRATION_SQL } from './capture';
 import { CREATE_OUTBOX_SQL } from './outbox';
 import { CREATE_DEAD_TARGETS_SQL } from './pages';
 
@@ -24,6 +25,9 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
   // A large job's dead targets, kept where a redrive can page them instead of in one failure payload.
   { id: 4, name: 'dead_targets', sql: CREATE_DEAD_TARGETS_SQL },
+  // Database capture and backfill (src/sql/capture.ts, src/sql/backfill.ts): the event id function shared by
+  // triggers and enqueue, the outbox's unique event key, the outbox's job list, backfill state.
+  { id: 6, name: 'capture', sql: CAPTURE_MIGRATION_SQL },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -8,6 +8,13 @@ export const OUTBOX_TABLE = 'forge_jobs.outbox';
 /** The NOTIFY channel enqueue signals on (delivered at COMMIT, dropped on ROLLBACK). */
 export const OUTBOX_CHANNEL = 'forge_jobs_outbox';
 
+/**
+ * The outbox's event key. A write both captured and enqueued in one transaction gives two rows with one
+ * key; the second insert finds the first. Rows already there with one key would start the same workflow
+ * ids anyway, so all but the first of them go before the index is built.
+ */
+export const OUTBOX_EVENT_KEY = `(event_id, entity, operation, (coalesce(record->>'id', '')))`;
+
 /** Migration 2 (src/sql/migrations.ts): frozen once released; change the table with a new migration. */
 export const CREATE_OUTBOX_SQL = `
   CREATE TABLE IF NOT EXISTS forge_jobs.outbox (
@@ -28,8 +35,28 @@ export const CREATE_OUTBOX_SQL = `
 export const INSERT_OUTBOX_SQL = `
   INSERT INTO forge_jobs.outbox (event_id, entity, operation, record) VALUES ($1, $2, $3, $4::jsonb) RETURNING id::text AS id`;
 
-/** The row and its NOTIFY in one statement: one round trip inside the app's transaction instead of two. */
-export const ENQUEUE_OUTBOX_SQL = `WITH row AS (${INSERT_OUTBOX_SQL}) SELECT id, pg_notify('${OUTBOX_CHANNEL}', '') FROM row`;
+/**
+ * The row and its NOTIFY in one statement: one round trip inside the app's transaction instead of two.
+ * Without an explicit event id ($1 NULL) the id is the transaction's (forge_jobs.event_id), the one a
+ * capture trigger gives the same write: when both wrote it, the second insert finds the first row and
+ * answers its id.
+ */
+export const ENQUEUE_OUTBOX_SQL = `
+  WITH v AS (
+    SELECT coalesce($1::text, forge_jobs.event_id(pg_current_xact_id(), $2::text, $3::text, coalesce($4::jsonb->>'id', ''))) AS event_id
+  ), ins AS (
+    INSERT INTO forge_jobs.outbox (event_id, entity, operation, record)
+    SELECT v.event_id, $2::text, $3::text, $4::jsonb FROM v
+    ON CONFLICT ${OUTBOX_EVENT_KEY} DO NOTHING
+    RETURNING id
+  )
+  SELECT v.event_id,
+         coalesce((SELECT id::text FROM ins),
+                  (SELECT o.id::text FROM forge_jobs.outbox o
+                    WHERE o.event_id = v.event_id AND o.entity = $2::text AND o.operation = $3::text
+                      AND coalesce(o.record->>'id', '') = coalesce($4::jsonb->>'id', '') LIMIT 1)) AS id,
+         pg_notify('${OUTBOX_CHANNEL}', '')
+    FROM v`;
 
 export const LISTEN_OUTBOX_SQL = `LISTEN ${OUTBOX_CHANNEL}`;
 
@@ -38,7 +65,7 @@ export const LISTEN_OUTBOX_SQL = `LISTEN ${OUTBOX_CHANNEL}`;
  * $1 cursor id (exclusive), $2 batch size. Run inside a transaction: the locks last until COMMIT.
  */
 export const CLAIM_OUTBOX_SQL = `
-  SELECT id::text AS id, event_id, entity, operation, record, attempts
+  SELECT id::text AS id, event_id, entity, operation, record, attempts, jobs
     FROM forge_jobs.outbox
    WHERE dispatched_at IS NULL AND id > $1::bigint
    ORDER BY id
@@ -66,7 +93,8 @@ export interface Queryable {
 }
 
 export interface OutboxRowInput {
-  eventId: string;
+  /** absent: the writing transaction's event id (forge_jobs.event_id), the one capture gives the same write */
+  eventId?: string;
   entity: string;
   operation: string;
   record: Record<string, unknown>;
@@ -74,7 +102,7 @@ export interface OutboxRowInput {
 
 /** The row and its NOTIFY as one statement, for `tx` inside the app's BEGIN; its answer is the row id. */
 export function enqueueOutboxStatement(row: OutboxRowInput): Statement {
-  return { text: ENQUEUE_OUTBOX_SQL, values: [row.eventId, row.entity, row.operation, JSON.stringify(row.record)] };
+  return { text: ENQUEUE_OUTBOX_SQL, values: [row.eventId ?? null, row.entity, row.operation, JSON.stringify(row.record)] };
 }
 
 /**
@@ -82,7 +110,12 @@ export function enqueueOutboxStatement(row: OutboxRowInput): Statement {
  * at COMMIT and vanish on ROLLBACK. Returns the row id.
  */
 export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promise<string> {
+  return (await insertOutboxEvent(tx, row)).id;
+}
+
+/** insertOutboxRow, answering the event id too (the transaction's, when the row had none). */
+export async function insertOutboxEvent(tx: Queryable, row: OutboxRowInput): Promise<{ id: string; eventId: string }> {
   const q = enqueueOutboxStatement(row);
   const { rows } = await tx.query(q.text, q.values);
-  return rows[0].id as string;
+  return { id: rows[0].id as string, eventId: rows[0].event_id as string };
 }

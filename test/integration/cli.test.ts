@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 test('every command has --help', async () => {
-  const commands = ['', 'dev', 'worker', 'migrate', 'relay', 'explain', 'replay', 'setup'];
+  const commands = ['', 'dev', 'worker', 'migrate', 'relay', 'explain', 'replay', 'setup', 'capture', 'backfill'];
   const results = await Promise.all(commands.map((c) => run([...(c ? [c] : []), '--help'])));
   results.forEach((r, i) => {
     expect({ command: commands[i], code: r.code }).toEqual({ command: commands[i], code: 0 });
@@ -57,7 +57,7 @@ test('migrate creates the forge_jobs tables, and a second run changes nothing', 
   const { rows } = await db.pool.query<{ table_name: string }>(
     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'forge_jobs' ORDER BY table_name",
   );
-  expect(rows.map((r) => r.table_name)).toEqual(['dead_targets', 'effect_ledger', 'migrations', 'outbox']);
+  expect(rows.map((r) => r.table_name)).toEqual(['backfills', 'dead_targets', 'effect_ledger', 'migrations', 'outbox']);
 });
 
 describe('explain', () => {

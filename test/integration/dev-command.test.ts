@@ -97,6 +97,27 @@ test("the README's curl creates a ticket and mails exactly Acme's agents, on the
   expect(bad.status).toBe(400);
 });
 
+test("the README's psql INSERT, with no app call, mails exactly Acme's agents", async () => {
+  expect(err).toMatch(/capture: triggers on .*tickets/);
+  const pg = new Client({ connectionString: printed('Postgres') });
+  await pg.connect();
+  try {
+    await pg.query(
+      `INSERT INTO tickets (subject, body, org_id, author_id)
+       VALUES ('Coffee machine down', 'Fourth floor.', '10000000-0000-4000-8000-000000000001', '20000000-0000-4000-8000-000000000004')`,
+    );
+  } finally {
+    await pg.end();
+  }
+  const mailUrl = `${printed('Mail \\(captured\\)')}/messages.json`;
+  const notified = await eventually(async () => {
+    const all = (await (await fetch(mailUrl)).json()) as Array<{ subject: string; to: string[] }>;
+    const mine = all.filter((m) => m.subject === 'New ticket: Coffee machine down');
+    return mine.length >= 2 && mine;
+  }, 30_000);
+  expect(notified.flatMap((m) => m.to).sort()).toEqual(['alice.agent@acme.test', 'bob.agent@acme.test']);
+});
+
 test('Ctrl-C stops everything it started', async () => {
   const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
   process.kill(dev.pid!, 'SIGINT');
