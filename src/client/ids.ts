@@ -6,7 +6,21 @@ import { createHash } from 'node:crypto';
 
 type Row = Record<string, unknown>;
 
-/** An event without an explicit id is identified by what was committed: same row, same event. */
+/**
+ * The id of an event whose transaction is known: the transaction's id (pg_current_xact_id(), a 64-bit
+ * xid8 that never wraps) with what changed. A row that goes A→B→A→B commits four distinct events, and the
+ * same commit seen twice is one. The SQL function forge_jobs.event_id (migration 5) computes the same
+ * string, so an id taken in SQL and one taken here agree.
+ */
+export function transactionEventId(transactionId: string | bigint, entity: string, operation: string, recordId: string): string {
+  return createHash('sha256').update(`${String(transactionId)}|${entity}|${operation}|${recordId}`, 'utf8').digest('hex').slice(0, 20);
+}
+
+/**
+ * An event whose transaction is not known (afterCommit without `transactionId`, a script's own row) is
+ * identified by what was committed: same row content, same event. A table whose rows carry an
+ * `updated_at` tells its versions apart; one without it should pass the transaction id.
+ */
 export function deriveEventId(entity: string, operation: string, record: Row): string {
   return createHash('sha256').update(`${entity}\0${operation}\0${stableJson(record)}`).digest('hex').slice(0, 20);
 }

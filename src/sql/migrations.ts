@@ -3,7 +3,7 @@
  * released; an advisory lock keeps two workers starting at once from migrating twice.
  */
 import type { Pool, PoolClient } from 'pg';
-import { CREATE_OUTBOX_SQL } from './outbox';
+import { CREATE_OUTBOX_SQL, OUTBOX_EDGES_SQL } from './outbox';
 
 /** Well-known advisory lock id: "forgejob" in ASCII, truncated to fit a bigint. */
 export const MIGRATE_LOCK_ID = 0x666f7267656a6f62n;
@@ -21,6 +21,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
   // The ledger is pruned by age (src/client/prune.ts): without this index every sweep reads the whole table.
   { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
+  { id: 5, name: 'outbox_event_ids_leases_dead', sql: OUTBOX_EDGES_SQL },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {
