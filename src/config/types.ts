@@ -73,6 +73,8 @@ export interface RuntimeConfig {
   http: HttpConfig;
   /** keyed "Entity.relation" */
   relations: Record<string, RelationOverride>;
+  /** what loaded but looks wrong (an unknown key in a known section), each naming its path; absent when none */
+  warnings?: string[];
   /** the directory the file was read from, for resolving relative paths */
   baseDir?: string;
 }
