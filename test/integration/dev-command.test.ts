@@ -89,9 +89,14 @@ test("the README's curl creates a ticket and mails exactly Acme's agents", async
 
 test('Ctrl-C stops everything it started', async () => {
   const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
+  const [errBefore, outBefore] = [err.length, out.length];
   process.kill(dev.pid!, 'SIGINT');
   const code = await exited;
   if (code !== 0) throw new Error(`forge-jobs dev exited ${code}:\n${err.split('\n').filter((l) => !/^\s*\[(temporal|postgres)\]/.test(l)).slice(-15).join('\n')}`);
+  // A short summary; the Temporal server's shutdown warnings stay in its log file.
+  expect(out.slice(outBefore)).toMatch(/^stopping…\nstopped app server, job client, worker, mail sink, database pool, (embedded Postgres, Temporal dev server|Temporal dev server, embedded Postgres)\. Temporal's log: \S+temporal-dev\.log\n$/);
+  expect(err.slice(errBefore)).not.toMatch(/\[temporal\]|WARN/);
+  expect(err).not.toMatch(/\[temporal\]/);
   // Nothing it started is left: no process mentions its cache dir (Temporal's database file, Postgres' data
   // dir), and the printed ports refuse connections.
   const leftovers = () =>
