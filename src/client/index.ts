@@ -17,7 +17,7 @@ import { connectionOptions } from '../temporal/connect';
 import type { JobInput, JobPolicy, Row } from '../workflows/types';
 import { matchHooks, type MatchedHook } from './hooks';
 import { deriveEventId, jobWorkflowId, recordIdOf, transactionEventId } from './ids';
-import { DEFAULT_START_DEADLINE_MS, isTemporalUnavailable, StartDeadlineError, withinDeadline } from './start';
+import { createStartBreaker, DEFAULT_START_DEADLINE_MS, isTemporalUnavailable, StartDeadlineError, withinDeadline } from './start';
 import { jobPolicy } from './policy';
 import { resolveArtifact } from '../artifact/configured';
 import { inTransactionAnswered } from '../postgres/transaction';
@@ -86,6 +86,13 @@ export class OutboxDispatchError extends Error {
 /** How long a row withTransaction wrote stays the committing process's to start before a relay may claim it. */
 export const COMMITTER_LEASE_MS = 10_000;
 
+/** One event's starts as the breaker sees them: any unavailable answer means Temporal is away. */
+function outcomeOf(results: PromiseSettledResult<unknown>[]): 'started' | 'unavailable' | 'refused' {
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  if (failures.some((e) => isTemporalUnavailable(e))) return 'unavailable';
+  return failures.length > 0 ? 'refused' : 'started';
+}
+
 function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
@@ -141,6 +148,8 @@ export function createJobClient(options: JobClientOptions) {
   const startDeadlineMs = config.jobs.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS;
   /** Starts begun after a COMMIT and not awaited by the request (withTransaction's outbox rows); close waits. */
   const background = new Set<Promise<unknown>>();
+  // While Temporal is known to be away, the request path goes to the outbox without waiting for it.
+  const breaker = createStartBreaker();
 
   function eventIdOf(entity: string, operation: string, record: Row, opts: AfterCommitOptions): string {
     if (opts.eventId) return opts.eventId;
@@ -173,7 +182,11 @@ export function createJobClient(options: JobClientOptions) {
       logger.error('hook.enqueue_failed', { entity, operation, error: (err as Error).message, ...bound });
       return [];
     }
-    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
+    const attempt = !database || breaker.shouldTry();
+    const results: PromiseSettledResult<void>[] = attempt
+      ? await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)))
+      : planned.map(() => ({ status: 'rejected', reason: new Error('Temporal was unavailable moments ago: not tried') }));
+    if (attempt) breaker.record(outcomeOf(results));
     const failed = planned.filter((_, i) => results[i].status === 'rejected');
     const started = planned.filter((_, i) => results[i].status === 'fulfilled').map((p) => ({ job: p.job, workflowId: p.workflowId }));
     if (failed.length === 0) return started;
@@ -289,16 +302,23 @@ export function createJobClient(options: JobClientOptions) {
   async function startCommitted(pool: Pool, rows: Array<{ id: string; row: OutboxRowInput; eventId: string; transactionId?: string }>): Promise<void> {
     const done: string[] = [];
     const released: Array<{ id: string; error: string }> = [];
-    await Promise.all(
-      rows.map(async ({ id, row, eventId }) => {
-        try {
-          await dispatch(row.entity, row.operation, row.record, eventId, row.jobs);
-          done.push(id);
-        } catch (err) {
-          released.push({ id, error: errorText(err) });
-        }
-      }),
-    );
+    if (!breaker.shouldTry()) {
+      released.push(...rows.map(({ id }) => ({ id, error: 'Temporal was unavailable moments ago: not tried' })));
+    } else {
+      let unavailable = false;
+      await Promise.all(
+        rows.map(async ({ id, row, eventId }) => {
+          try {
+            await dispatch(row.entity, row.operation, row.record, eventId, row.jobs);
+            done.push(id);
+          } catch (err) {
+            if ((err as OutboxDispatchError).kind === 'unavailable') unavailable = true;
+            released.push({ id, error: errorText(err) });
+          }
+        }),
+      );
+      breaker.record(unavailable ? 'unavailable' : 'started');
+    }
     try {
       if (done.length > 0) await pool.query(MARK_DISPATCHED_SQL, [done]);
       if (released.length > 0) {

@@ -58,3 +58,41 @@ export function isTemporalUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether the request path should try Temporal at all. After a start fails because Temporal is unavailable,
+ * events go straight to the outbox for a while (1 s, doubling up to 10 s) instead of each request waiting
+ * out the deadline; then one request tries again (the others keep deferring until it has an answer).
+ */
+export interface StartBreaker {
+  /** true: try a start now (possibly as the one probe); false: hand the event to the outbox at once */
+  shouldTry(): boolean;
+  /** what the tried starts of one event came to */
+  record(outcome: 'started' | 'unavailable' | 'refused'): void;
+}
+
+export function createStartBreaker(options: { baseMs?: number; maxMs?: number; now?: () => number } = {}): StartBreaker {
+  const baseMs = options.baseMs ?? 1000;
+  const maxMs = options.maxMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  let openUntil = 0;
+  let backoffMs = 0;
+  let probing = false;
+  return {
+    shouldTry() {
+      if (backoffMs === 0) return true;
+      if (probing || now() < openUntil) return false;
+      probing = true;
+      return true;
+    },
+    record(outcome) {
+      probing = false;
+      if (outcome === 'unavailable') {
+        backoffMs = Math.min(maxMs, Math.max(baseMs, backoffMs * 2));
+        openUntil = now() + backoffMs;
+      } else {
+        backoffMs = 0;
+      }
+    },
+  };
+}

@@ -220,6 +220,9 @@ export interface Stack {
   workerEvents: Array<Record<string, unknown>>;
   startWorker(): WorkerProcess;
   restartTemporal(mode: 'kill9' | 'stop'): Promise<void>;
+  /** the dev server stopped cleanly, and started again on the same ports and file database */
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
   restartSmtp(): Promise<void>;
   temporalClient(): Promise<Client>;
   stop(): Promise<void>;
@@ -379,6 +382,12 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       } else {
         await stack.temporal.stop();
       }
+      stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
+    },
+    async stopTemporal() {
+      await stack.temporal.stop();
+    },
+    async startTemporal() {
       stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
     },
     async restartSmtp() {
