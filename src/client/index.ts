@@ -85,6 +85,8 @@ export class OutboxDispatchError extends Error {
 
 /** How long a row withTransaction wrote stays the committing process's to start before a relay may claim it. */
 export const COMMITTER_LEASE_MS = 10_000;
+/** The relay's bound on one start: off the request path, so a slow Temporal gets time; well under its lease. */
+export const DISPATCH_DEADLINE_MS = 10_000;
 
 /** One event's starts as the breaker sees them: any unavailable answer means Temporal is away. */
 function outcomeOf(results: PromiseSettledResult<unknown>[]): 'started' | 'unavailable' | 'refused' {
@@ -210,16 +212,17 @@ export function createJobClient(options: JobClientOptions) {
 
   /**
    * The relay's path: starts the named jobs of one outbox row (or, for a row that names none, the jobs of
-   * the running artifact's hooks), each within the start deadline. Throws when any was not started, after
+   * the running artifact's hooks), each within `deadlineMs` (not the request path: longer than the start
+   * deadline, well under the relay's lease). Throws when any was not started, after
    * all were tried, so the row stays: OutboxDispatchError says whether Temporal was unavailable, refused,
    * or whether the running artifact lacks a job. A workflow already started counts as started.
    */
-  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null): Promise<StartedJob[]> {
+  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null, deadlineMs = DISPATCH_DEADLINE_MS): Promise<StartedJob[]> {
     const named = jobs && jobs.length > 0 ? jobs : matchHooks(artifact, entity, operation).flatMap((h) => h.jobs.map((j) => j.name));
     const missing = jobs && jobs.length > 0 ? named.filter((name) => !artifact.jobs[name]) : [];
     const hooks: MatchedHook[] = [{ entity, operation, timing: 'after', jobs: named.filter((name) => artifact.jobs[name]).map((name) => artifact.jobs[name]) }];
     const planned = named.length === missing.length ? [] : plan(hooks, entity, operation, record, eventId);
-    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
+    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId, deadlineMs)));
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ job: planned[i].job, error: r.reason }] : []));
     if (failures.length > 0) {
       const message = `could not start ${failures.length} of ${planned.length} jobs: ${failures.map((f) => `${f.job}: ${errorText(f.error)}`).join('; ')}`;
@@ -263,14 +266,14 @@ export function createJobClient(options: JobClientOptions) {
     return row.jobs.map((job) => ({ job, workflowId: jobWorkflowId({ job, entity: row.entity, operation: row.operation, recordId, eventId }) }));
   }
 
-  /** One start, within the start deadline (src/client/start.ts). */
-  function start(workflowId: string, input: JobInput, recordId: string): Promise<void> {
-    return withinDeadline(startDeadlineMs, (signal) => startNow(workflowId, input, recordId, signal));
+  /** One start, within the start deadline unless the caller is not the request path (src/client/start.ts). */
+  function start(workflowId: string, input: JobInput, recordId: string, deadlineMs = startDeadlineMs): Promise<void> {
+    return withinDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
   }
 
-  async function startNow(workflowId: string, input: JobInput, recordId: string, signal: AbortSignal, registered = false): Promise<void> {
+  async function startNow(workflowId: string, input: JobInput, recordId: string, signal: AbortSignal, deadlineMs: number, registered = false): Promise<void> {
     const client = await temporalClient();
-    if (signal.aborted) throw new StartDeadlineError(startDeadlineMs);
+    if (signal.aborted) throw new StartDeadlineError(deadlineMs);
     try {
       await client.connection.withAbortSignal(signal, () =>
         client.workflow.start('jobWorkflow', {
@@ -289,7 +292,7 @@ export function createJobClient(options: JobClientOptions) {
       // them (idempotent) and start once more.
       if (!registered && isUnknownSearchAttribute(err)) {
         await ensureSearchAttributes(client.connection as unknown as Pick<Connection, 'operatorService'>, temporal.namespace);
-        return startNow(workflowId, input, recordId, signal, true);
+        return startNow(workflowId, input, recordId, signal, deadlineMs, true);
       }
       throw err;
     }
@@ -309,7 +312,7 @@ export function createJobClient(options: JobClientOptions) {
       await Promise.all(
         rows.map(async ({ id, row, eventId }) => {
           try {
-            await dispatch(row.entity, row.operation, row.record, eventId, row.jobs);
+            await dispatch(row.entity, row.operation, row.record, eventId, row.jobs, COMMITTER_LEASE_MS / 2);
             done.push(id);
           } catch (err) {
             if ((err as OutboxDispatchError).kind === 'unavailable') unavailable = true;
