@@ -151,7 +151,13 @@ export function createJobClient(options: JobClientOptions) {
   /** Starts begun after a COMMIT and not awaited by the request (withTransaction's outbox rows); close waits. */
   const background = new Set<Promise<unknown>>();
   // While Temporal is known to be away, the request path goes to the outbox without waiting for it.
-  const breaker = createStartBreaker();
+  const breaker = createStartBreaker({
+    probe: () =>
+      withinDeadline(startDeadlineMs, async (signal) => {
+        const client = await temporalClient();
+        await client.connection.withAbortSignal(signal, () => client.workflowService.getSystemInfo({}));
+      }),
+  });
 
   function eventIdOf(entity: string, operation: string, record: Row, opts: AfterCommitOptions): string {
     if (opts.eventId) return opts.eventId;

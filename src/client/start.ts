@@ -61,38 +61,46 @@ export function isTemporalUnavailable(err: unknown): boolean {
 
 /**
  * Whether the request path should try Temporal at all. After a start fails because Temporal is unavailable,
- * events go straight to the outbox for a while (1 s, doubling up to 10 s) instead of each request waiting
- * out the deadline; then one request tries again (the others keep deferring until it has an answer).
+ * events go straight to the outbox without waiting, while a probe in the background (not a request) asks
+ * Temporal again after 1 s, doubling up to 10 s; the first answer closes the breaker.
  */
 export interface StartBreaker {
-  /** true: try a start now (possibly as the one probe); false: hand the event to the outbox at once */
+  /** true: try a start now; false: hand the event to the outbox at once */
   shouldTry(): boolean;
   /** what the tried starts of one event came to */
   record(outcome: 'started' | 'unavailable' | 'refused'): void;
 }
 
-export function createStartBreaker(options: { baseMs?: number; maxMs?: number; now?: () => number } = {}): StartBreaker {
+export function createStartBreaker(options: {
+  /** asks Temporal whether it answers again (rejects when not); run in the background */
+  probe: () => Promise<void>;
+  baseMs?: number;
+  maxMs?: number;
+}): StartBreaker {
   const baseMs = options.baseMs ?? 1000;
   const maxMs = options.maxMs ?? 10_000;
-  const now = options.now ?? Date.now;
-  let openUntil = 0;
   let backoffMs = 0;
-  let probing = false;
+  let timer: NodeJS.Timeout | undefined;
+  const close = () => {
+    backoffMs = 0;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  const open = () => {
+    backoffMs = Math.min(maxMs, Math.max(baseMs, backoffMs * 2));
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      options.probe().then(close, () => (backoffMs > 0 ? open() : undefined));
+    }, backoffMs);
+    timer.unref?.();
+  };
   return {
-    shouldTry() {
-      if (backoffMs === 0) return true;
-      if (probing || now() < openUntil) return false;
-      probing = true;
-      return true;
-    },
+    shouldTry: () => backoffMs === 0,
     record(outcome) {
-      probing = false;
       if (outcome === 'unavailable') {
-        backoffMs = Math.min(maxMs, Math.max(baseMs, backoffMs * 2));
-        openUntil = now() + backoffMs;
-      } else {
-        backoffMs = 0;
-      }
+        if (backoffMs === 0) open();
+      } else close();
     },
   };
 }

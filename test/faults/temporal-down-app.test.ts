@@ -45,23 +45,25 @@ test('Temporal down for 30 s while the app calls afterCommit: no call waits past
     return took;
   }
   try {
-    for (let i = 0; i < 5; i++) await request('warm-up'); // the client's first call connects
+    // The client's first call connects (and may miss the deadline on a busy machine): not measured.
+    for (let i = 0; i < 3; i++) await request('warm-up');
+    await sleep(1500);
     const up: number[] = [];
-    for (let i = 0; i < 60; i++) up.push(await request('up'));
+    for (let i = 0; i < 40; i++) up.push(await request('up'));
 
     await stack.stopTemporal();
     const down: number[] = [];
     const until = Date.now() + DOWN_MS;
-    // about ten requests a second, each on its own: what a small app does
+    // a few requests a second, each on its own: what a small app does
     while (Date.now() < until) {
       down.push(await request('down'));
-      await sleep(100);
+      await sleep(250);
     }
     await stack.startTemporal();
     const afterUp: number[] = [];
-    for (let i = 0; i < 20; i++) afterUp.push(await request('back up'));
+    for (let i = 0; i < 10; i++) afterUp.push(await request('back up'));
 
-    const outcome = await waitForWorkflows(await stack.temporalClient(), workflowIds, 180_000);
+    const outcome = await waitForWorkflows(await stack.temporalClient(), workflowIds, 240_000);
     const missing = missingDeliveries(stack, orderIds);
     const lost = outcome.open.length + outcome.dead + missing.length;
     const duplicates = duplicatesOf(stack, orderIds);
@@ -91,7 +93,7 @@ test('Temporal down for 30 s while the app calls afterCommit: no call waits past
     // The deadline, plus the INSERT that hands the event to the outbox, at worst (the requests that probe
     // whether Temporal is back); most go to the outbox without trying.
     expect(Math.max(...down)).toBeLessThan(DEFAULT_START_DEADLINE_MS + 250);
-    expect(figures.after_commit_p99_ms_temporal_down).toBeLessThan(DEFAULT_START_DEADLINE_MS / 2);
+    expect(figures.after_commit_p99_ms_temporal_down).toBeLessThan(50);
     expect(lost).toBe(0);
     expect(duplicates).toBe(0);
     expect(outcome.completed).toBe(workflowIds.length);

@@ -18,21 +18,31 @@ test('a refusal is not unavailability; an unreachable server is', () => {
   expect(isTemporalUnavailable(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 14 }) }))).toBe(true);
 });
 
-test('the breaker opens on unavailability, lets one probe through after the window, and closes on an answer', () => {
-  let now = 0;
-  const breaker = createStartBreaker({ baseMs: 1000, maxMs: 4000, now: () => now });
-  expect(breaker.shouldTry()).toBe(true);
-  breaker.record('unavailable');
-  expect(breaker.shouldTry()).toBe(false);
-  now = 1000;
-  expect(breaker.shouldTry()).toBe(true); // the probe
-  expect(breaker.shouldTry()).toBe(false); // others wait for its answer
-  breaker.record('unavailable');
-  now = 2500;
-  expect(breaker.shouldTry()).toBe(false); // doubled: 2 s
-  now = 3000;
-  expect(breaker.shouldTry()).toBe(true);
-  breaker.record('refused'); // Temporal answered: reachable again
-  expect(breaker.shouldTry()).toBe(true);
-  expect(breaker.shouldTry()).toBe(true);
+test('the breaker opens on unavailability, probes in the background (not on a request), and closes when Temporal answers', async () => {
+  jest.useFakeTimers();
+  try {
+    let answers = false;
+    let probes = 0;
+    const breaker = createStartBreaker({ baseMs: 1000, maxMs: 4000, probe: async () => {
+        probes++;
+        if (!answers) throw new Error('down');
+      },
+    });
+    expect(breaker.shouldTry()).toBe(true);
+    breaker.record('unavailable');
+    expect(breaker.shouldTry()).toBe(false);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(probes).toBe(1);
+    expect(breaker.shouldTry()).toBe(false); // still away: next probe after 2 s
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(probes).toBe(1);
+    answers = true;
+    await jest.advanceTimersByTimeAsync(1);
+    expect(probes).toBe(2);
+    expect(breaker.shouldTry()).toBe(true);
+    breaker.record('refused'); // an answer, not unavailability: stays closed
+    expect(breaker.shouldTry()).toBe(true);
+  } finally {
+    jest.useRealTimers();
+  }
 });
