@@ -56,3 +56,18 @@ describe('filters that can match nothing', () => {
     expect(artifact.jobs.ping_everyone.filter).toEqual({ kind: 'in', field: 'kind', values: [] });
   });
 });
+
+describe('the worker says so at load', () => {
+  it('logs config.warning and artifact.warning once each, before it connects to anything', async () => {
+    const { createJobWorker } = await import('../../../src/worker');
+    const { createMemoryLogger } = await import('../../../src/log');
+    const raw = JSON.parse(readFileSync(TRACKER_PATH, 'utf8'));
+    raw.jobs.ping_everyone.needs_filter = 'kind in []';
+    const logger = createMemoryLogger();
+    createJobWorker({ artifact: raw, config: resolveRuntimeConfig({ email: { host: 'h', prot: 2525 } }, { env: noEnv }), logger });
+    expect(logger.records.filter((r) => r.event === 'config.warning').map((r) => r.warning)).toEqual(['email.prot: unknown key in [email], ignored (did you mean "port"?)']);
+    expect(logger.records.filter((r) => r.event === 'artifact.warning').map((r) => r.warning)).toContain(
+      'jobs.ping_everyone.needs_filter: job ping_everyone: the filter can match nothing (an empty "in" list), so the job never runs',
+    );
+  });
+});
