@@ -300,7 +300,9 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
   );
   const config = loadRuntimeConfig(configPath, { environment: 'development' });
   const clientLogger = createMemoryLogger();
-  const client = createJobClient({ artifact, config, logger: clientLogger });
+  // With the app's database, as production apps have it: a start Temporal does not take within the deadline
+  // (a cold connection on a busy machine, a restart) goes to the outbox instead of being lost.
+  const client = createJobClient({ artifact, config, logger: clientLogger, database: pool });
   const workerEvents: Array<Record<string, unknown>> = [];
   const workerLog = createWriteStream(join(dir, 'worker.log'), { flags: 'a' });
   // An orphaned courier may still write after stop() ended the log: that line is dropped, not a crash.
