@@ -381,6 +381,7 @@ export function createJobClient(options: JobClientOptions) {
   }
 
   async function close(): Promise<void> {
+    breaker.dispose();
     await Promise.all([...background]);
     await ownConnection?.close();
   }

@@ -69,6 +69,8 @@ export interface StartBreaker {
   shouldTry(): boolean;
   /** what the tried starts of one event came to */
   record(outcome: 'started' | 'unavailable' | 'refused'): void;
+  /** no more probes (the client is closing) */
+  dispose(): void;
 }
 
 export function createStartBreaker(options: {
@@ -102,5 +104,6 @@ export function createStartBreaker(options: {
         if (backoffMs === 0) open();
       } else close();
     },
+    dispose: close,
   };
 }
