@@ -139,6 +139,9 @@ export function createJobWorker(options: JobWorkerOptions) {
   const logger = options.logger ?? createLogger();
   const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
   const dataConverter = options.dataConverter ?? dataConverterFromEnv();
+  // What loaded but looks wrong (a typo in forge.runtime.toml, a filter that can match nothing): said once, at load.
+  for (const warning of config.warnings ?? []) logger.warn('config.warning', { warning });
+  for (const warning of artifact.warnings) logger.warn('artifact.warning', { warning });
   let worker: Worker | undefined;
   const laneWorkers: Worker[] = [];
   let stopping = false;

@@ -242,6 +242,41 @@ export function filterComparisons(expr: FilterExpr): { field: string; values: Li
   }
 }
 
+/**
+ * Whether a filter is false for every row by its shape alone: `x in []` matches nothing, and so does an
+ * `&&` with such a side, an `||` of two, or the negation of one that matches everything (`!(x in [])`).
+ * Contradictions between comparisons (`x == 1 && x == 2`) are not looked for.
+ */
+export function matchesNothing(expr: FilterExpr): boolean {
+  return truthByShape(expr) === false;
+}
+
+/** true: every row; false: no row; undefined: depends on the row. */
+function truthByShape(expr: FilterExpr): boolean | undefined {
+  switch (expr.kind) {
+    case 'in':
+      return expr.values.length === 0 ? false : undefined;
+    case 'cmp':
+      return undefined;
+    case 'not': {
+      const v = truthByShape(expr.expr);
+      return v === undefined ? undefined : !v;
+    }
+    case 'and': {
+      const l = truthByShape(expr.left);
+      const r = truthByShape(expr.right);
+      if (l === false || r === false) return false;
+      return l === true && r === true ? true : undefined;
+    }
+    case 'or': {
+      const l = truthByShape(expr.left);
+      const r = truthByShape(expr.right);
+      if (l === true || r === true) return true;
+      return l === false && r === false ? false : undefined;
+    }
+  }
+}
+
 /** SQL's three-valued logic: undefined stands for UNKNOWN. */
 type Truth = boolean | undefined;
 

@@ -1,4 +1,4 @@
-import { FilterSyntaxError, filterComparisons, parseFilter } from './filter';
+import { FilterSyntaxError, filterComparisons, matchesNothing, parseFilter } from './filter';
 import { MappingSyntaxError, parseFieldMapping } from './mapping';
 import { hasField } from './naming';
 import { loadNeeds } from './needs';
@@ -50,6 +50,7 @@ function loadJob(
     const filter = parseFilterAt(problems, at(path, 'needs_filter'), filterText);
     if (filter !== undefined) {
       job.filter = filter;
+      if (matchesNothing(filter)) problems.warn(at(path, 'needs_filter'), `job ${key}: the filter can match nothing (an empty "in" list), so the job never runs`);
       const target = commonTarget(needs, entities);
       if (target !== undefined) checkFilter(problems, at(path, 'needs_filter'), filter, target);
     }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { startDevStack } from '../index';
+import { DevStackInterrupted, type DevStack } from '../dev/stack';
 
 const EXAMPLE = resolve(__dirname, '..', '..', 'examples', 'helpdesk');
 
@@ -14,16 +15,34 @@ export interface DevFlags {
 
 export async function devCommand(flags: DevFlags): Promise<void> {
   const example = !flags.artifact;
-  const stack = await startDevStack({
-    artifact: flags.artifact ?? resolve(EXAMPLE, 'artifact.json'),
-    config: flags.config ?? resolve(EXAMPLE, 'forge.runtime.toml'),
-    schema: flags.schema,
-    migrate: example,
-    seed: flags.seed ?? (example ? resolve(EXAMPLE, 'seed.sql') : undefined),
-    appPort: flags.port ? Number(flags.port) : undefined,
-    capture: flags.capture,
-    log: (line) => process.stderr.write(`  ${line}\n`),
-  });
+  // Installed before anything starts: a Ctrl-C while starting stops what has started, too.
+  const interrupted = new AbortController();
+  let onSignal: () => void = () => interrupted.abort();
+  const signalled = () => onSignal();
+  process.on('SIGINT', signalled);
+  process.on('SIGTERM', signalled);
+  const unlisten = () => {
+    process.off('SIGINT', signalled);
+    process.off('SIGTERM', signalled);
+  };
+  let stack: DevStack;
+  try {
+    stack = await startDevStack({
+      artifact: flags.artifact ?? resolve(EXAMPLE, 'artifact.json'),
+      config: flags.config ?? resolve(EXAMPLE, 'forge.runtime.toml'),
+      schema: flags.schema,
+      migrate: example,
+      seed: flags.seed ?? (example ? resolve(EXAMPLE, 'seed.sql') : undefined),
+      appPort: flags.port ? Number(flags.port) : undefined,
+      capture: flags.capture,
+      log: (line) => process.stderr.write(`  ${line}\n`),
+      signal: interrupted.signal,
+    });
+  } catch (err) {
+    unlisten();
+    if (err instanceof DevStackInterrupted) process.exitCode = 130;
+    throw err;
+  }
   const u = stack.urls;
   process.stdout.write(
     [
@@ -35,19 +54,26 @@ export async function devCommand(flags: DevFlags): Promise<void> {
       `  SMTP              ${u.smtp}`,
       `  Mail (captured)   ${u.mail}`,
       `  App               ${u.app}/api/actions/create_ticket`,
+      `  Temporal's log    ${stack.temporalLog}`,
       '',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
   await new Promise<void>((done) => {
-    const quit = () => {
-      process.off('SIGINT', quit);
-      process.off('SIGTERM', quit);
+    let stopping = false;
+    onSignal = () => {
+      if (stopping) return void process.stdout.write('still stopping…\n');
+      stopping = true;
       process.stdout.write('stopping…\n');
-      stack.stop().then(done, done);
+      stack.stop().then(
+        (stopped) => {
+          process.stdout.write(`stopped ${stopped.join(', ')}. Temporal's log: ${stack.temporalLog}\n`);
+          done();
+        },
+        () => done(),
+      );
     };
-    process.on('SIGINT', quit);
-    process.on('SIGTERM', quit);
   });
+  unlisten();
 }

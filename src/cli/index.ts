@@ -21,6 +21,8 @@ const workerCommand = lazy(() => import('./worker'), 'workerCommand');
 const migrateCommand = lazy(() => import('./migrate'), 'migrateCommand');
 const relayCommand = lazy(() => import('./relay'), 'relayCommand');
 const explainCommand = lazy(() => import('./explain'), 'explainCommand');
+const outboxDeadCommand = lazy(() => import('./outbox'), 'outboxDeadCommand');
+const outboxRetryCommand = lazy(() => import('./outbox'), 'outboxRetryCommand');
 const replayCommand = lazy(() => import('./replay'), 'replayCommand');
 const setupCommand = lazy(() => import('./setup'), 'setupCommand');
 
@@ -64,6 +66,21 @@ export function program(): Command {
     .option('--task-queue <name>', 'task queue of the started workflows (default [jobs] task_queue, else forge-jobs)')
     .option('--poll-interval <ms>', 'sweep the outbox this often even without a NOTIFY (default 1000)')
     .action(relayCommand);
+
+  const outbox = cli.command('outbox').description('outbox rows the relay parked dead after repeated refusals: list them, give them back to the relay');
+  const dead = outbox.command('dead').description('list dead outbox rows, newest first: id, event, attempts, reason (never the record)');
+  configOptions(dead);
+  databaseOption(dead);
+  dead.option('--limit <n>', 'at most this many rows (default 100)');
+  jsonOption(dead).action(outboxDeadCommand);
+  const retry = outbox
+    .command('retry')
+    .description('give dead outbox rows back to the relay, attempts reset')
+    .argument('[id...]', 'outbox ids (from `forge-jobs outbox dead`)')
+    .option('--all', 'every dead row');
+  configOptions(retry);
+  databaseOption(retry);
+  jsonOption(retry).action(outboxRetryCommand);
 
   const explain = cli
     .command('explain')

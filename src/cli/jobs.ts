@@ -180,6 +180,8 @@ export function renderStats(s: JobStats): string {
     ['total_dead', s.total_dead],
     ['sandbox_violations', s.sandbox_violations],
     ['outbox_pending', s.outbox_pending === null ? `n/a (no database: --database or ${ENV.database})` : s.outbox_pending],
+    ['outbox_unmatched', s.outbox_unmatched ?? 'n/a'],
+    ['outbox_dead', s.outbox_dead ?? 'n/a'],
     ...s.rate_lanes.map((l): [string, string] => [`rate lane ${l.lane}`, `${l.backlog} waiting at ${l.rate} (${l.task_queue}, ${l.workers} workers)`]),
   ]);
 }

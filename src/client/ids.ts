@@ -6,17 +6,23 @@ import { createHash } from 'node:crypto';
 
 type Row = Record<string, unknown>;
 
-/** An event without an explicit id is identified by what was committed: same row, same event. */
-export function deriveEventId(entity: string, operation: string, record: Row): string {
-  return createHash('sha256').update(`${entity}\0${operation}\0${stableJson(record)}`).digest('hex').slice(0, 20);
+/**
+ * The id of an event whose transaction is known: the transaction's id (pg_current_xact_id(), a 64-bit
+ * xid8 that never wraps) with what changed. A row that goes A→B→A→B commits four distinct events, and the
+ * same commit seen twice is one. The SQL function forge_jobs.event_id (migration 5) computes the same
+ * string, so an id taken in SQL (enqueue, a capture trigger) and one taken here agree.
+ */
+export function transactionEventId(transactionId: string | bigint, entity: string, operation: string, recordId: string): string {
+  return createHash('sha256').update(`${String(transactionId)}|${entity}|${operation}|${recordId}`, 'utf8').digest('hex').slice(0, 20);
 }
 
 /**
- * The event id of one write of one transaction, as forge_jobs.event_id (src/sql/capture.ts) computes it in
- * the database: a capture trigger and an enqueue of the same write give the same id.
+ * An event whose transaction is not known (afterCommit without `transactionId`, a script's own row) is
+ * identified by what was committed: same row content, same event. A table whose rows carry an
+ * `updated_at` tells its versions apart; one without it should pass the transaction id.
  */
-export function transactionEventId(txid: string | bigint, entity: string, operation: string, recordId: string): string {
-  return createHash('sha256').update(`${txid}|${entity}|${operation}|${recordId}`, 'utf8').digest('hex').slice(0, 20);
+export function deriveEventId(entity: string, operation: string, record: Row): string {
+  return createHash('sha256').update(`${entity}\0${operation}\0${stableJson(record)}`).digest('hex').slice(0, 20);
 }
 
 export function recordIdOf(record: Row): string {

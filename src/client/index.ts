@@ -1,7 +1,8 @@
 /**
- * What the app calls after it commits: afterCommit starts one workflow per matched job and never throws
- * into the request path; withTransaction defers those starts until COMMIT. enqueue writes the event to the
- * transactional outbox instead, for the relay (src/outbox) to start through dispatch.
+ * What the app calls after it commits: afterCommit starts one workflow per matched job within a deadline,
+ * never throws into the request path, and hands what Temporal did not accept to the outbox; withTransaction
+ * defers those starts until COMMIT. enqueue writes the event to the transactional outbox instead, for the
+ * relay (src/outbox) to start through dispatch.
  */
 import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/register';
@@ -15,18 +16,29 @@ import { jobSearchAttributes } from '../search-attributes';
 import { connectionOptions } from '../temporal/connect';
 import type { JobInput, JobPolicy, Row } from '../workflows/types';
 import { matchHooks, type MatchedHook } from './hooks';
-import { deriveEventId, jobWorkflowId, recordIdOf } from './ids';
+import { deriveEventId, jobWorkflowId, recordIdOf, transactionEventId } from './ids';
+import { createStartBreaker, DEFAULT_START_DEADLINE_MS, isTemporalUnavailable, StartDeadlineError, withinDeadline } from './start';
 import { rateLanes } from '../rate/lanes';
 import { jobPolicy, policyOfJob } from './policy';
 import { resolveArtifact } from '../artifact/configured';
-import { inTransaction } from '../postgres/transaction';
-import { outboxRow, type EnqueuedEvent } from '../outbox/enqueue';
-import { enqueueOutboxStatement, insertOutboxEvent, type OutboxRowInput, type Queryable } from '../sql/outbox';
+import { inTransactionAnswered } from '../postgres/transaction';
+import { outboxRow, recordKeyOf, type EnqueuedEvent } from '../outbox/enqueue';
+import {
+  CURRENT_TRANSACTION_ID_SQL,
+  enqueueOutboxStatement,
+  insertOutboxRow,
+  MARK_DISPATCHED_SQL,
+  outboxRowStatement,
+  RELEASE_OUTBOX_SQL,
+  type OutboxRowInput,
+  type Queryable,
+} from '../sql/outbox';
 import { createJobInspector } from './inspect';
 import { dataConverterFromEnv } from '../codec/env';
 import { checkRecordSize, maxRecordBytes, RecordTooLargeError } from './limits';
 
 export { DEFAULT_MAX_RECORD_BYTES, RecordTooLargeError } from './limits';
+export { DEFAULT_START_DEADLINE_MS, StartDeadlineError } from './start';
 
 export interface JobClientOptions {
   artifact: Artifact | string | object;
@@ -39,7 +51,8 @@ export interface JobClientOptions {
   policy?: Partial<JobPolicy>;
   /** payload codecs etc.; default: the AES-GCM codec when FORGE_CODEC_KEY is set (see src/codec), else none */
   dataConverter?: DataConverter;
-  /** the app's pool, for stats' outbox_pending (stays the caller's) */
+  /** the app's pool (stays the caller's): where afterCommit puts an event Temporal did not accept within the
+   * start deadline, for the relay; and stats' outbox counts. Without it such an event is logged hook.start_lost. */
   database?: Pool;
 }
 
@@ -51,6 +64,41 @@ export interface StartedJob {
 export type { EnqueuedEvent } from '../outbox/enqueue';
 
 export type Emit = (entity: string, operation: string, record: Row, options?: { eventId?: string }) => void;
+
+export interface AfterCommitOptions {
+  /** the event's id, fixed by the caller (a retried request passes the same one) */
+  eventId?: string;
+  /** the committed transaction's id (`SELECT pg_current_xact_id()` inside it): the event id is derived from
+   * it, so the same content committed twice is two events; without either, the id hashes the content */
+  transactionId?: string | bigint;
+}
+
+/** How the relay's start of a row failed: Temporal unreachable, a refusal, or a job the running artifact lacks. */
+export class OutboxDispatchError extends Error {
+  constructor(
+    readonly kind: 'unavailable' | 'refused' | 'unmatched',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OutboxDispatchError';
+  }
+}
+
+/** How long a row withTransaction wrote stays the committing process's to start before a relay may claim it. */
+export const COMMITTER_LEASE_MS = 10_000;
+/** The relay's bound on one start: off the request path, so a slow Temporal gets time; well under its lease. */
+export const DISPATCH_DEADLINE_MS = 10_000;
+
+/** One event's starts as the breaker sees them: any unavailable answer means Temporal is away. */
+function outcomeOf(results: PromiseSettledResult<unknown>[]): 'started' | 'unavailable' | 'refused' {
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  if (failures.some((e) => isTemporalUnavailable(e))) return 'unavailable';
+  return failures.length > 0 ? 'refused' : 'started';
+}
+
+function errorText(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
 
 export function createJobClient(options: JobClientOptions) {
   const config = options.config ?? defaultRuntimeConfig();
@@ -100,53 +148,103 @@ export function createJobClient(options: JobClientOptions) {
     return planned;
   }
 
-  async function afterCommit(entity: string, operation: string, record: Row, opts: { eventId?: string } = {}): Promise<StartedJob[]> {
+  const startDeadlineMs = config.jobs.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS;
+  /** Starts begun after a COMMIT and not awaited by the request (withTransaction's outbox rows); close waits. */
+  const background = new Set<Promise<unknown>>();
+  // While Temporal is known to be away, the request path goes to the outbox without waiting for it.
+  const breaker = createStartBreaker({
+    probe: () =>
+      withinDeadline(startDeadlineMs, async (signal) => {
+        const client = await temporalClient();
+        await client.connection.withAbortSignal(signal, () => client.workflowService.getSystemInfo({}));
+      }),
+  });
+
+  function eventIdOf(entity: string, operation: string, record: Row, opts: AfterCommitOptions): string {
+    if (opts.eventId) return opts.eventId;
+    if (opts.transactionId !== undefined) return transactionEventId(opts.transactionId, entity, operation, recordKeyOf(entity, operation, record));
+    return deriveEventId(entity, operation, record);
+  }
+
+  /**
+   * Starts every job of a committed event, each within the start deadline; what Temporal did not accept in
+   * time goes to the outbox in a transaction of its own (on `options.database`, or the pool withTransaction
+   * used), for the relay. Never throws and never waits longer than the deadline plus that one INSERT. The
+   * result names every job whose workflow will exist: started now, or by the relay. An event that can go
+   * nowhere (no database) is logged as hook.start_lost.
+   */
+  async function afterCommit(entity: string, operation: string, record: Row, opts: AfterCommitOptions = {}): Promise<StartedJob[]> {
+    return afterCommitOn(options.database, entity, operation, record, opts);
+  }
+
+  async function afterCommitOn(database: Pool | undefined, entity: string, operation: string, record: Row, opts: AfterCommitOptions): Promise<StartedJob[]> {
+    let planned: PlannedStart[];
+    let eventId: string;
     try {
       const hooks = matchHooks(artifact, entity, operation);
       if (hooks.length === 0) return [];
       checkRecordSize(entity, operation, record, recordLimit);
-      const eventId = opts.eventId ?? deriveEventId(entity, operation, record);
-      const starts = plan(hooks, entity, operation, record, eventId).map((p) =>
-        start(p.workflowId, p.input, p.recordId).then(
-          () => ({ job: p.job, workflowId: p.workflowId }),
-          (err) => {
-            logger.error('hook.enqueue_failed', { entity, operation, job: p.job, workflow_id: p.workflowId, error: (err as Error).message });
-            return undefined;
-          },
-        ),
-      );
-      return (await Promise.all(starts)).filter((s): s is StartedJob => s !== undefined);
+      eventId = eventIdOf(entity, operation, record, opts);
+      planned = plan(hooks, entity, operation, record, eventId);
     } catch (err) {
       const bound = err instanceof RecordTooLargeError ? { size_bytes: err.size, limit_bytes: err.limit } : {};
       logger.error('hook.enqueue_failed', { entity, operation, error: (err as Error).message, ...bound });
       return [];
     }
+    const attempt = !database || breaker.shouldTry();
+    const results: PromiseSettledResult<void>[] = attempt
+      ? await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)))
+      : planned.map(() => ({ status: 'rejected', reason: new Error('Temporal was unavailable moments ago: not tried') }));
+    if (attempt) breaker.record(outcomeOf(results));
+    const failed = planned.filter((_, i) => results[i].status === 'rejected');
+    const started = planned.filter((_, i) => results[i].status === 'fulfilled').map((p) => ({ job: p.job, workflowId: p.workflowId }));
+    if (failed.length === 0) return started;
+    const reason = errorText((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason);
+    const workflowIds = failed.map((p) => p.workflowId);
+    if (!database) {
+      logger.error('hook.start_lost', { entity, operation, event_id: eventId, workflow_ids: workflowIds, error: reason, why: 'no database to hold the event for the relay (JobClientOptions.database)' });
+      return started;
+    }
+    try {
+      const row = outboxRow(entity, operation, record, { eventId, jobs: failed.map((p) => p.job), maxRecordBytes: recordLimit });
+      const q = outboxRowStatement({ ...row, eventId, transactionId: opts.transactionId?.toString() });
+      const { rows } = await database.query(q.text, q.values);
+      logger.warn('hook.start_deferred', { entity, operation, event_id: eventId, outbox_id: rows[0].id, workflow_ids: workflowIds, error: reason });
+      return [...started, ...failed.map((p) => ({ job: p.job, workflowId: p.workflowId }))];
+    } catch (err) {
+      logger.error('hook.start_lost', { entity, operation, event_id: eventId, workflow_ids: workflowIds, error: reason, outbox_error: errorText(err) });
+      return started;
+    }
   }
 
   /**
-   * The relay's path: starts every workflow of one event, like afterCommit, but throws when any start
-   * failed (after all were tried), so the outbox row stays for the next sweep. A workflow already started
-   * counts as started.
+   * The relay's path: starts the named jobs of one outbox row (or, for a row that names none, the jobs of
+   * the running artifact's hooks), each within `deadlineMs` (not the request path: longer than the start
+   * deadline, well under the relay's lease). Throws when any was not started, after
+   * all were tried, so the row stays: OutboxDispatchError says whether Temporal was unavailable, refused,
+   * or whether the running artifact lacks a job. A workflow already started counts as started.
    */
-  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null): Promise<StartedJob[]> {
-    const planned = plan(jobs ? namedJobs(entity, operation, jobs) : matchHooks(artifact, entity, operation), entity, operation, record, eventId);
-    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId)));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${planned[i].job}: ${(r.reason as Error)?.message ?? String(r.reason)}`] : []));
-    if (failed.length > 0) throw new Error(`could not start ${failed.length} of ${planned.length} jobs: ${failed.join('; ')}`);
+  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null, deadlineMs = DISPATCH_DEADLINE_MS): Promise<StartedJob[]> {
+    const named = jobs && jobs.length > 0 ? jobs : matchHooks(artifact, entity, operation).flatMap((h) => h.jobs.map((j) => j.name));
+    const missing = jobs && jobs.length > 0 ? named.filter((name) => !artifact.jobs[name]) : [];
+    const hooks: MatchedHook[] = [{ entity, operation, timing: 'after', jobs: named.filter((name) => artifact.jobs[name]).map((name) => artifact.jobs[name]) }];
+    const planned = named.length === missing.length ? [] : plan(hooks, entity, operation, record, eventId);
+    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId, deadlineMs)));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ job: planned[i].job, error: r.reason }] : []));
+    if (failures.length > 0) {
+      const message = `could not start ${failures.length} of ${planned.length} jobs: ${failures.map((f) => `${f.job}: ${errorText(f.error)}`).join('; ')}`;
+      throw new OutboxDispatchError(failures.every((f) => isTemporalUnavailable(f.error)) ? 'unavailable' : 'refused', message);
+    }
+    if (named.length === 0) throw new OutboxDispatchError('unmatched', `the running artifact has no after hook on ${entity}.${operation}`);
+    if (missing.length > 0) throw new OutboxDispatchError('unmatched', `the running artifact has no job ${missing.join(', ')}`);
     return planned.map((p) => ({ job: p.job, workflowId: p.workflowId }));
   }
 
-  /** An event that names its jobs (a backfill's) starts those, whatever the hooks say. */
-  function namedJobs(entity: string, operation: string, names: string[]): MatchedHook[] {
-    const missing = names.filter((n) => !Object.prototype.hasOwnProperty.call(artifact.jobs, n));
-    if (missing.length > 0) throw new Error(`the event names job${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not in this artifact`);
-    return [{ entity, operation, timing: 'after', jobs: names.map((n) => artifact.jobs[n]) }];
-  }
-
   /**
-   * Writes the event to the outbox on `tx` (a pg client inside the app's BEGIN); the relay starts its jobs
-   * after COMMIT, and nothing happens on ROLLBACK. An event that matches no after hook writes no row
-   * (undefined). Throws what Postgres throws: the row is part of the app's transaction.
+   * Writes the event to the outbox on `tx` (a pg client inside the app's BEGIN), its id taken from that
+   * transaction; the relay starts its jobs after COMMIT (woken by a NOTIFY sent at COMMIT), and nothing
+   * happens on ROLLBACK. An event that matches no after hook writes no row (undefined). Throws what
+   * Postgres throws: the row is part of the app's transaction.
    */
   async function enqueue(
     tx: Queryable,
@@ -155,38 +253,45 @@ export function createJobClient(options: JobClientOptions) {
     record: Row,
     opts: { eventId?: string } = {},
   ): Promise<(EnqueuedEvent & { jobs: StartedJob[] }) | undefined> {
-    const row = outboxEvent(entity, operation, record, opts);
-    if (!row) return undefined;
-    const { id, eventId } = await insertOutboxEvent(tx, row);
-    // The workflow ids are fixed now: the app can answer with them before the relay has started anything.
-    const recordId = recordIdOf(record);
-    const jobs = matchHooks(artifact, entity, operation).flatMap((h) =>
-      h.jobs.map((j) => ({ job: j.name, workflowId: jobWorkflowId({ job: j.name, entity, operation, recordId, eventId }) })),
-    );
-    return { id, eventId, jobs };
+    const event = outboxEvent(entity, operation, record, opts);
+    if (!event) return undefined;
+    const written = await insertOutboxRow(tx, event.row);
+    return { ...written, jobs: jobsOf(event.row, written.eventId) };
   }
 
-  /**
-   * The outbox row of an event, undefined when no after hook matches. Without an explicit event id the row
-   * takes the transaction's (the one capture gives the same write). An oversized record throws
-   * RecordTooLargeError before any SQL.
-   */
-  function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): OutboxRowInput | undefined {
-    if (matchHooks(artifact, entity, operation).length === 0) return undefined;
-    return outboxRow(entity, operation, record, { ...opts, maxRecordBytes: recordLimit });
+  /** The outbox row of an event; undefined when no after hook matches. An oversized record throws RecordTooLargeError before any SQL. */
+  function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): { row: OutboxRowInput } | undefined {
+    const hooks = matchHooks(artifact, entity, operation);
+    if (hooks.length === 0) return undefined;
+    const jobs = hooks.flatMap((h) => h.jobs.map((j) => j.name));
+    return { row: outboxRow(entity, operation, record, { ...opts, jobs, maxRecordBytes: recordLimit }) };
   }
 
-  async function start(workflowId: string, input: JobInput, recordId: string, registered = false): Promise<void> {
+  /** The workflow ids a row's jobs start once its event id is fixed: the app can answer with them before any start. */
+  function jobsOf(row: OutboxRowInput, eventId: string): StartedJob[] {
+    const recordId = recordIdOf(row.record);
+    return row.jobs.map((job) => ({ job, workflowId: jobWorkflowId({ job, entity: row.entity, operation: row.operation, recordId, eventId }) }));
+  }
+
+  /** One start, within the start deadline unless the caller is not the request path (src/client/start.ts). */
+  function start(workflowId: string, input: JobInput, recordId: string, deadlineMs = startDeadlineMs): Promise<void> {
+    return withinDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
+  }
+
+  async function startNow(workflowId: string, input: JobInput, recordId: string, signal: AbortSignal, deadlineMs: number, registered = false): Promise<void> {
     const client = await temporalClient();
+    if (signal.aborted) throw new StartDeadlineError(deadlineMs);
     try {
-      await client.workflow.start('jobWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [input],
-        // The same event again must not start a second run; a redrive reuses the id explicitly.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: jobSearchAttributes({ job: input.job, entity: input.entity, operation: input.operation, recordId, state: 'pending' }),
-      });
+      await client.connection.withAbortSignal(signal, () =>
+        client.workflow.start('jobWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [input],
+          // The same event again must not start a second run; a redrive reuses the id explicitly.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: jobSearchAttributes({ job: input.job, entity: input.entity, operation: input.operation, recordId, state: 'pending' }),
+        }),
+      );
       logger.debug('job.enqueued', { job_id: workflowId, name: input.job, capability: input.capabilities.join(',') });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
@@ -194,32 +299,91 @@ export function createJobClient(options: JobClientOptions) {
       // them (idempotent) and start once more.
       if (!registered && isUnknownSearchAttribute(err)) {
         await ensureSearchAttributes(client.connection as unknown as Pick<Connection, 'operatorService'>, temporal.namespace);
-        return start(workflowId, input, recordId, true);
+        return startNow(workflowId, input, recordId, signal, deadlineMs, true);
       }
       throw err;
     }
   }
 
   /**
+   * Starts the jobs of outbox rows this process just committed (leased to it, so no relay claims them
+   * meanwhile) and marks them dispatched; a row not started is given back to the relays at once.
+   */
+  async function startCommitted(pool: Pool, rows: Array<{ id: string; row: OutboxRowInput; eventId: string; transactionId?: string }>): Promise<void> {
+    const done: string[] = [];
+    const released: Array<{ id: string; error: string }> = [];
+    if (!breaker.shouldTry()) {
+      released.push(...rows.map(({ id }) => ({ id, error: 'Temporal was unavailable moments ago: not tried' })));
+    } else {
+      let unavailable = false;
+      await Promise.all(
+        rows.map(async ({ id, row, eventId }) => {
+          try {
+            await dispatch(row.entity, row.operation, row.record, eventId, row.jobs, COMMITTER_LEASE_MS / 2);
+            done.push(id);
+          } catch (err) {
+            if ((err as OutboxDispatchError).kind === 'unavailable') unavailable = true;
+            released.push({ id, error: errorText(err) });
+          }
+        }),
+      );
+      breaker.record(unavailable ? 'unavailable' : 'started');
+    }
+    try {
+      if (done.length > 0) await pool.query(MARK_DISPATCHED_SQL, [done]);
+      if (released.length > 0) {
+        await pool.query(RELEASE_OUTBOX_SQL, [released.map((r) => r.id), released[0].error.slice(0, 2000)]);
+        logger.warn('outbox.start_deferred', { outbox_ids: released.map((r) => r.id), error: released[0].error });
+      }
+    } catch (err) {
+      // The rows stay leased until the lease runs out; then the relay starts them (a no-op where started).
+      logger.warn('outbox.mark_failed', { outbox_ids: [...done, ...released.map((r) => r.id)], error: errorText(err) });
+    }
+  }
+
+  function inBackground(work: Promise<unknown>): void {
+    const tracked = work.catch((err) => logger.error('outbox.start_failed', { error: errorText(err) })).finally(() => background.delete(tracked));
+    background.add(tracked);
+  }
+
+  /**
    * BEGIN … fn … COMMIT on a client of `pool`; what fn emits starts only after COMMIT, and nothing on ROLLBACK.
-   * The started jobs are on the returned promise's `jobs` only after the commit succeeded.
-   * With `{ outbox: true }` the emitted events are written to the outbox inside the transaction, just
-   * before COMMIT, and the relay starts them: a crash between COMMIT and the starts loses nothing.
+   * Event ids come from the transaction's id (sent with the COMMIT), so the same row committed twice with the
+   * same content is two events.
+   * Without the outbox, the jobs are started after COMMIT, each within the start deadline, and what Temporal
+   * did not accept goes to the outbox on `pool` (afterCommit). With `{ outbox: true }` the emitted events
+   * are written to the outbox inside the transaction, sent with the COMMIT, and leased to this process,
+   * which starts them right after COMMIT without the request waiting; the relay's sweep starts any this
+   * process could not (a crash between COMMIT and the starts loses nothing).
    */
   async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>, mode: { outbox?: boolean } = {}): Promise<T> {
     const events: Array<[string, string, Row, { eventId?: string } | undefined]> = [];
     const emit: Emit = (entity, operation, record, opts) => events.push([entity, operation, record, opts]);
-    // The outbox rows go out with the COMMIT, in its round trip: the request path pays no extra one.
-    const outboxWrites = () => events.flatMap(([e, o, r, opts]) => {
-      const row = outboxEvent(e, o, r, opts ?? {});
-      return row ? [enqueueOutboxStatement(row)] : [];
-    });
-    const result = await inTransaction(pool, (tx) => fn(tx, emit), mode.outbox ? outboxWrites : undefined);
-    if (!mode.outbox) await Promise.all(events.map(([e, o, r, opts]) => afterCommit(e, o, r, opts)));
-    return result;
+    if (mode.outbox) {
+      let rows: OutboxRowInput[] = [];
+      const { value, answers } = await inTransactionAnswered(pool, (tx) => fn(tx, emit), () => {
+        rows = events.flatMap(([e, o, r, opts]) => outboxEvent(e, o, r, opts ?? {})?.row ?? []);
+        return rows.map((row) => enqueueOutboxStatement(row, { leaseMs: COMMITTER_LEASE_MS }));
+      });
+      if (rows.length > 0) {
+        const written = rows.map((row, i) => ({ row, id: String(answers[i][0].id), eventId: String(answers[i][0].event_id) }));
+        inBackground(startCommitted(pool, written));
+      }
+      return value;
+    }
+    const { value, answers } = await inTransactionAnswered(pool, (tx) => fn(tx, emit), () =>
+      events.length > 0 ? [{ text: CURRENT_TRANSACTION_ID_SQL, values: [] }] : [],
+    );
+    if (events.length > 0) {
+      const transactionId = String(answers[0][0].transaction_id);
+      await Promise.all(events.map(([e, o, r, opts]) => afterCommitOn(options.database ?? pool, e, o, r, { transactionId, ...opts })));
+    }
+    return value;
   }
 
   async function close(): Promise<void> {
+    breaker.dispose();
+    await Promise.all([...background]);
     await ownConnection?.close();
   }
 

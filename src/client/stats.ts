@@ -3,6 +3,7 @@
  * the task queue's pollers) or from the outbox table, never from counters in memory: they are the same
  * after a worker or app restart, and the same whichever process asks.
  */
+import { COUNT_OUTBOX_SQL, COUNT_PENDING_OUTBOX_LEGACY_SQL } from '../sql/outbox';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
@@ -28,8 +29,12 @@ export interface JobStats {
   total_dead: number;
   /** job runs that died of a sandbox violation (ForgeFailure = SandboxViolation) */
   sandbox_violations: number;
-  /** outbox rows not dispatched yet; null when no database was given */
+  /** outbox rows not dispatched yet (dead ones aside); null when no database was given */
   outbox_pending: number | null;
+  /** of those, rows whose jobs the running artifact lacked when a relay last looked (they wait for one that has them) */
+  outbox_unmatched: number | null;
+  /** rows parked after repeated refusals (`forge-jobs outbox dead`, `forge-jobs outbox retry`) */
+  outbox_dead: number | null;
   /** each rate-limited lane (src/rate/lanes.ts): sends waiting for the rate, and the workers polling it */
   rate_lanes: RateLaneStats[];
   task_queue: string;
@@ -57,17 +62,27 @@ export function jobQuery(taskQueue: string | undefined, ...conditions: Array<str
     .join(' AND ');
 }
 
-/** Undispatched outbox rows (the relay's backlog). The SQL lives here, read-only and parameterless. */
-const COUNT_PENDING_OUTBOX_SQL = 'SELECT count(*)::bigint AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL';
+export interface OutboxCounts {
+  pending: number | null;
+  unmatched: number | null;
+  dead: number | null;
+}
 
-export async function outboxPending(pool: Pool | undefined): Promise<number | null> {
-  if (!pool) return null;
+/** The relay's backlog: undispatched, unmatched and dead outbox rows; nulls without a database. */
+export async function outboxCounts(pool: Pool | undefined): Promise<OutboxCounts> {
+  if (!pool) return { pending: null, unmatched: null, dead: null };
   try {
-    const { rows } = await pool.query<{ n: string }>(COUNT_PENDING_OUTBOX_SQL);
-    return Number(rows[0]?.n ?? 0);
+    const { rows } = await pool.query<{ pending: string; unmatched: string; dead: string }>(COUNT_OUTBOX_SQL);
+    return { pending: Number(rows[0]?.pending ?? 0), unmatched: Number(rows[0]?.unmatched ?? 0), dead: Number(rows[0]?.dead ?? 0) };
   } catch (err) {
+    const code = (err as { code?: string }).code;
     // no outbox table yet (no worker or `forge-jobs migrate` ran against this database): nothing is pending
-    if ((err as { code?: string }).code === '3F000' || (err as { code?: string }).code === '42P01') return 0;
+    if (code === '3F000' || code === '42P01') return { pending: 0, unmatched: 0, dead: 0 };
+    // a table from before migration 5: what it can tell
+    if (code === '42703') {
+      const { rows } = await pool.query<{ n: string }>(COUNT_PENDING_OUTBOX_LEGACY_SQL);
+      return { pending: Number(rows[0]?.n ?? 0), unmatched: 0, dead: 0 };
+    }
     throw err;
   }
 }
@@ -130,7 +145,7 @@ export async function jobStats(a: {
     countRuns(client, jobQuery(taskQueue, 'ForgeRetries > 0')),
     countRuns(client, jobQuery(taskQueue, 'ForgeFailure = "SandboxViolation"')),
     a.deadCount(),
-    outboxPending(a.database),
+    outboxCounts(a.database),
   ]);
   const lanes = await Promise.all((a.lanes ?? []).map((lane) => laneStats(client, a.namespace, lane)));
   return {
@@ -142,7 +157,9 @@ export async function jobStats(a: {
     total_retried: retried,
     total_dead: dead,
     sandbox_violations: sandbox,
-    outbox_pending: pending,
+    outbox_pending: pending.pending,
+    outbox_unmatched: pending.unmatched,
+    outbox_dead: pending.dead,
     rate_lanes: lanes,
     task_queue: taskQueue,
     namespace: a.namespace,

@@ -19,6 +19,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       // Optional bounds: absent means the built-in default where they are enforced.
       ...(jobs.maxRecordBytes !== undefined && { maxRecordBytes: jobs.maxRecordBytes }),
       ...(jobs.maxTargets !== undefined && { maxTargets: jobs.maxTargets }),
+      ...(jobs.startDeadlineMs !== undefined && { startDeadlineMs: jobs.startDeadlineMs }),
     },
     temporal: {
       address: temporal.address ?? DEFAULT_TEMPORAL_ADDRESS,

@@ -27,6 +27,7 @@ export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
     taskQueue: reader.string(section, 'task_queue', 'jobs.task_queue'),
     maxRecordBytes: reader.integer(section, 'max_record_bytes', 'jobs.max_record_bytes', { min: 1 }),
     maxTargets: reader.integer(section, 'max_targets', 'jobs.max_targets', { min: 1 }),
+    startDeadlineMs: reader.duration(section, 'start_deadline', 'jobs.start_deadline'),
     completedRetentionMs: reader.duration(section, 'completed_retention', 'jobs.completed_retention'),
     templates,
     rates,

@@ -9,6 +9,7 @@ import { Reader } from './reader';
 import { readRelations } from './relations';
 import { readTemporal } from './temporal';
 import type { RuntimeConfig } from './types';
+import { unknownKeyWarnings } from './unknown-keys';
 import { isTable, typeName } from './values';
 
 export interface RuntimeConfigOptions {
@@ -48,7 +49,10 @@ export function resolveRuntimeConfig(raw: unknown, options: ResolveOptions = {})
     relations: readRelations(reader, doc),
   };
   if (reader.problems.length > 0) throw new ConfigError(options.file ?? INLINE_SOURCE, reader.problems);
-  return applyDefaults(inputs, environment, options.baseDir);
+  const config = applyDefaults(inputs, environment, options.baseDir);
+  const warnings = unknownKeyWarnings(doc);
+  if (warnings.length > 0) config.warnings = warnings;
+  return config;
 }
 
 /** What an empty file means, e.g. for tests and `forge-jobs dev` without a runtime file. */

@@ -42,6 +42,9 @@ export interface JobsConfig {
   maxRecordBytes?: number;
   /** most targets one job's needs may reach (`[jobs] max_targets`); default DEFAULT_MAX_TARGETS of src/needs */
   maxTargets?: number;
+  /** longest afterCommit/withTransaction wait for Temporal to accept a start before the event goes to the
+   * outbox (`[jobs] start_deadline`); default DEFAULT_START_DEADLINE_MS of src/client/start.ts */
+  startDeadlineMs?: number;
   /** completed job runs are deleted from Temporal after this (`[jobs] completed_retention`, default 7 days), while
    * dead ones stay for the namespace's retention (`forge-jobs setup --retention`, default 30 days) */
   completedRetentionMs: number;
@@ -76,6 +79,8 @@ export interface RuntimeConfig {
   http: HttpConfig;
   /** keyed "Entity.relation" */
   relations: Record<string, RelationOverride>;
+  /** what loaded but looks wrong (an unknown key in a known section), each naming its path; absent when none */
+  warnings?: string[];
   /** the directory the file was read from, for resolving relative paths */
   baseDir?: string;
 }

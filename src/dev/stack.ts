@@ -34,59 +34,94 @@ export interface DevStackOptions {
   log?: (line: string) => void;
   /** install database capture for the artifact's after hooks (default true): SQL from psql starts jobs too */
   capture?: boolean;
+  /** aborted (Ctrl-C while starting): what has started is stopped and the start rejects with DevStackInterrupted */
+  signal?: AbortSignal;
 }
 
 export interface DevStack {
   urls: { ui: string; temporal: string; postgres: string; smtp: string; mail: string; app: string };
-  stop(): Promise<void>;
+  /** where the Temporal dev server's own output goes */
+  temporalLog: string;
+  /** stops every part, newest first; resolves with the names of the parts stopped */
+  stop(): Promise<string[]>;
+}
+
+export class DevStackInterrupted extends Error {
+  constructor() {
+    super('interrupted while starting; stopped everything that had started');
+    this.name = 'DevStackInterrupted';
+  }
 }
 
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+  const started = (name: string, stop: () => Promise<unknown>) => stops.push({ name, stop });
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((err) => log(`stop: ${(err as Error).message}`));
+    const stopped: string[] = [];
+    for (const s of stops.splice(0).reverse()) {
+      await s.stop().then(
+        () => stopped.push(s.name),
+        (err) => log(`stop ${s.name}: ${(err as Error).message}`),
+      );
+    }
+    return stopped;
+  };
+  const checkpoint = () => {
+    if (options.signal?.aborted) throw new DevStackInterrupted();
   };
   try {
     const artifact = loadArtifact(options.artifact);
     const cliPath = await findTemporalCli({ log, allowBuild: true });
+    checkpoint();
     const home = cacheDir();
-    const [temporal, db] = await Promise.all([
+    const temporalLog = join(home, 'logs', 'temporal-dev.log');
+    // Both at once; whichever starts is stopped again when the other fails.
+    const [temporal, db] = await Promise.allSettled([
       preferPort(7233).then(async (port) =>
-        startTemporalDevServer({ cliPath, port, uiPort: await preferPort(8233), dbFilename: join(home, 'temporal-dev.db'), log }),
+        startTemporalDevServer({ cliPath, port, uiPort: await preferPort(8233), dbFilename: join(home, 'temporal-dev.db'), log, logFile: temporalLog }),
       ),
       resolveDatabase({ url: process.env.DATABASE_URL, log }),
     ]);
-    stops.push(() => temporal.stop(), () => db.stop());
+    if (temporal.status === 'fulfilled') started('Temporal dev server', () => temporal.value.stop());
+    if (db.status === 'fulfilled') started(db.value.embedded ? 'embedded Postgres' : 'database connection', () => db.value.stop());
+    if (temporal.status === 'rejected') throw temporal.reason;
+    if (db.status === 'rejected') throw db.reason;
+    checkpoint();
 
-    const pool = createPool({ connectionString: db.url, max: 20 }, (err) => log(`postgres: ${err.message}`));
-    stops.push(() => pool.end());
+    const pool = createPool({ connectionString: db.value.url, max: 20 }, (err) => log(`postgres: ${err.message}`));
+    started('database pool', () => pool.end());
     await loadExampleData(pool, options, log);
+    checkpoint();
 
     const sink = await startMailSink({ smtpPort: await preferPort(1025), webPort: await preferPort(8025), dir: join(home, 'mail') });
-    stops.push(() => sink.close());
+    started('mail sink', () => sink.close());
+    checkpoint();
 
-    const config: RuntimeConfig = withDevServices(loadRuntimeConfig(options.config), { temporal: temporal.address, smtpPort: sink.smtpPort });
+    const config: RuntimeConfig = withDevServices(loadRuntimeConfig(options.config), { temporal: temporal.value.address, smtpPort: sink.smtpPort });
     const logger = createLogger();
     const worker = createJobWorker({ artifact, config, database: pool, logger });
     const running = worker.run();
-    stops.push(async () => {
+    started('worker', async () => {
       worker.shutdown();
       await running;
     });
     await Promise.race([worker.ready, running]);
+    checkpoint();
     if (options.capture !== false) {
       const changes = await installCapture(pool, artifact, maxRecordBytes(config));
       log(`capture: triggers on ${[...new Set(changes.map((c) => c.table))].join(', ') || 'no tables'} write every committed row into the outbox`);
     }
 
     const client = createJobClient({ artifact, config, logger, database: pool });
-    stops.push(() => client.close());
+    started('job client', () => client.close());
     const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(client) });
-    stops.push(() => app.close());
+    started('app server', () => app.close());
+    checkpoint();
 
     return {
-      urls: { ui: temporal.uiUrl, temporal: temporal.address, postgres: db.url, smtp: `127.0.0.1:${sink.smtpPort}`, mail: sink.webUrl, app: app.url },
+      urls: { ui: temporal.value.uiUrl, temporal: temporal.value.address, postgres: db.value.url, smtp: `127.0.0.1:${sink.smtpPort}`, mail: sink.webUrl, app: app.url },
+      temporalLog,
       stop,
     };
   } catch (err) {

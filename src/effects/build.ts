@@ -72,9 +72,11 @@ function fromTemplateOrDefault(capability: string, job: JobDef, args: HandlerArg
   throw new PermanentError(`job ${job.name}: no default request for capability ${capability}; register a handler`);
 }
 
+/**
+ * The entity, the operation and the record's id, nothing else: a record's other columns may be a token or
+ * a hash. A [jobs.<name>] text template (`{{trigger.field}}`) or a handler adds fields by name.
+ */
 function defaultText(args: HandlerArgs): string {
-  const lines = Object.entries(args.trigger)
-    .filter(([, v]) => v === null || typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${v}`);
-  return `${args.entity} ${args.operation} (job ${args.job})\n\n${lines.join('\n')}\n`;
+  const id = args.trigger.id;
+  return `${args.entity} ${args.operation} (job ${args.job})\n\nid: ${id === undefined || id === null ? '-' : String(id)}\n`;
 }

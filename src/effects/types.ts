@@ -2,7 +2,10 @@
 
 export interface EmailRequest {
   capability: 'email.send';
+  /** one address per value: a value naming several (a comma, a group) is a permanent error */
   to: string | string[];
+  cc?: string | string[];
+  bcc?: string | string[];
   subject: string;
   text?: string;
   html?: string;

@@ -2,22 +2,36 @@
  * The outbox relay: starts the workflows of committed outbox rows.
  *
  * Woken by LISTEN forge_jobs_outbox (enqueue NOTIFYs at COMMIT) with a polling sweep behind it, since a
- * NOTIFY sent while no relay listens is lost. A sweep claims rows with FOR UPDATE SKIP LOCKED inside a
- * transaction, starts their workflows (ids fixed by the row's event_id, so a start that finds the workflow
- * already there is a success), and marks them dispatched in that same transaction. Two relays never claim
- * one row at once; a relay that dies after the starts but before COMMIT leaves rows whose restart is a no-op.
+ * NOTIFY sent while no relay listens is lost, and rows withTransaction wrote send none (the committing
+ * process starts those itself; the sweep is their safety net). A sweep leases a batch of claimable rows in
+ * one autocommitted UPDATE (SKIP LOCKED), starts their workflows without holding a transaction or a lock
+ * (ids fixed by the row's event_id, so a start that finds the workflow already there is a success), then
+ * marks each row: dispatched; unmatched (the running artifact lacks a job: the row stays for an artifact
+ * that has it); unavailable (Temporal away: tried again soon, no attempt counted); or refused (attempts²
+ * seconds until the next try, parked dead after maxAttempts). A relay that dies mid-batch leaves leased
+ * rows another claims when the lease runs out; their restart is a no-op.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { JobClient } from '../client';
 import { createLogger, type Logger } from '../log';
 import { migrate } from '../sql/migrations';
-import { CLAIM_OUTBOX_SQL, LISTEN_OUTBOX_SQL, MARK_DISPATCHED_SQL, MARK_FAILED_SQL, OUTBOX_CHANNEL, PRUNE_OUTBOX_SQL } from '../sql/outbox';
+import { isTemporalUnavailable } from '../client/start';
+import {
+  CLAIM_OUTBOX_SQL,
+  LISTEN_OUTBOX_SQL,
+  MARK_DISPATCHED_SQL,
+  MARK_REFUSED_SQL,
+  MARK_UNAVAILABLE_SQL,
+  MARK_UNMATCHED_SQL,
+  OUTBOX_CHANNEL,
+  PRUNE_OUTBOX_SQL,
+} from '../sql/outbox';
 import type { Row } from '../workflows/types';
 
 export interface RelayOptions {
   pool: Pool;
-  /** the client whose hooks and start path the relay uses (createJobClient) */
-  client: Pick<JobClient, 'dispatch'>;
+  /** the client whose hooks and start path the relay uses (createJobClient); its OutboxDispatchError's kind
+   * says how a row failed (another error counts as a refusal unless it says Temporal is unreachable) */
+  client: { dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null): Promise<unknown[]> };
   logger?: Logger;
   /** sweep even without a NOTIFY this often; default 1000 ms */
   pollIntervalMs?: number;
@@ -29,6 +43,14 @@ export interface RelayOptions {
   pruneIntervalMs?: number;
   /** run migrations first (default true; the worker has already run them) */
   migrate?: boolean;
+  /** how long a claimed row is this relay's before another may claim it; default 30 s (well over the start deadline) */
+  leaseMs?: number;
+  /** refusals after which a row is parked dead (`forge-jobs outbox dead|retry`); default 10 */
+  maxAttempts?: number;
+  /** a row whose jobs the running artifact lacks is looked at again after this; default 30 s */
+  unmatchedRetryMs?: number;
+  /** a row Temporal was unavailable for is tried again after this; default the poll interval */
+  unavailableRetryMs?: number;
   /** LISTEN reconnect backoff: base and cap; default 250 ms and 30 s */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
@@ -46,6 +68,7 @@ export interface Relay {
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_BATCH_SIZE = 100;
+export const DEFAULT_MAX_OUTBOX_ATTEMPTS = 10;
 
 interface OutboxRow {
   id: string;
@@ -54,7 +77,6 @@ interface OutboxRow {
   operation: string;
   record: Row;
   attempts: number;
-  /** the jobs the row names (a backfill's); null: the entity's after hooks decide (enqueue, capture) */
   jobs: string[] | null;
 }
 
@@ -71,6 +93,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const pruneIntervalMs = options.pruneIntervalMs ?? Math.min(retentionMs, 10 * 60 * 1000);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_OUTBOX_ATTEMPTS;
+  const unmatchedRetryMs = options.unmatchedRetryMs ?? 30_000;
+  const unavailableRetryMs = options.unavailableRetryMs ?? pollIntervalMs;
   const reconnectBaseMs = options.reconnectBaseMs ?? 250;
   const reconnectMaxMs = options.reconnectMaxMs ?? 30000;
 
@@ -110,46 +136,46 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     while (!stopped) {
       const batch = await claimAndDispatch(cursor);
       dispatched += batch.dispatched;
-      if (batch.claimed < batchSize) break;
+      // Temporal is away: the rest waits for the next sweep rather than each row timing out now.
+      if (batch.claimed < batchSize || batch.unavailable) break;
       cursor = batch.last;
     }
     return dispatched;
   }
 
-  async function claimAndDispatch(cursor: string): Promise<{ claimed: number; dispatched: number; last: string }> {
-    const tx = await pool.connect();
-    let broken = false;
-    try {
-      await tx.query('BEGIN');
-      const { rows } = await tx.query<OutboxRow>(CLAIM_OUTBOX_SQL, [cursor, batchSize]);
-      if (rows.length === 0) {
-        await tx.query('COMMIT');
-        return { claimed: 0, dispatched: 0, last: cursor };
+  async function claimAndDispatch(cursor: string): Promise<{ claimed: number; dispatched: number; last: string; unavailable: boolean }> {
+    const { rows } = await pool.query<OutboxRow>(CLAIM_OUTBOX_SQL, [cursor, batchSize, leaseMs]);
+    if (rows.length === 0) return { claimed: 0, dispatched: 0, last: cursor, unavailable: false };
+    rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+    const results = await Promise.allSettled(rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id, row.jobs)));
+    const ok: string[] = [];
+    let unavailable = false;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const result = results[i];
+      const fields = { outbox_id: row.id, event_id: row.event_id, entity: row.entity, operation: row.operation };
+      if (result.status === 'fulfilled') {
+        ok.push(row.id);
+        logger.debug('outbox.dispatched', { ...fields, jobs: result.value.length });
+        continue;
       }
-      const results = await Promise.allSettled(rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id, row.jobs)));
-      const ok: string[] = [];
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i];
-        const result = results[i];
-        if (result.status === 'fulfilled') {
-          ok.push(row.id);
-          logger.debug('outbox.dispatched', { outbox_id: row.id, event_id: row.event_id, entity: row.entity, operation: row.operation, jobs: result.value.length });
-        } else {
-          const error = (result.reason as Error)?.message ?? String(result.reason);
-          await tx.query(MARK_FAILED_SQL, [row.id, error.slice(0, 2000)]);
-          logger.warn('outbox.dispatch_failed', { outbox_id: row.id, event_id: row.event_id, entity: row.entity, operation: row.operation, attempts: row.attempts + 1, error });
-        }
+      const error = ((result.reason as Error)?.message ?? String(result.reason)).slice(0, 2000);
+      const kind = (result.reason as { kind?: string })?.kind;
+      if (kind === 'unmatched') {
+        // A rolling deploy or a renamed job: the workflow ids the app was given must still come to exist.
+        const { rows: [mark] } = await pool.query(MARK_UNMATCHED_SQL, [row.id, unmatchedRetryMs, error]);
+        if (mark?.first) logger.warn('outbox.unmatched', { ...fields, jobs: row.jobs ?? [], error });
+      } else if (kind === 'unavailable' || (kind === undefined && isTemporalUnavailable(result.reason))) {
+        unavailable = true;
+        await pool.query(MARK_UNAVAILABLE_SQL, [row.id, error, unavailableRetryMs]);
+      } else {
+        const { rows: [mark] } = await pool.query(MARK_REFUSED_SQL, [row.id, error, maxAttempts]);
+        if (mark?.dead) logger.error('outbox.dead', { ...fields, attempts: mark.attempts, error });
+        else logger.warn('outbox.dispatch_failed', { ...fields, attempts: mark?.attempts, error });
       }
-      if (ok.length > 0) await tx.query(MARK_DISPATCHED_SQL, [ok]);
-      await tx.query('COMMIT');
-      return { claimed: rows.length, dispatched: ok.length, last: rows[rows.length - 1].id };
-    } catch (err) {
-      broken = true;
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      tx.release(broken);
     }
+    if (ok.length > 0) await pool.query(MARK_DISPATCHED_SQL, [ok]);
+    return { claimed: rows.length, dispatched: ok.length, last: rows[rows.length - 1].id, unavailable };
   }
 
   async function prune(): Promise<number> {

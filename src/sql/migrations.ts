@@ -4,7 +4,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { CAPTURE_MIGRATION_SQL } from './capture';
-import { CREATE_OUTBOX_SQL } from './outbox';
+import { CREATE_OUTBOX_SQL, OUTBOX_EDGES_SQL } from './outbox';
 import { CREATE_DEAD_TARGETS_SQL } from './pages';
 
 /** Well-known advisory lock id: "forgejob" in ASCII, truncated to fit a bigint. */
@@ -25,6 +25,7 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
   // A large job's dead targets, kept where a redrive can page them instead of in one failure payload.
   { id: 4, name: 'dead_targets', sql: CREATE_DEAD_TARGETS_SQL },
+  { id: 5, name: 'outbox_event_ids_leases_dead', sql: OUTBOX_EDGES_SQL },
   // Database capture and backfill (src/sql/capture.ts, src/sql/backfill.ts): the event id function shared by
   // triggers and enqueue, the outbox's unique event key, the outbox's job list, backfill state.
   { id: 6, name: 'capture', sql: CAPTURE_MIGRATION_SQL },

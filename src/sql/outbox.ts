@@ -11,9 +11,20 @@ export const OUTBOX_CHANNEL = 'forge_jobs_outbox';
 /**
  * The outbox's event key. A write both captured and enqueued in one transaction gives two rows with one
  * key; the second insert finds the first. Rows already there with one key would start the same workflow
- * ids anyway, so all but the first of them go before the index is built.
+ * ids anyway, so all but the first of them go before the index is built (migration 6).
  */
 export const OUTBOX_EVENT_KEY = `(event_id, entity, operation, (coalesce(record->>'id', '')))`;
+
+/**
+ * The body of forge_jobs.event_id as an expression over SQL text arguments: the id of one event of one
+ * transaction, the same for the trigger that captured a row and for an enqueue of the same write, so the
+ * outbox keeps one of them. Its JavaScript twin is transactionEventId (src/client/ids.ts). The capture
+ * trigger writes it out rather than calling the function: convert_to is only STABLE, so Postgres does not
+ * inline the IMMUTABLE function, and a call per row of a 10,000-row statement costs more than the row.
+ */
+export function eventIdExpression(txid: string, entity: string, operation: string, recordId: string): string {
+  return `substr(encode(sha256(convert_to(${txid} || '|' || ${entity} || '|' || ${operation} || '|' || ${recordId}, 'UTF8')), 'hex'), 1, 20)`;
+}
 
 /** Migration 2 (src/sql/migrations.ts): frozen once released; change the table with a new migration. */
 export const CREATE_OUTBOX_SQL = `
@@ -31,54 +42,131 @@ export const CREATE_OUTBOX_SQL = `
   CREATE INDEX IF NOT EXISTS outbox_undispatched_idx ON forge_jobs.outbox (id) WHERE dispatched_at IS NULL;
   CREATE INDEX IF NOT EXISTS outbox_dispatched_at_idx ON forge_jobs.outbox (dispatched_at) WHERE dispatched_at IS NOT NULL;`;
 
-/** $1 event_id, $2 entity, $3 operation, $4 record (json text). Returns id. */
-export const INSERT_OUTBOX_SQL = `
-  INSERT INTO forge_jobs.outbox (event_id, entity, operation, record) VALUES ($1, $2, $3, $4::jsonb) RETURNING id::text AS id`;
+/**
+ * Migration 5: the event id of a known transaction, computed where the transaction is (the JS twin is
+ * transactionEventId in src/client/ids.ts; both produce the same string); what the relay needs to never
+ * drop and never spin: the jobs named at enqueue, a lease (no relay claims the row before lease_until),
+ * rows parked dead after repeated refusals, and when a row was first found without a matching hook.
+ */
+export const OUTBOX_EDGES_SQL = `
+  CREATE OR REPLACE FUNCTION forge_jobs.event_id(txid xid8, entity text, operation text, record_id text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $fn$ SELECT ${eventIdExpression('txid::text', 'entity', 'operation', 'record_id')} $fn$;
+  ALTER TABLE forge_jobs.outbox
+    ADD COLUMN IF NOT EXISTS transaction_id xid8,
+    ADD COLUMN IF NOT EXISTS jobs text[],
+    ADD COLUMN IF NOT EXISTS lease_until timestamptz,
+    ADD COLUMN IF NOT EXISTS unmatched_at timestamptz,
+    ADD COLUMN IF NOT EXISTS dead_at timestamptz;
+  DROP INDEX IF EXISTS forge_jobs.outbox_undispatched_idx;
+  CREATE INDEX IF NOT EXISTS outbox_pending_idx ON forge_jobs.outbox (id) WHERE dispatched_at IS NULL AND dead_at IS NULL;
+  CREATE INDEX IF NOT EXISTS outbox_dead_idx ON forge_jobs.outbox (id) WHERE dead_at IS NOT NULL;`;
+
+const OUTBOX_COLUMNS = 'event_id, entity, operation, record, transaction_id, jobs, lease_until';
 
 /**
- * The row and its NOTIFY in one statement: one round trip inside the app's transaction instead of two.
- * Without an explicit event id ($1 NULL) the id is the transaction's (forge_jobs.event_id), the one a
- * capture trigger gives the same write: when both wrote it, the second insert finds the first row and
- * answers its id.
+ * A row written outside the event's transaction (afterCommit's fallback, a script): every value given.
+ * $1 event_id, $2 entity, $3 operation, $4 record (json text), $5 transaction id (text or null), $6 jobs
+ * (text[] or null: the hooks of the artifact the relay runs). Returns id, event_id.
+ */
+export const INSERT_OUTBOX_SQL = `
+  INSERT INTO forge_jobs.outbox (${OUTBOX_COLUMNS})
+  VALUES ($1, $2, $3, $4::jsonb, $5::text::xid8, $6::text[], NULL)
+  ON CONFLICT ${OUTBOX_EVENT_KEY} DO UPDATE SET event_id = EXCLUDED.event_id
+  RETURNING id::text AS id, event_id`;
+
+/**
+ * A row written inside the app's transaction: the transaction id is taken there, and the event id from it
+ * unless $1 names one. $1 event_id or null, $2 entity, $3 operation, $4 record (json text), $5 record key
+ * (the record's id), $6 jobs (text[]), $7 lease in ms or null (null: the relay's at once), $8 NOTIFY the
+ * relays (boolean; delivered at COMMIT). Returns id, event_id, transaction_id.
  */
 export const ENQUEUE_OUTBOX_SQL = `
-  WITH v AS (
-    SELECT coalesce($1::text, forge_jobs.event_id(pg_current_xact_id(), $2::text, $3::text, coalesce($4::jsonb->>'id', ''))) AS event_id
-  ), ins AS (
-    INSERT INTO forge_jobs.outbox (event_id, entity, operation, record)
-    SELECT v.event_id, $2::text, $3::text, $4::jsonb FROM v
-    ON CONFLICT ${OUTBOX_EVENT_KEY} DO NOTHING
-    RETURNING id
-  )
-  SELECT v.event_id,
-         coalesce((SELECT id::text FROM ins),
-                  (SELECT o.id::text FROM forge_jobs.outbox o
-                    WHERE o.event_id = v.event_id AND o.entity = $2::text AND o.operation = $3::text
-                      AND coalesce(o.record->>'id', '') = coalesce($4::jsonb->>'id', '') LIMIT 1)) AS id,
-         pg_notify('${OUTBOX_CHANNEL}', '')
-    FROM v`;
+  WITH tx AS (SELECT pg_current_xact_id() AS x),
+  row AS (
+    INSERT INTO forge_jobs.outbox (${OUTBOX_COLUMNS})
+    SELECT coalesce($1::text, forge_jobs.event_id(tx.x, $2::text, $3::text, $5::text)), $2, $3, $4::jsonb, tx.x, $6::text[],
+           now() + ($7::bigint * interval '1 millisecond')
+      FROM tx
+    -- a capture trigger wrote this event in the same transaction: one row, and its id answers
+    ON CONFLICT ${OUTBOX_EVENT_KEY} DO UPDATE SET event_id = EXCLUDED.event_id
+    RETURNING id::text AS id, event_id, transaction_id::text AS transaction_id)
+  SELECT id, event_id, transaction_id, CASE WHEN $8::boolean THEN pg_notify('${OUTBOX_CHANNEL}', '') END AS notified FROM row`;
+
+/** The app's transaction id, sent with its COMMIT (withTransaction without the outbox). */
+export const CURRENT_TRANSACTION_ID_SQL = 'SELECT pg_current_xact_id()::text AS transaction_id';
 
 export const LISTEN_OUTBOX_SQL = `LISTEN ${OUTBOX_CHANNEL}`;
 
 /**
- * Claims undispatched rows after a cursor, oldest first; rows another relay holds are skipped, not waited for.
- * $1 cursor id (exclusive), $2 batch size. Run inside a transaction: the locks last until COMMIT.
+ * Claims up to $2 claimable rows after cursor $1, oldest first, by leasing them for $3 ms in one autocommitted
+ * statement: no transaction or lock is held while their workflows start, and a relay that dies mid-batch
+ * leaves rows another claims when the lease runs out. Rows another relay is claiming are skipped.
  */
 export const CLAIM_OUTBOX_SQL = `
-  SELECT id::text AS id, event_id, entity, operation, record, attempts, jobs
-    FROM forge_jobs.outbox
-   WHERE dispatched_at IS NULL AND id > $1::bigint
-   ORDER BY id
-   LIMIT $2
-     FOR UPDATE SKIP LOCKED`;
+  UPDATE forge_jobs.outbox o SET lease_until = now() + ($3::bigint * interval '1 millisecond')
+   WHERE o.id IN (
+     SELECT id FROM forge_jobs.outbox
+      WHERE dispatched_at IS NULL AND dead_at IS NULL AND id > $1::bigint AND (lease_until IS NULL OR lease_until <= now())
+      ORDER BY id
+      LIMIT $2
+        FOR UPDATE SKIP LOCKED)
+  RETURNING o.id::text AS id, o.event_id, o.entity, o.operation, o.record, o.attempts, o.jobs, o.transaction_id::text AS transaction_id, o.unmatched_at`;
 
 /** $1 ids (text[]). */
 export const MARK_DISPATCHED_SQL = `
-  UPDATE forge_jobs.outbox SET dispatched_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])`;
+  UPDATE forge_jobs.outbox SET dispatched_at = now(), lease_until = NULL, last_error = NULL WHERE id = ANY($1::bigint[]) AND dispatched_at IS NULL`;
 
-/** $1 id, $2 error message. */
-export const MARK_FAILED_SQL = `
-  UPDATE forge_jobs.outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1::bigint`;
+/** Gives rows back to the relays at once (the committing process could not start them). $1 ids (text[]), $2 error. */
+export const RELEASE_OUTBOX_SQL = `
+  UPDATE forge_jobs.outbox SET lease_until = NULL, last_error = $2 WHERE id = ANY($1::bigint[]) AND dispatched_at IS NULL`;
+
+/**
+ * A refusal: one more attempt, the next not before attempts² seconds, parked dead at $3 attempts.
+ * $1 id, $2 error, $3 attempts cap. Returns attempts and whether the row is now dead.
+ */
+export const MARK_REFUSED_SQL = `
+  UPDATE forge_jobs.outbox
+     SET attempts = attempts + 1, last_error = $2,
+         lease_until = now() + ((attempts + 1) * (attempts + 1)) * interval '1 second',
+         dead_at = CASE WHEN attempts + 1 >= $3::int THEN now() END
+   WHERE id = $1::bigint
+  RETURNING attempts, dead_at IS NOT NULL AS dead`;
+
+/** Temporal unreachable: no attempt counted, tried again after $3 ms. $1 id, $2 error. */
+export const MARK_UNAVAILABLE_SQL = `
+  UPDATE forge_jobs.outbox SET last_error = $2, lease_until = now() + ($3::bigint * interval '1 millisecond') WHERE id = $1::bigint`;
+
+/**
+ * No hook of the running artifact starts some of the row's jobs: the row stays, looked at again after $2 ms.
+ * Returns whether this is the first time (for one log line per row). $1 id, $2 ms, $3 error.
+ */
+export const MARK_UNMATCHED_SQL = `
+  UPDATE forge_jobs.outbox o SET unmatched_at = coalesce(o.unmatched_at, now()), last_error = $3,
+         lease_until = now() + ($2::bigint * interval '1 millisecond')
+    FROM (SELECT unmatched_at FROM forge_jobs.outbox WHERE id = $1::bigint) before
+   WHERE o.id = $1::bigint
+  RETURNING before.unmatched_at IS NULL AS first`;
+
+/** Dead rows, newest first. $1 limit. */
+export const LIST_DEAD_OUTBOX_SQL = `
+  SELECT id::text AS id, event_id, entity, operation, attempts, last_error, dead_at, created_at
+    FROM forge_jobs.outbox WHERE dead_at IS NOT NULL ORDER BY id DESC LIMIT $1`;
+
+/** Gives dead rows (all when $1 is null, else those ids) back to the relays with fresh attempts. Returns ids. */
+export const RETRY_DEAD_OUTBOX_SQL = `
+  UPDATE forge_jobs.outbox SET dead_at = NULL, attempts = 0, lease_until = NULL
+   WHERE dead_at IS NOT NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+  RETURNING id::text AS id`;
+
+export const COUNT_PENDING_OUTBOX_LEGACY_SQL = 'SELECT count(*)::bigint AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL';
+
+/** Counts for stats: undispatched (dead excluded), unmatched, dead. */
+export const COUNT_OUTBOX_SQL = `
+  SELECT count(*) FILTER (WHERE dispatched_at IS NULL AND dead_at IS NULL)::bigint AS pending,
+         count(*) FILTER (WHERE dispatched_at IS NULL AND dead_at IS NULL AND unmatched_at IS NOT NULL)::bigint AS unmatched,
+         count(*) FILTER (WHERE dead_at IS NOT NULL)::bigint AS dead
+    FROM forge_jobs.outbox WHERE dispatched_at IS NULL`;
 
 /** $1 retention in milliseconds, $2 max rows per call. Returns the number deleted as rowCount. */
 export const PRUNE_OUTBOX_SQL = `
@@ -93,29 +181,46 @@ export interface Queryable {
 }
 
 export interface OutboxRowInput {
-  /** absent: the writing transaction's event id (forge_jobs.event_id), the one capture gives the same write */
+  /** fixed by the caller; absent: taken from the transaction the row is written in */
   eventId?: string;
   entity: string;
   operation: string;
   record: Record<string, unknown>;
-}
-
-/** The row and its NOTIFY as one statement, for `tx` inside the app's BEGIN; its answer is the row id. */
-export function enqueueOutboxStatement(row: OutboxRowInput): Statement {
-  return { text: ENQUEUE_OUTBOX_SQL, values: [row.eventId ?? null, row.entity, row.operation, JSON.stringify(row.record)] };
+  /** the record's id (or, without one, its content hash): what the transaction's event id is of */
+  recordKey: string;
+  /** the jobs the event starts, named now so a relay whose artifact lacks one keeps the row */
+  jobs: string[];
 }
 
 /**
- * Writes one outbox row and signals the relay, on `tx` (a client inside the app's BEGIN). Both take effect
- * at COMMIT and vanish on ROLLBACK. Returns the row id.
+ * The row as a statement for `tx` inside the app's BEGIN, taking the transaction's id there. `leaseMs`:
+ * no relay claims the row before then (the committing process starts it itself); `notify`: wake the relays
+ * at COMMIT. Its answer is one row: id, event_id, transaction_id.
  */
-export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promise<string> {
-  return (await insertOutboxEvent(tx, row)).id;
+export function enqueueOutboxStatement(row: OutboxRowInput, options: { leaseMs?: number; notify?: boolean } = {}): Statement {
+  return {
+    text: ENQUEUE_OUTBOX_SQL,
+    values: [row.eventId ?? null, row.entity, row.operation, JSON.stringify(row.record), row.recordKey, row.jobs.length ? row.jobs : null, options.leaseMs ?? null, options.notify ?? false],
+  };
 }
 
-/** insertOutboxRow, answering the event id too (the transaction's, when the row had none). */
-export async function insertOutboxEvent(tx: Queryable, row: OutboxRowInput): Promise<{ id: string; eventId: string }> {
-  const q = enqueueOutboxStatement(row);
+export interface WrittenOutboxRow {
+  id: string;
+  eventId: string;
+  transactionId: string;
+}
+
+/**
+ * Writes one outbox row and signals the relays, on `tx` (a client inside the app's BEGIN). Both take effect
+ * at COMMIT and vanish on ROLLBACK.
+ */
+export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promise<WrittenOutboxRow> {
+  const q = enqueueOutboxStatement(row, { notify: true });
   const { rows } = await tx.query(q.text, q.values);
-  return { id: rows[0].id as string, eventId: rows[0].event_id as string };
+  return { id: rows[0].id as string, eventId: rows[0].event_id as string, transactionId: rows[0].transaction_id as string };
+}
+
+/** A row written after the event's transaction committed (its own transaction), every value given. */
+export function outboxRowStatement(row: OutboxRowInput & { eventId: string; transactionId?: string }): Statement {
+  return { text: INSERT_OUTBOX_SQL, values: [row.eventId, row.entity, row.operation, JSON.stringify(row.record), row.transactionId ?? null, row.jobs.length ? row.jobs : null] };
 }

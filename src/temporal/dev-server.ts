@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
 import { freePorts, startOnFreePorts } from '../dev/ports';
+import { keepWhileAlive } from '../dev/keeper';
 import { stopProcessGroup } from '../dev/process-tree';
 import { ensureSearchAttributes } from './register';
 import { serverTuningFlags } from './server-tuning';
@@ -25,6 +27,8 @@ export interface TemporalDevServerOptions {
   readyTimeoutMs?: number;
   /** false: a bare server without the Forge search attributes, as an application's own server may be. */
   searchAttributes?: boolean;
+  /** the server's own output goes here (appended) instead of `log` */
+  logFile?: string;
 }
 
 export interface TemporalDevServer {
@@ -33,6 +37,8 @@ export interface TemporalDevServer {
   namespace: string;
   uiUrl: string;
   process: ChildProcess;
+  /** where its output goes, when it goes to a file */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -72,8 +78,12 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
   if (options.dbFilename) await mkdir(dirname(options.dbFilename), { recursive: true });
   log(`starting Temporal dev server on ${address} (UI http://127.0.0.1:${uiPort})`);
 
-  // Its own process group, so stop() reaches anything it spawned.
-  const child = spawn(options.cliPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so stop() reaches anything it spawned; its output to a file when one is named.
+  const logFd = options.logFile ? await openLog(options.logFile) : undefined;
+  const child = spawn(options.cliPath, args, { detached: true, stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'] });
+  if (logFd !== undefined) closeSync(logFd); // the child has its own copy
+  // A group of its own is out of reach of a signal to ours: the keeper stops it when we go, however we go.
+  const keeper = keepWhileAlive(child);
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -85,22 +95,24 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  const tail = async () => (options.logFile ? (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim()).slice(-20) : output);
 
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= stopProcessGroup(child, 5000));
+  const stop = () =>
+    (stopping ??= stopProcessGroup(child, 5000).finally(() => keeper.release()));
 
   const exited = new Promise<never>((_resolve, reject) => {
     child.once('error', (error) => reject(new Error(`could not run ${options.cliPath}: ${error.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${output.join('\n')}`)),
-    );
+    child.once('exit', (code, signal) => {
+      void tail().then((lines) => reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${lines.join('\n')}`)));
+    });
   });
   exited.catch(() => undefined); // observed below; keeps a later exit from being an unhandled rejection
 
-  // Stops the readiness loop as soon as the server has exited, instead of polling until the deadline.
+  // Stops the readiness loop as soon as the server has exited (once the exit's error is there to win the
+  // race), instead of polling until the deadline.
   const gaveUp = new AbortController();
-  child.once('exit', () => gaveUp.abort());
-  child.once('error', () => gaveUp.abort());
+  exited.catch(() => gaveUp.abort());
   try {
     const connection = await Promise.race([
       waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, gaveUp.signal),
@@ -115,8 +127,16 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
     await stop();
     throw error;
   }
-  log(`Temporal dev server ready on ${address}`);
-  return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop };
+  log(`Temporal dev server ready on ${address}${options.logFile ? ` (log ${options.logFile})` : ''}`);
+  return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop, ...(options.logFile && { logFile: options.logFile }) };
+}
+
+/** Appends to the log file (its directory made), each run starting with a line saying when. */
+async function openLog(file: string): Promise<number> {
+  await mkdir(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a');
+  writeSync(fd, `\n--- forge-jobs: temporal server start-dev at ${new Date().toISOString()}\n`);
+  return fd;
 }
 
 /** start-dev would otherwise pick the HTTP API and metrics ports itself; all four at once, so they don't collide. */

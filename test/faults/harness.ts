@@ -232,6 +232,9 @@ export interface Stack {
   workerEvents: Array<Record<string, unknown>>;
   startWorker(): WorkerProcess;
   restartTemporal(mode: 'kill9' | 'stop'): Promise<void>;
+  /** the dev server stopped cleanly, and started again on the same ports and file database */
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
   restartSmtp(): Promise<void>;
   temporalClient(): Promise<Client>;
   stop(): Promise<void>;
@@ -316,7 +319,9 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
   );
   const config = loadRuntimeConfig(configPath, { environment: 'development' });
   const clientLogger = createMemoryLogger();
-  const client = createJobClient({ artifact, config, logger: clientLogger });
+  // With the app's database, as production apps have it: a start Temporal does not take within the deadline
+  // (a cold connection on a busy machine, a restart) goes to the outbox instead of being lost.
+  const client = createJobClient({ artifact, config, logger: clientLogger, database: pool });
   const workerEvents: Array<Record<string, unknown>> = [];
   const workerLog = createWriteStream(join(dir, 'worker.log'), { flags: 'a' });
   // An orphaned courier may still write after stop() ended the log: that line is dropped, not a crash.
@@ -398,6 +403,12 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       } else {
         await stack.temporal.stop();
       }
+      stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
+    },
+    async stopTemporal() {
+      await stack.temporal.stop();
+    },
+    async startTemporal() {
       stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
     },
     async restartSmtp() {

@@ -29,7 +29,9 @@ export function testConfig(name: string, raw: Record<string, unknown> = {}): Run
     {
       ...raw,
       temporal: { address: temporalAddress(), ...((raw.temporal as object) ?? {}) },
-      jobs: { task_queue: uniqueQueue(name), ...jobs },
+      // Tests share two cores with a whole run: a start may take longer than the 500 ms default, and a
+      // pipeline client has no database to hold the event meanwhile (the tests of the deadline set their own).
+      jobs: { task_queue: uniqueQueue(name), start_deadline: '10s', ...jobs },
     },
     { environment: 'test', env: {} },
   );

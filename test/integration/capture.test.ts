@@ -16,7 +16,7 @@ import { createMemoryLogger } from '../../src/log';
 import { transactionEventId } from '../../src/client/ids';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { HELPDESK, helpdeskDatabase, helpdeskRelations } from '../helpers/helpdesk';
+import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../helpers/helpdesk';
 import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../helpers/stack';
 
 const rawArtifact = {
@@ -339,14 +339,14 @@ describe('the helpdesk', () => {
   let desk: Pipeline;
 
   beforeAll(async () => {
-    helpdesk = await helpdeskDatabase();
+    helpdesk = await helpdeskRelationsDatabase();
     sink = await startMailSink();
     const deskConfig = testConfig('capture-helpdesk', {
       email: { host: '127.0.0.1', port: sink.smtpPort, from: 'helpdesk@forge.test' },
       relations: helpdeskRelations,
       jobs: { notify_agents: { subject: 'New ticket: {{trigger.subject}}' }, notify_author: { subject: 'Updated: {{trigger.subject}} is {{trigger.status}}' } },
     });
-    desk = await startPipeline({ artifact: join(HELPDESK, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
+    desk = await startPipeline({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
     await installCapture(helpdesk.pool, desk.client.artifact, MAX_RECORD_BYTES);
   });
 

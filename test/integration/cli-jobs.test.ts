@@ -109,6 +109,8 @@ test('jobs stats: a table, and --json', async () => {
     sandbox_violations: 0,
     queue_depth: 0,
     outbox_pending: 0,
+    outbox_unmatched: 0,
+    outbox_dead: 0,
     task_queue: queue,
   });
   const table = await cli('jobs', 'stats', ...target());

@@ -97,14 +97,15 @@ test("the README's curl creates a ticket and mails exactly Acme's agents, on the
   expect(bad.status).toBe(400);
 });
 
-test("the README's psql INSERT, with no app call, mails exactly Acme's agents", async () => {
+test("the README's psql INSERT, with no app call, mails exactly Acme's member", async () => {
   expect(err).toMatch(/capture: triggers on .*tickets/);
   const pg = new Client({ connectionString: printed('Postgres') });
   await pg.connect();
   try {
     await pg.query(
-      `INSERT INTO tickets (subject, body, org_id, author_id)
-       VALUES ('Coffee machine down', 'Fourth floor.', '10000000-0000-4000-8000-000000000001', '20000000-0000-4000-8000-000000000004')`,
+      `INSERT INTO tickets (subject, description, org_id, author_id, assignee_id, tags_id)
+       VALUES ('Coffee machine down', 'Fourth floor.', '10000000-0000-4000-8000-000000000001', '20000000-0000-4000-8000-000000000004',
+               '20000000-0000-4000-8000-000000000002', '30000000-0000-4000-8000-000000000001')`,
     );
   } finally {
     await pg.end();
@@ -113,16 +114,21 @@ test("the README's psql INSERT, with no app call, mails exactly Acme's agents", 
   const notified = await eventually(async () => {
     const all = (await (await fetch(mailUrl)).json()) as Array<{ subject: string; to: string[] }>;
     const mine = all.filter((m) => m.subject === 'New ticket: Coffee machine down');
-    return mine.length >= 2 && mine;
+    return mine.length >= 1 && mine;
   }, 30_000);
-  expect(notified.flatMap((m) => m.to).sort()).toEqual(['alice.agent@acme.test', 'bob.agent@acme.test']);
+  expect(notified.flatMap((m) => m.to).sort()).toEqual(['alice.agent@acme.test']);
 });
 
 test('Ctrl-C stops everything it started', async () => {
   const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
+  const [errBefore, outBefore] = [err.length, out.length];
   process.kill(dev.pid!, 'SIGINT');
   const code = await exited;
   if (code !== 0) throw new Error(`forge-jobs dev exited ${code}:\n${err.split('\n').filter((l) => !/^\s*\[(temporal|postgres)\]/.test(l)).slice(-15).join('\n')}`);
+  // A short summary; the Temporal server's shutdown warnings stay in its log file.
+  expect(out.slice(outBefore)).toMatch(/^stopping…\nstopped app server, job client, worker, mail sink, database pool, (embedded Postgres, Temporal dev server|Temporal dev server, embedded Postgres)\. Temporal's log: \S+temporal-dev\.log\n$/);
+  expect(err.slice(errBefore)).not.toMatch(/\[temporal\]|WARN/);
+  expect(err).not.toMatch(/\[temporal\]/);
   // Nothing it started is left: no process mentions its cache dir (Temporal's database file, Postgres' data
   // dir), and the printed ports refuse connections.
   const leftovers = () =>

@@ -158,6 +158,8 @@ test('stats count what ran on this task queue, from visibility', async () => {
     total_dead: 2,
     sandbox_violations: 1,
     outbox_pending: null,
+    outbox_unmatched: null,
+    outbox_dead: null,
     task_queue: pipeline.client.taskQueue,
   });
   expect(stats.worker_count).toBeGreaterThanOrEqual(1);
@@ -167,7 +169,7 @@ test('outbox_pending counts undispatched rows of the database the client is give
   const other = await createTestDatabase('inspect_outbox');
   try {
     await migrate(other.pool);
-    await insertOutboxRow(other.pool, { eventId: 'e1', entity: 'Batch', operation: 'create', record: { id: 1 } });
+    await insertOutboxRow(other.pool, { eventId: 'e1', entity: 'Batch', operation: 'create', record: { id: 1 }, recordKey: '1', jobs: [] });
     const client = createJobClient({ artifact, config, database: other.pool });
     try {
       expect((await client.stats()).outbox_pending).toBe(1);

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { createJobClient, startRelay, type Relay } from '../../src';
 import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
+import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
 import { SA } from '../../src/search-attributes';
@@ -229,9 +230,9 @@ test('two relays on one outbox start every event’s workflows exactly once', as
   const ids = Array.from({ length: 50 }, () => nextId('pair'));
   // Ten transactions of five events, committed at once, while both relays also sweep on their own.
   const commits = Array.from({ length: 10 }, (_, i) =>
-    pipeline.client.withTransaction(side.pool, async (t, emit) => {
-      for (const id of ids.slice(i * 5, i * 5 + 5)) emit('Note', 'create', await insertNote(t, id));
-    }, { outbox: true }),
+    inTransaction(side.pool, async (t) => {
+      for (const id of ids.slice(i * 5, i * 5 + 5)) await pipeline.client.enqueue(t, 'Note', 'create', await insertNote(t, id));
+    }),
   );
   const sweeps = [a.relay.sweep(), b.relay.sweep(), a.relay.sweep(), b.relay.sweep()];
   await Promise.all([...commits, ...sweeps]);
@@ -239,8 +240,8 @@ test('two relays on one outbox start every event’s workflows exactly once', as
   await eventually(async () => (await side.pool.query('SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL')).rows[0].n === 0 && true, 30000);
   const { rows } = await side.pool.query<{ id: string; attempts: number }>('SELECT id::text AS id, attempts FROM forge_jobs.outbox');
   expect(rows).toHaveLength(50);
-  // Each row was claimed and marked by exactly one relay, in exactly one transaction.
-  expect(rows.every((r) => r.attempts === 1)).toBe(true);
+  // No row was refused: each was claimed and dispatched by exactly one relay.
+  expect(rows.every((r) => r.attempts === 0)).toBe(true);
   const byA = a.logs.filter((r) => r.event === 'outbox.dispatched').map((r) => r.outbox_id as string);
   const byB = b.logs.filter((r) => r.event === 'outbox.dispatched').map((r) => r.outbox_id as string);
   expect([...byA, ...byB].sort()).toEqual(rows.map((r) => r.id).sort());
@@ -263,7 +264,7 @@ test('a NOTIFY no one heard is picked up by the sweep', async () => {
   // Written without any NOTIFY while the relay listens: only the polling sweep can see it.
   const silent = nextId('silent');
   const note = await insertNote(side.pool, silent);
-  await side.pool.query(INSERT_OUTBOX_SQL, ['silent-event', 'Note', 'create', JSON.stringify(note)]);
+  await side.pool.query(INSERT_OUTBOX_SQL, ['silent-event', 'Note', 'create', JSON.stringify(note), null, null]);
   await expectRanOnce([silent]);
   expect(await relay.sweep()).toBe(0);
 });
@@ -335,13 +336,14 @@ test('a relay that started the workflows but did not commit leaves rows whose ne
   const relay = await startRelay({ pool: side.pool, client: flaky, logger, pollIntervalMs: 100 });
   relays.push(relay);
   const id = nextId('crash');
-  await pipeline.client.withTransaction(side.pool, async (t, emit) => emit('Note', 'create', await insertNote(t, id)), { outbox: true });
+  await inTransaction(side.pool, async (t) => pipeline.client.enqueue(t, 'Note', 'create', await insertNote(t, id)));
   await expectRanOnce([id]);
   const row = await eventually(async () => {
     const { rows: [r] } = await side.pool.query(`SELECT attempts, last_error, dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
     return r?.dispatched_at && r;
   });
-  expect(row).toMatchObject({ attempts: 2, last_error: null });
+  // One refusal counted (tried again a second later), then dispatched.
+  expect(row).toMatchObject({ attempts: 1, last_error: null });
   expect(logger.records.filter((r) => r.event === 'outbox.dispatch_failed')).toHaveLength(1);
   // The second pass found both workflows already started: no new start.
   expect(logger.records.filter((r) => r.event === 'job.enqueued')).toHaveLength(JOBS_PER_EVENT);
@@ -360,7 +362,7 @@ test('the listener reconnects after its connection dies, and NOTIFY works again'
 });
 
 test('dispatched rows older than the retention are pruned; undispatched rows never are', async () => {
-  await side.pool.query(INSERT_OUTBOX_SQL, ['never-dispatched', 'Nothing', 'create', '{}']);
+  await side.pool.query(INSERT_OUTBOX_SQL, ['never-dispatched', 'Nothing', 'create', '{}', null, null]);
   await side.pool.query(`UPDATE forge_jobs.outbox SET attempts = 99 WHERE event_id = 'never-dispatched'`);
   const before = (await side.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NOT NULL`)).rows[0].n;
   expect(before).toBeGreaterThan(0);
