@@ -103,7 +103,8 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
 
   const exited = new Promise<never>((_resolve, reject) => {
     child.once('error', (error) => reject(new Error(`could not run ${options.cliPath}: ${error.message}`)));
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': the last of its output may still be in the pipes when it exits
+    child.once('close', (code, signal) => {
       void tail().then((lines) => reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${lines.join('\n')}`)));
     });
   });

@@ -159,7 +159,8 @@ test('afterCommit returns within the start deadline when Temporal hangs, and the
   expect(logger.records.filter((r) => r.event === 'hook.start_deferred')).toHaveLength(3);
   expect(logger.records.some((r) => r.event === 'hook.start_lost')).toBe(false);
   const { rows } = await side.pool.query(`SELECT event_id, jobs, transaction_id::text AS txid FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
-  expect(rows).toHaveLength(3);
+  // the same event deferred three times is one row: the outbox keeps one per event
+  expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ jobs: ['log_note'], txid: '42' });
 
   const relay = await startRelay({ pool: side.pool, client: pipeline.client, logger: createMemoryLogger(), pollIntervalMs: 100 });
