@@ -501,7 +501,8 @@ export async function waitForWorkflows(client: Client, ids: string[], timeoutMs:
 /** The workflow ids an order's event starts: afterCommit derives the event id from the row; the outbox stores it. */
 export function workflowIdsOf(row: Record<string, unknown>, eventId: string = deriveEventId('Order', 'create', row)): string[] {
   const recordId = recordIdOf(row);
-  return Object.keys(artifact.jobs).map((job) => jobWorkflowId({ job, entity: 'Order', operation: 'create', recordId, eventId }));
+  const orderJobs = Object.values(artifact.jobs).filter((job) => job.input_entity === 'Order');
+  return orderJobs.map((job) => jobWorkflowId({ job: job.name, entity: 'Order', operation: 'create', recordId, eventId }));
 }
 
 /** Orders (by id) whose email or POST never reached a sink. */
