@@ -4,7 +4,7 @@
  * add work of its own to the figure it measures.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { LOOPBACK_SMTP } from '../src/dev/mail-sink';
 import { nowMs } from './stats';
@@ -160,5 +160,23 @@ export async function startHttpSink(): Promise<BenchHttpSink> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A TCP server on loopback that accepts and never answers: a Temporal that hangs rather than refuses (tests use it too). */
+export async function startHungServer(): Promise<{ address: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }

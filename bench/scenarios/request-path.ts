@@ -9,11 +9,11 @@
  * and, for the outbox, the time from COMMIT returning to Temporal accepting the start (commit → start).
  * No worker polls the task queue used here, so the figures are the request path alone.
  */
-import { createServer, type Socket } from 'node:net';
 import { createJobClient } from '../../src';
 import { OUTBOX_TABLE } from '../../src/outbox';
 import { migrate } from '../../src/sql/migrations';
 import type { BenchContext, Results } from '../context';
+import { startHungServer } from '../sinks';
 import { median, nowMs, percentile, round } from '../stats';
 
 type Variant = 'commit' | 'after_commit' | 'after_commit_down' | 'outbox';
@@ -32,7 +32,7 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
     },
   };
   const jobs = createJobClient({ artifact: ctx.artifact, config: ctx.config, taskQueue: IDLE_QUEUE, logger: timing, database: ctx.pool });
-  const hung = await hungServer();
+  const hung = await startHungServer();
   const down = createJobClient({ artifact: ctx.artifact, config: ctx.config, taskQueue: IDLE_QUEUE, logger: silent, temporal: { address: hung.address }, database: ctx.pool });
   const n = ctx.quick ? 60 : 300;
   const perRound: Array<Record<Variant, number[]> & { commit_to_start: number[] }> = [];
@@ -101,22 +101,5 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
   };
 }
 
-/** A Temporal that accepts connections and never answers (a hung server, a black-holed network). */
-async function hungServer(): Promise<{ address: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${port}`,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

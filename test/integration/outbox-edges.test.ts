@@ -7,7 +7,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createJobClient, startRelay, type Relay } from '../../src';
 import { deriveEventId, jobWorkflowId, transactionEventId } from '../../src/client/ids';
@@ -15,6 +14,7 @@ import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
+import { startHungServer } from '../../bench/sinks';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 
@@ -76,23 +76,6 @@ async function workflowsOf(id: string): Promise<string[]> {
   return ids.sort();
 }
 
-/** A TCP server on loopback that accepts and never answers: a Temporal that hangs rather than refuses. */
-async function silentServer(): Promise<{ address: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${port}`,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 test('the SQL event id and its JS twin agree, and differ per transaction', async () => {
   const { rows } = await db.pool.query<{ a: string; b: string; x: string }>(
@@ -138,7 +121,7 @@ test('A→B→A→B on a table without updated_at runs its jobs four times, on e
 });
 
 test('afterCommit returns within the start deadline when Temporal hangs, and the relay starts the event once it can', async () => {
-  const hung = await silentServer();
+  const hung = await startHungServer();
   closers.push(hung.close);
   const logger = createMemoryLogger();
   const down = createJobClient({ artifact, config: { ...config, jobs: { ...config.jobs, startDeadlineMs: 300 } }, temporal: { address: hung.address }, logger, database: side.pool });
