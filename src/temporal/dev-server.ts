@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Connection } from '@temporalio/client';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
 import { freePorts, startOnFreePorts } from '../dev/ports';
@@ -103,9 +104,12 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
 
   const exited = new Promise<never>((_resolve, reject) => {
     child.once('error', (error) => reject(new Error(`could not run ${options.cliPath}: ${error.message}`)));
-    // 'close', not 'exit': the last of its output may still be in the pipes when it exits
-    child.once('close', (code, signal) => {
-      void tail().then((lines) => reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${lines.join('\n')}`)));
+    child.once('exit', (code, signal) => {
+      // piped output may still be in the pipes when it exits: read what is left (briefly) before quoting it
+      const drained = options.logFile ? Promise.resolve() : Promise.race([Promise.all([ended(child.stdout), ended(child.stderr)]), delay(500)]);
+      void drained
+        .then(() => tail())
+        .then((lines) => reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${lines.join('\n')}`)));
     });
   });
   exited.catch(() => undefined); // observed below; keeps a later exit from being an unhandled rejection
@@ -189,3 +193,12 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
+function ended(stream: Readable | null): Promise<void> {
+  if (!stream || stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
