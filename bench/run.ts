@@ -41,6 +41,7 @@ import { throughput } from './scenarios/throughput';
 import { startHttpSink, startSmtpSink } from './sinks';
 import { round, sleep } from './stats';
 import { SERVER_TUNING } from '../src/temporal/server-tuning';
+import { TASK_QUEUE_TYPE } from '../src/shared';
 
 const FORGE_QUEUE = 'bench-forge';
 const BASELINE_QUEUE = 'bench-baseline';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     },
     async lanePollers(taskQueue, n) {
       for (let i = 0; i < 600; i++) {
-        const { pollers } = await temporalClient.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 2 });
+        const { pollers } = await temporalClient.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPE.activity });
         if (new Set((pollers ?? []).map((p) => p.identity)).size >= n) {
           // each worker counts the lane's workers every 3 s (src/rate/pacer.ts)
           await sleep(3500);

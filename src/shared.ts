@@ -7,6 +7,9 @@ export const DEFAULT_NAMESPACE = 'default';
 /** One job run; its fan-out children carry other types and no Forge search attributes. */
 export const JOB_WORKFLOW_TYPE = 'jobWorkflow';
 /** Every workflow type the worker registers (the exports of src/workflows): what replay must cover. */
+/** temporal.api.enums.v1.TaskQueueType numbers, for describeTaskQueue. */
+export const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
+
 export const WORKFLOW_TYPES = [JOB_WORKFLOW_TYPE, 'jobTargetsWorkflow', 'jobPartWorkflow'] as const;
 
 export const CAPABILITIES = [

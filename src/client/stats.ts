@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 import type { RateLane } from '../rate/lanes';
-import { JOB_WORKFLOW_TYPE } from '../shared';
+import { JOB_WORKFLOW_TYPE, TASK_QUEUE_TYPE } from '../shared';
 
 export { JOB_WORKFLOW_TYPE };
 
@@ -89,8 +89,7 @@ export async function outboxCounts(pool: Pool | undefined): Promise<OutboxCounts
 
 /** Pollers of the task queue's workflow and activity task queues, by identity. */
 export async function workerIdentities(client: Client, namespace: string, taskQueue: string): Promise<string[]> {
-  // temporal.api.enums.v1.TaskQueueType: 1 workflow, 2 activity
-  const types = [1, 2] as const;
+  const types = [TASK_QUEUE_TYPE.workflow, TASK_QUEUE_TYPE.activity];
   const identities = new Set<string>();
   for (const taskQueueType of types) {
     const response = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType });
@@ -99,14 +98,12 @@ export async function workerIdentities(client: Client, namespace: string, taskQu
   return [...identities].sort();
 }
 
-/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY */
-const ACTIVITY_QUEUE = 2;
 
 async function laneStats(client: Client, namespace: string, lane: RateLane): Promise<RateLaneStats> {
   const response = await client.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: lane.taskQueue },
-    taskQueueType: ACTIVITY_QUEUE,
+    taskQueueType: TASK_QUEUE_TYPE.activity,
     reportStats: true,
     includeTaskQueueStatus: true,
   });

@@ -7,14 +7,13 @@
  * a little slower.
  */
 import type { NativeConnection } from '@temporalio/worker';
+import { TASK_QUEUE_TYPE } from '../shared';
 
 export interface Pacer {
   /** resolves when this worker may make its next send of the lane, with the function that says it ended */
   take(): Promise<() => void>;
 }
 
-/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY */
-const ACTIVITY_QUEUE = 2;
 /** a poller seen this recently is working the lane (an idle worker's long poll renews every minute) */
 const POLLER_FRESH_MS = 90_000;
 const REFRESH_MS = 3_000;
@@ -82,7 +81,7 @@ export function watchLaneWorkers(
   let stopped = false;
   const refresh = async () => {
     try {
-      const response = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: ACTIVITY_QUEUE });
+      const response = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPE.activity });
       const now = Date.now();
       const fresh = new Set(
         (response.pollers ?? [])
