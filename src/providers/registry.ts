@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { Artifact } from '../artifact/types';
 import type { RuntimeConfig } from '../config/types';
 import type { Courier } from '../courier';
+import { withBreaker } from './breaker';
 import { createEmailProvider, createUnconfiguredEmailProvider } from './email';
 import { createEntityProvider } from './entity';
 import { createHttpProvider } from './http';
@@ -55,7 +56,8 @@ export interface DefaultProviderDeps {
 
 export function defaultProviders({ config, pool, artifact, lookup, courier }: DefaultProviderDeps): Provider[] {
   return [
-    config.email ? (courier?.provider('email') ?? createEmailProvider(config.email)) : createUnconfiguredEmailProvider(),
+    // One SMTP relay serves every target: while it defers everything, targets fail without asking it (./breaker).
+    config.email ? withBreaker(courier?.provider('email') ?? createEmailProvider(config.email)) : createUnconfiguredEmailProvider(),
     courier?.provider('http') ?? createHttpProvider(config.http, { lookup }),
     createEntityProvider({ pool, artifact }),
   ];

@@ -194,8 +194,12 @@ test('every target failing transiently to its last attempt: failed while retryin
   const dead = await deadRows(id);
   expect(dead).toHaveLength(2000);
   expect(dead.every((d) => d.type === 'RetriesExhausted' && d.attempts === 3)).toBe(true);
+  // Once the relay has deferred 20 sends in a row the breaker (src/providers/breaker.ts) fails the rest of
+  // each round without asking it, probing once a second: far fewer RCPTs than attempts, never more.
   const addresses = await emails(3);
-  expect(addresses.map((a) => tried.get(a))).toEqual(addresses.map(() => 3));
+  const rcpts = addresses.map((a) => tried.get(a) ?? 0);
+  expect(Math.max(...rcpts)).toBeLessThanOrEqual(3);
+  expect(rcpts.reduce((a, b) => a + b, 0)).toBeLessThan(addresses.length);
 
   const runs = await eventually(async () => {
     const found = await executions(id);

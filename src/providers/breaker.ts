@@ -1,0 +1,70 @@
+/**
+ * A circuit breaker in front of one provider (email: one SMTP relay for every target).
+ *
+ * A relay that defers everything (451 to every RCPT, or not answering at all) for an hour would otherwise be
+ * asked once per target and attempt: 100,000 targets × 3 attempts of full SMTP exchanges, each of which can
+ * only fail the same way. After `threshold` transient failures in a row with no success between them the
+ * breaker opens: sends fail at once with the same transient failure (they count as attempts, as the relay's
+ * own deferral would), except one probe every `probeEveryMs` that goes to the relay. The probe's success
+ * closes the breaker. A success, or a permanent failure (the relay answered about that message), resets the
+ * count: a relay that refuses some recipients is up.
+ */
+import type { EffectRequest } from '../effects/types';
+import { isPermanent, TransientError } from '../errors';
+import type { Provider } from './types';
+
+export interface BreakerOptions {
+  /** transient failures in a row that open the breaker */
+  threshold: number;
+  /** while open, one send in this many ms goes through as a probe */
+  probeEveryMs: number;
+  /** the clock (tests pass their own) */
+  now?: () => number;
+}
+
+export const DEFAULT_BREAKER: BreakerOptions = { threshold: 20, probeEveryMs: 1000 };
+
+export function withBreaker(provider: Provider, options: BreakerOptions = DEFAULT_BREAKER): Provider {
+  const now = options.now ?? Date.now;
+  let failures = 0;
+  let lastFailure = '';
+  let probeAt = 0;
+  let probing = false;
+
+  const open = () => failures >= options.threshold;
+
+  function refuse(request: EffectRequest): never {
+    throw new TransientError(
+      `${request.capability}: not tried, the provider failed the last ${failures} sends in a row (last: ${lastFailure}); it is probed every ${options.probeEveryMs} ms`,
+      undefined,
+      'provider_failing',
+    );
+  }
+
+  return {
+    ...provider,
+    async execute(request, ctx) {
+      let probe = false;
+      if (open()) {
+        if (probing || now() < probeAt) refuse(request);
+        probe = probing = true;
+        probeAt = now() + options.probeEveryMs;
+      }
+      try {
+        const result = await provider.execute(request, ctx);
+        failures = 0;
+        return result;
+      } catch (err) {
+        if (isPermanent(err)) failures = 0;
+        else {
+          failures++;
+          lastFailure = err instanceof Error ? err.message : String(err);
+          if (failures === options.threshold) probeAt = now() + options.probeEveryMs;
+        }
+        throw err;
+      } finally {
+        if (probe) probing = false;
+      }
+    },
+  };
+}
