@@ -7,6 +7,7 @@
  *   BENCH_ROUNDS=n         rounds per scenario (default 3; 1 when quick)
  *   BENCH_ONLY=a,b         scenarios to run: request,capture,smtp,throughput,fanout,needs,scale,rate,replay (default all)
  *   BENCH_FANOUT_1M=1      the scale scenario also fans out to 1,000,000 targets
+ *   BENCH_SCALE=all-fail   the scale scenario runs only its all-fail fan-out
  *   BENCH_RATE_TARGETS=n   mails of the rate scenario (default 100000; 5000 when quick), at BENCH_RATE_PER_S (1000)
  *   BENCH_REPLAY_HISTORIES=n  histories the replay scenario replays (default 1000; 100 when quick)
  *   BENCH_TIMEOUT_S=s      the whole run's bound (default 1800; 600 when quick)
