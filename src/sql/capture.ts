@@ -99,6 +99,20 @@ export function captureDefinition(target: CaptureTarget, maxRecordBytes: number)
       : operation === 'delete'
         ? 'SELECT to_jsonb(o) AS doc FROM forge_jobs_old o'
         : `SELECT to_jsonb(n) AS doc FROM forge_jobs_new n JOIN forge_jobs_old o ON o.${id} = n.${id} WHERE to_jsonb(n) <> to_jsonb(o)`;
+  const insert = (conflict: string) => `INSERT INTO forge_jobs.outbox (event_id, entity, operation, record, transaction_id)
+      SELECT ${eventIdExpression('txid', e, op, "coalesce(r.doc->>'id', '')")}, ${e}, ${op},
+             CASE WHEN octet_length(r.doc::text) > ${maxRecordBytes}
+                  THEN jsonb_build_object('id', r.doc->'id', ${literal(REREAD_KEY)}, true)
+                  ELSE r.doc END,
+             txid::xid8
+        FROM (${rows}) r${conflict};
+      IF FOUND THEN
+        PERFORM pg_notify(${literal(OUTBOX_CHANNEL)}, '');
+      END IF;`;
+  const notCaptured = `RAISE WARNING 'forge-jobs capture: % % not captured: %', ${e}, ${op}, SQLERRM;`;
+  // The plain INSERT first: an ON CONFLICT arbiter would probe the event key before every row, and a
+  // conflict is rare (the same write enqueued by the app in this transaction). On one, the whole statement's
+  // rows go again with ON CONFLICT, where the committed row replaces the enqueued record.
   const body = `
 DECLARE
   txid text := pg_current_xact_id()::text;
@@ -109,19 +123,17 @@ BEGIN
     RETURN NULL;
   END IF;
   BEGIN
-    INSERT INTO forge_jobs.outbox (event_id, entity, operation, record, transaction_id)
-    SELECT ${eventIdExpression('txid', e, op, "coalesce(r.doc->>'id', '')")}, ${e}, ${op},
-           CASE WHEN octet_length(r.doc::text) > ${maxRecordBytes}
-                THEN jsonb_build_object('id', r.doc->'id', ${literal(REREAD_KEY)}, true)
-                ELSE r.doc END,
-           txid::xid8
-      FROM (${rows}) r
-    ON CONFLICT ${OUTBOX_EVENT_KEY} DO UPDATE SET record = EXCLUDED.record WHERE outbox.dispatched_at IS NULL;
-    IF FOUND THEN
-      PERFORM pg_notify(${literal(OUTBOX_CHANNEL)}, '');
-    END IF;
-  EXCEPTION WHEN OTHERS THEN
-    RAISE WARNING 'forge-jobs capture: % % not captured: %', ${e}, ${op}, SQLERRM;
+      ${insert('')}
+  EXCEPTION
+    WHEN unique_violation THEN
+      BEGIN
+      ${insert(`
+      ON CONFLICT ${OUTBOX_EVENT_KEY} DO UPDATE SET record = EXCLUDED.record WHERE outbox.dispatched_at IS NULL`)}
+      EXCEPTION WHEN OTHERS THEN
+        ${notCaptured}
+      END;
+    WHEN OTHERS THEN
+      ${notCaptured}
   END;
   RETURN NULL;
 END`;
