@@ -41,7 +41,7 @@ import { throughput } from './scenarios/throughput';
 import { startHttpSink, startSmtpSink } from './sinks';
 import { round, sleep } from './stats';
 import { SERVER_TUNING } from '../src/temporal/server-tuning';
-import { TASK_QUEUE_TYPE } from '../src/shared';
+import { TASK_QUEUE_TYPE } from '../src/names';
 
 const FORGE_QUEUE = 'bench-forge';
 const BASELINE_QUEUE = 'bench-baseline';

@@ -17,7 +17,7 @@ export { PermanentError, TransientError, SandboxViolation } from './errors';
 export { migrate } from './sql/migrations';
 export { startRelay, writeOutboxEvent, insertOutboxRow, OUTBOX_CHANNEL, OUTBOX_TABLE } from './outbox';
 export type { Relay, RelayOptions, EnqueuedEvent } from './outbox';
-export { DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from './shared';
+export { DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from './names';
 // Used by the CLI (src/cli): explain, setup, replay, relay, migrate.
 export { explainNeeds } from './needs';
 export type { HopExplanation, NeedsExplanation } from './needs';
@@ -25,8 +25,8 @@ export { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configu
 export { parseDuration } from './config';
 export type { TemporalConfig } from './config/types';
 export { connectionOptions } from './temporal/connect';
-export { ensureSearchAttributes, listCustomSearchAttributes } from './temporal/register';
-export { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTE_TYPES } from './shared';
+export { ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace } from './temporal/register';
+export { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTE_TYPES, GRPC_STATUS } from './names';
 /** The workflow code's entry point, for bundleWorkflowCode (replay tests, a prebuilt production bundle). */
 export const WORKFLOWS_PATH: string = require.resolve('./workflows');
 

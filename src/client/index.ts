@@ -12,7 +12,7 @@ import type { Artifact } from '../artifact/types';
 import { defaultRuntimeConfig } from '../config';
 import type { RuntimeConfig, TemporalConfig } from '../config/types';
 import { createLogger, type Logger } from '../log';
-import { jobSearchAttributes } from '../search-attributes';
+import { JOB_WORKFLOW_TYPE, jobSearchAttributes } from '../names';
 import { connectionOptions } from '../temporal/connect';
 import type { JobInput, JobPolicy, Row } from '../workflows/types';
 import { matchHooks, type MatchedHook } from './hooks';
@@ -283,7 +283,7 @@ export function createJobClient(options: JobClientOptions) {
     if (signal.aborted) throw new StartDeadlineError(deadlineMs);
     try {
       await client.connection.withAbortSignal(signal, () =>
-        client.workflow.start('jobWorkflow', {
+        client.workflow.start(JOB_WORKFLOW_TYPE, {
           workflowId,
           taskQueue,
           args: [input],

@@ -20,12 +20,12 @@ import { decodeFromPayloadsAtIndex, decodeOptionalFailureToOptionalError } from 
 import type { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { parseDuration } from '../config/duration';
-import { jobSearchAttributes, SA } from '../search-attributes';
-import type { JobState } from '../shared';
+import { JOB_WORKFLOW_TYPE, QUERY, jobSearchAttributes, SA, type JobState } from '../names';
 import type { JobStatus } from '../workflows/state';
 import type { DeadDetails, DeadTarget, JobInput, TargetId } from '../workflows/types';
 import type { RateLane } from '../rate/lanes';
-import { countRuns, JOB_WORKFLOW_TYPE, jobQuery, jobStats, quote, type JobStats } from './stats';
+import { countRuns, jobStats, type JobStats } from './stats';
+import { executionStatusIs, jobQuery, jobStateIs, quote } from '../visibility';
 
 export type { JobStats } from './stats';
 
@@ -135,8 +135,8 @@ export function createJobInspector(options: InspectorOptions) {
     const since = q.since === undefined ? undefined : parseSince(q.since);
     const query = jobQuery(
       scope(q.taskQueue),
-      'ForgeJobState = "dead"',
-      'ExecutionStatus = "Failed"',
+      jobStateIs('dead'),
+      executionStatusIs('Failed'),
       q.job !== undefined && `ForgeJob = ${quote(q.job)}`,
       q.entity !== undefined && `ForgeEntity = ${quote(q.entity)}`,
       since && `CloseTime >= ${quote(since.toISOString())}`,
@@ -228,7 +228,7 @@ export function createJobInspector(options: InspectorOptions) {
     if (redriveOf === undefined) delete input.redriveOf;
     const attrs = attributes(description);
     try {
-      const handle = await client.workflow.start('jobWorkflow', {
+      const handle = await client.workflow.start(JOB_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: description.taskQueue,
         args: [input],
@@ -266,7 +266,7 @@ export function createJobInspector(options: InspectorOptions) {
     if (!closed) {
       // a running job answers its status query when a worker is up; without one, say what visibility knows
       live = await client.connection
-        .withDeadline(Date.now() + 2000, () => client.workflow.getHandle(workflowId, description.runId).query<JobStatus>('status'))
+        .withDeadline(Date.now() + 2000, () => client.workflow.getHandle(workflowId, description.runId).query<JobStatus>(QUERY.status))
         .catch(() => undefined);
     }
     const runs: JobRun[] = [];

@@ -12,11 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
+import { Connection } from '@temporalio/client';
 import { stopProcessGroup } from '../dev/process-tree';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
-import { ensureSearchAttributes } from './register';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../names';
+import { ensureNamespace, ensureSearchAttributes } from './register';
 import { findTemporalServer, type TemporalServerBinaries } from './server-provision';
 import { serverTuningYaml } from './server-tuning';
 
@@ -365,26 +364,6 @@ async function writeClusterConfig(dir: string, options: { pg: PostgresEndpoint; 
 // Readiness: the frontend answers, the namespace exists (the sql setup does not create it) and the
 // search attributes are registered and queryable.
 
-const NOT_FOUND = 5;
-const ALREADY_EXISTS = 6;
-
-/** Registers the namespace when it is missing; safe from several processes. */
-export async function ensureNamespace(connection: Connection, namespace: string, retentionSeconds = DEFAULT_RETENTION_SECONDS): Promise<boolean> {
-  try {
-    await connection.workflowService.describeNamespace({ namespace });
-    return false;
-  } catch (error) {
-    if (!(isGrpcServiceError(error) && error.code === NOT_FOUND)) throw error;
-  }
-  try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(retentionSeconds * 1000) });
-    return true;
-  } catch (error) {
-    if (isGrpcServiceError(error) && error.code === ALREADY_EXISTS) return false;
-    throw error;
-  }
-}
-
 async function waitUntilReady(address: string, namespace: string, retentionSeconds: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -393,7 +372,7 @@ async function waitUntilReady(address: string, namespace: string, retentionSecon
     try {
       connection = await Connection.connect({ address, connectTimeout: 2000 });
       await connection.withDeadline(Date.now() + 5000, () => connection!.workflowService.getSystemInfo({}));
-      await ensureNamespace(connection, namespace, retentionSeconds);
+      await ensureNamespace(connection, namespace, retentionSeconds * 1000);
       await ensureSearchAttributes(connection, namespace);
       // The namespace and attribute caches of the frontend: a query over every attribute works only
       // once both know them.

@@ -5,7 +5,7 @@ import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Connection } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../names';
 import { freePorts, startOnFreePorts } from '../dev/ports';
 import { keepWhileAlive } from '../dev/keeper';
 import { stopProcessGroup } from '../dev/process-tree';

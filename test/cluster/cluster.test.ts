@@ -21,8 +21,8 @@ import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
 import { stopProcessGroup } from '../../src/dev/process-tree';
 import { createMemoryLogger } from '../../src/log';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres';
-import { SA } from '../../src/search-attributes';
-import { DEFAULT_TASK_QUEUE } from '../../src/shared';
+import { SA } from '../../src/names';
+import { DEFAULT_TASK_QUEUE } from '../../src/names';
 import { startTemporalCluster, type TemporalCluster } from '../../src/temporal/cluster';
 import { eventually } from '../helpers/stack';
 

@@ -9,7 +9,7 @@ import type { RuntimeConfig } from '../../src/config/types';
 import type { JobHandler } from '../../src/effects/build';
 import { createMemoryLogger } from '../../src/log';
 import type { Provider } from '../../src/providers/types';
-import { SA } from '../../src/search-attributes';
+import { SA } from '../../src/names';
 import type { JobPolicy } from '../../src/workflows/types';
 
 export function temporalAddress(): string {

@@ -13,7 +13,7 @@ import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
-import { SA } from '../../src/search-attributes';
+import { SA } from '../../src/names';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 

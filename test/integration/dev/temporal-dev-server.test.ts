@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
-import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
 import { INDEXED_VALUE_TYPE } from '../../../src/temporal/register';
 import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
 

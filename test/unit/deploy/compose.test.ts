@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRuntimeConfig } from '../../../src/config';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
 import { SERVER_TUNING } from '../../../src/temporal/server-tuning';
 import { CLUSTER_DYNAMIC_CONFIG, DEFAULT_RETENTION_SECONDS, TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../../src/temporal/cluster';
 import { TEMPORAL_SERVER_VERSION } from '../../../src/temporal/server-provision';
