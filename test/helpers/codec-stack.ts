@@ -13,7 +13,7 @@ import type { DataConverter } from '@temporalio/common';
 import { createEncryptionCodec, startCodecServer, type CodecServer } from '../../src/codec';
 import { freePort } from '../../src/dev/ports';
 import { SA } from '../../src/names';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startPipeline, testConfig, type Pipeline } from './stack';
 

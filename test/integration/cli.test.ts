@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src';
 import { jobWorkflowId } from '../../src/client/ids';
-import { listCustomSearchAttributes } from '../../src/temporal';
+import { listCustomSearchAttributes } from '../../src/temporal/register';
 import type { TestDatabase } from '../helpers/db';
 import { BIN, ROOT, address, cliEnv, ensureBuilt, expectOneLineError, run } from '../helpers/cli';
 import { HELPDESK, helpdeskDatabase } from '../helpers/helpdesk';

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAppServer, type AppServer } from '../../src/app/server';
+import { startAppServer, type AppServer } from '../../src/dev/example-app';
 import { createJobClient } from '../../src/client';
 import { devJobsEndpoints } from '../../src/dev/endpoints';
 import { freePort } from '../../src/dev/ports';

@@ -7,7 +7,8 @@ import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
 import { INDEXED_VALUE_TYPE } from '../../../src/temporal/register';
-import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
+import { ensureSearchAttributes, listCustomSearchAttributes } from '../../../src/temporal/register';
+import { startTemporalDevServer } from '../../../src/dev/temporal-dev-server';
 
 jest.setTimeout(90_000);
 

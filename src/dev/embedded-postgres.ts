@@ -6,9 +6,9 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
-import { cacheDir } from '../dev/cache-dir';
-import { freePort, startOnFreePorts } from '../dev/ports';
-import { isAlive, waitForExit } from '../dev/process-tree';
+import { cacheDir } from './cache-dir';
+import { freePort, startOnFreePorts } from './ports';
+import { isAlive, waitForExit } from './process-tree';
 
 export interface EmbeddedPostgresOptions {
   /** Kept between runs; default `<cacheDir>/pg-data`. Initialised only when empty. */
@@ -370,4 +370,9 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
   } finally {
     await client.end();
   }
+}
+
+/** An embedded Postgres for one worker run (createJobWorker's `database`): DATABASE_URL wins when set. */
+export async function embeddedDatabase(log: (line: string) => void): Promise<RunningDatabase> {
+  return resolveDatabase({ log });
 }

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { stopProcessGroup } from '../dev/process-tree';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../names';
-import { ensureNamespace, ensureSearchAttributes } from './register';
-import { findTemporalServer, type TemporalServerBinaries } from './server-provision';
-import { serverTuningYaml } from './server-tuning';
+import { stopProcessGroup } from '../../src/dev/process-tree';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../src/names';
+import { ensureNamespace, ensureSearchAttributes } from '../../src/temporal/register';
+import { findTemporalServer, type TemporalServerBinaries } from './temporal-server';
+import { serverTuningYaml } from '../../src/dev/server-tuning';
 
 /** The two databases of the profile; docker-compose.yml's schema job creates the same ones. */
 export const TEMPORAL_DATABASES = { persistence: 'temporal', visibility: 'temporal_visibility' } as const;
@@ -283,7 +283,7 @@ export function clusterConfigYaml(options: { pg: PostgresEndpoint; ports: Cluste
       grpcPort: ${grpc}
       membershipPort: ${membership}
       bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
-  return `# Written by forge-jobs (src/temporal/cluster.ts), modelled on config/development-postgres12.yaml of
+  return `# Written by forge-jobs (test/support/temporal-cluster.ts), modelled on config/development-postgres12.yaml of
 # go.temporal.io/server: the same server and plugin as docker-compose.yml, on 127.0.0.1 with free ports.
 log:
   stdout: true

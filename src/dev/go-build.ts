@@ -9,8 +9,8 @@ import { access, chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, sta
 import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { isAlive } from '../dev/process-tree';
+import { cacheDir as defaultCacheDir } from './cache-dir';
+import { isAlive } from './process-tree';
 
 export type Log = (line: string) => void;
 

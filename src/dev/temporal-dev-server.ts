@@ -6,10 +6,10 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Connection } from '@temporalio/client';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../names';
-import { freePorts, startOnFreePorts } from '../dev/ports';
-import { keepWhileAlive } from '../dev/keeper';
-import { stopProcessGroup } from '../dev/process-tree';
-import { ensureSearchAttributes } from './register';
+import { freePorts, startOnFreePorts } from './ports';
+import { keepWhileAlive } from './keeper';
+import { stopProcessGroup } from './process-tree';
+import { ensureSearchAttributes } from '../temporal/register';
 import { serverTuningFlags } from './server-tuning';
 
 export interface TemporalDevServerOptions {
