@@ -32,6 +32,7 @@ export const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
 /** gRPC status codes the client, pruner, setup and launchers tell apart. */
 export const GRPC_STATUS = {
   CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,

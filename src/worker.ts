@@ -20,7 +20,7 @@ import { startCompletedPruner } from './client/prune';
 import { Client, type Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from './temporal/register';
 import { createPool } from './postgres/pool';
-import { createJobClient } from './client';
+import { createJobStarter } from './client/starter';
 import { startRelay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
 import { createLaneWorker } from './rate/lane-worker';
@@ -221,7 +221,7 @@ export function createJobWorker(options: JobWorkerOptions) {
     }
     if (stopping) return;
     if (options.relay !== false) {
-      const relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
+      const relayClient = createJobStarter({ artifact, config, taskQueue, logger, dataConverter });
       cleanups.push(() => relayClient.close());
       const tuning = typeof options.relay === 'object' ? options.relay : {};
       const relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });

@@ -4,17 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Pool } from 'pg';
-import {
-  createPool,
-  defaultRuntimeConfig,
-  loadArtifact,
-  loadRuntimeConfig,
-  parseDuration,
-  resolveArtifact,
-  type Artifact,
-  type RuntimeConfig,
-  type TemporalConfig,
-} from '../index';
+import { loadArtifact, loadRuntimeConfig, type Artifact, type RuntimeConfig, type TemporalConfig } from '../index';
+import { createPool, defaultRuntimeConfig, parseDuration, resolveArtifact } from '../admin';
 import { ENV, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type TemporalFlags } from './options';
 
 /** Bad input: printed as one line `forge-jobs <command>: <message>`, exit code 1. */

@@ -7,7 +7,8 @@
  */
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msNumberToTs } from '@temporalio/common/lib/time';
-import { GRPC_STATUS, SEARCH_ATTRIBUTE_TYPES, connectionOptions, ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace, type TemporalConfig } from '../index';
+import type { TemporalConfig } from '../index';
+import { GRPC_STATUS, SEARCH_ATTRIBUTE_TYPES, connectionOptions, ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace } from '../admin';
 import { UsageError, formatDuration, loadConfig, parseRetention, resolveTemporal } from './config';
 import { print, printJson, progress, table } from './format';
 import { DEFAULT_RETENTION, type ConfigFlags, type JsonFlags, type TemporalFlags } from './options';

@@ -7,11 +7,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadArtifact } from '../artifact';
 import { createJobClient } from '../client';
+import { createJobInspector } from '../client/inspect';
 import { loadRuntimeConfig } from '../config';
 import type { RuntimeConfig } from '../config/types';
 import { startAppServer } from './example-app';
 import { installCapture } from '../capture';
-import { maxRecordBytes } from '../client/limits';
+import { maxRecordBytes } from '../outbox/event';
 import { createLogger } from '../log';
 import { resolveDatabase } from './embedded-postgres';
 import type { Pool } from 'pg';
@@ -23,6 +24,7 @@ import { cacheDir } from './cache-dir';
 import { startMailSink } from './mail-sink';
 import { freePort } from './ports';
 import { devJobsEndpoints } from './endpoints';
+import { DevStackInterrupted } from './interrupted';
 
 export interface DevStackOptions {
   artifact: string;
@@ -47,12 +49,7 @@ export interface DevStack {
   stop(): Promise<string[]>;
 }
 
-export class DevStackInterrupted extends Error {
-  constructor() {
-    super('interrupted while starting; stopped everything that had started');
-    this.name = 'DevStackInterrupted';
-  }
-}
+export { DevStackInterrupted };
 
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -116,7 +113,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
 
     const client = createJobClient({ artifact, config, logger, database: pool });
     started('job client', () => client.close());
-    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(client) });
+    const inspector = createJobInspector({ config, database: pool });
+    started('job inspector', () => inspector.close());
+    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(inspector) });
     started('app server', () => app.close());
     checkpoint();
 

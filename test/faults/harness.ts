@@ -21,7 +21,7 @@ import { SMTPServer } from 'smtp-server';
 import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { createJobClient, loadRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
-import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/client/ids';
+import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/outbox/event';
 import { freePort, freePorts } from '../../src/dev/ports';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { findTemporalCli } from '../../src/dev/temporal-cli';

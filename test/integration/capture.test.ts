@@ -13,7 +13,7 @@ import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
-import { transactionEventId } from '../../src/client/ids';
+import { transactionEventId } from '../../src/outbox/event';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../helpers/helpdesk';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src';
-import { jobWorkflowId } from '../../src/client/ids';
+import { jobWorkflowId } from '../../src/outbox/event';
 import { listCustomSearchAttributes } from '../../src/temporal/register';
 import type { TestDatabase } from '../helpers/db';
 import { BIN, ROOT, address, cliEnv, ensureBuilt, expectOneLineError, run } from '../helpers/cli';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createJobClient, startRelay, type Relay } from '../../src';
-import { deriveEventId, jobWorkflowId, transactionEventId } from '../../src/client/ids';
+import { deriveEventId, jobWorkflowId, transactionEventId } from '../../src/outbox/event';
 import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
