@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src';
+import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src/admin';
 import { jobWorkflowId } from '../../src/outbox/event';
 import { listCustomSearchAttributes } from '../../src/temporal/register';
 import type { TestDatabase } from '../helpers/db';
