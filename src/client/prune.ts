@@ -12,7 +12,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { Pool } from 'pg';
 import type { JobsConfig } from '../config/types';
 import { createLogger, type Logger } from '../log';
-import { pruneLedgerKeys } from '../sql/insert';
+import { pruneLedgerKeys } from '../sql/ledger';
 import { pruneDeadTargetsQuery } from '../sql/pages';
 import { MAX_BACKOFF_MS } from '../retry/backoff';
 import { GRPC_STATUS } from '../names';
