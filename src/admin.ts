@@ -13,7 +13,7 @@ export { DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH
 export { defaultRuntimeConfig, parseDuration } from './config';
 export { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configured';
 export { createPool } from './postgres/pool';
-export { maxRecordBytes } from './outbox/event';
+export { maxRecordBytes, transactionEventId } from './outbox/event';
 // migrate, explain
 export { migrate } from './sql/migrations';
 export { explainNeeds } from './needs';
