@@ -1,5 +1,5 @@
 /**
- * What the Temporal CLI (provision.ts) and the Temporal server (server-provision.ts) share: finding Go,
+ * What the Temporal CLI (./temporal-cli.ts) and the Temporal server (test/support/temporal-server.ts) share: finding Go,
  * a cross-process build lock in the cache directory, and a `go install` that only ever leaves finished
  * binaries in the cache.
  */

@@ -125,7 +125,7 @@ test('the dynamic config exists where the server is told to look, and agrees wit
   }
 });
 
-test('the setup job registers the namespace and exactly the search attributes of src/shared.ts', () => {
+test('the setup job registers the namespace and exactly the search attributes of src/names.ts', () => {
   const setup = env('temporal-setup');
   const pairs = setup.FORGE_SEARCH_ATTRIBUTES!.trim().split(/\s+/).map((pair) => pair.split('='));
   expect(pairs.map(([name]) => name)).toEqual(SEARCH_ATTRIBUTES);
