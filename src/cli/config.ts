@@ -1,6 +1,6 @@
 /**
  * One resolution of what the commands need, flag > environment variable > forge.runtime.toml > default,
- * into typed values. Only the public API (../index) is used.
+ * into typed values. Only the entry points (../index, ../admin) are used.
  */
 import { existsSync } from 'node:fs';
 import type { Pool } from 'pg';
