@@ -112,9 +112,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     }
 
     const client = createJobClient({ artifact, config, logger, database: pool });
-    started('job client', () => client.close());
     const inspector = createJobInspector({ config, database: pool });
-    started('job inspector', () => inspector.close());
+    // one line in the stop summary: the inspector serves the app's dev endpoints beside the client
+    started('job client', async () => {
+      await client.close();
+      await inspector.close();
+    });
     const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(inspector) });
     started('app server', () => app.close());
     checkpoint();
