@@ -3,6 +3,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What product code (everything in src/ but the tooling in src/dev and the CLI) may not import. */
+const TOOLING = { group: ['**/dev', '**/dev/*', '**/test/**', '**/bench/**'], message: 'product code never imports dev or test tooling (src/dev, test/, bench/)' };
+
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'events', 'stream', 'util', 'zlib', 'dns', 'tls'];
 
 export default tseslint.config(
@@ -26,15 +29,25 @@ export default tseslint.config(
         { group: NODE_BUILTINS, message: 'workflow code runs in the deterministic sandbox: no Node built-ins' },
         { group: ['pg', 'nodemailer', 'undici', 'smtp-server'], message: 'workflow code does no I/O: call an activity' },
         { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'workflows import activities by type only' },
+        TOOLING,
       ] }],
     },
   },
   {
+    // The product never imports the tooling (src/dev), the tests or the bench; the tooling may import the product.
+    // src/admin.ts is the entry point that offers the dev stack beside the operating verbs.
     files: ['src/**/*.ts'],
-    ignores: ['src/dev/**', 'src/temporal/**', 'src/postgres/embedded.ts', 'src/app/**', 'src/cli/**'],
+    ignores: ['src/dev/**', 'src/cli/**', 'src/workflows/**', 'src/admin.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [TOOLING] }],
+    },
+  },
+  {
+    // The CLI lives on the two entry points: forge-jobs (../index) and forge-jobs/admin (../admin).
+    files: ['src/cli/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/dev', '**/dev/*', '**/app/*', '**/postgres/embedded', '**/temporal/provision', '**/temporal/go-build', '**/temporal/cluster', '**/temporal/server-provision', '**/temporal/dev-server', '../../bench/*', '../bench/*'], message: 'product code never imports dev or test tooling' },
+        { group: ['../*', '!../index', '!../admin', '../../**'], message: 'src/cli imports the product only through ../index and ../admin' },
       ] }],
     },
   },

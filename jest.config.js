@@ -3,11 +3,12 @@
  * one Postgres for the whole run, started by test/setup/global-setup.ts only when an integration test runs.
  */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const setupFiles = ['<rootDir>/test/support/ts-register-env.ts'];
 module.exports = {
   maxWorkers: 2,
   testTimeout: 60000,
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', testTimeout: 30000, roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'], transform },
+    { displayName: 'unit', testEnvironment: 'node', testTimeout: 30000, roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'], transform, setupFiles },
     {
       displayName: 'integration',
       testTimeout: 120000,
@@ -15,6 +16,7 @@ module.exports = {
       roots: ['<rootDir>/test/integration'],
       testMatch: ['**/*.test.ts'],
       transform,
+      setupFiles,
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },

@@ -14,3 +14,6 @@ require.extensions['.ts'] = (module, filename) =>
     }).code,
     filename,
   );
+
+// A courier started by a process running src/ from here loads its child.ts through this same hook.
+process.env.FORGE_JOBS_TS_REGISTER ??= __filename;

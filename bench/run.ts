@@ -24,10 +24,12 @@ import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createJobClient, resolveArtifact, resolveRuntimeConfig } from '../src';
+import { createJobClient, resolveRuntimeConfig } from '../src';
+import { resolveArtifact } from '../src/admin';
 import { jobPolicy } from '../src/client/policy';
-import { startEmbeddedPostgres } from '../src/postgres';
-import { findTemporalCli, startTemporalDevServer } from '../src/temporal';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { findTemporalCli } from '../src/dev/temporal-cli';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { artifact as rawArtifact, rawConfig, seed } from './app';
 import type { BenchContext, Results } from './context';
 import { captureCost } from './scenarios/capture';
@@ -41,8 +43,8 @@ import { smtpLatency } from './scenarios/smtp-latency';
 import { throughput } from './scenarios/throughput';
 import { startHttpSink, startSmtpSink } from './sinks';
 import { round, sleep } from './stats';
-import { SERVER_TUNING } from '../src/temporal/server-tuning';
-import { TASK_QUEUE_TYPE } from '../src/shared';
+import { SERVER_TUNING } from '../src/dev/server-tuning';
+import { TASK_QUEUE_TYPE } from '../src/names';
 
 const FORGE_QUEUE = 'bench-forge';
 const BASELINE_QUEUE = 'bench-baseline';
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
 
   const quiet = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
   const cliPath = await findTemporalCli({ log, allowBuild: true });
-  // Eager activity dispatch is on in every dev server forge-jobs starts (src/temporal/dev-server.ts).
+  // Eager activity dispatch is on in every dev server forge-jobs starts (src/dev/temporal-dev-server.ts).
   const extraArgs = process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : [];
   const [temporal, pg, smtp, http, forgeBundle, baselineBundle] = await Promise.all([
     startTemporalDevServer({ cliPath, log: quiet, extraArgs }),

@@ -11,7 +11,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 
 const root = path.join(__dirname, '..');
-const compiled = path.join(root, 'dist', 'temporal', 'provision.js');
+const compiled = path.join(root, 'dist', 'dev', 'temporal-cli.js');
 
 function loadProvision() {
   if (fs.existsSync(compiled)) return require(compiled);
@@ -24,7 +24,7 @@ function loadProvision() {
     });
     module._compile(code, filename);
   };
-  return require(path.join(root, 'src', 'temporal', 'provision.ts'));
+  return require(path.join(root, 'src', 'dev', 'temporal-cli.ts'));
 }
 
 loadProvision()

@@ -19,9 +19,8 @@ import { migrate } from './sql/migrations';
 import { startCompletedPruner } from './client/prune';
 import { Client, type Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from './temporal/register';
-import { resolveDatabase } from './postgres';
 import { createPool } from './postgres/pool';
-import { createJobClient } from './client';
+import { createJobStarter } from './client/starter';
 import { startRelay, type RelayOptions } from './outbox/relay';
 import { connectionOptions } from './temporal/connect';
 import { createLaneWorker } from './rate/lane-worker';
@@ -31,8 +30,11 @@ import { dataConverterFromEnv } from './codec/env';
 export interface JobWorkerOptions {
   artifact: Artifact | string | object;
   config?: RuntimeConfig;
-  /** a pg Pool (stays the caller's) or a URL; default [database] of the config */
-  database?: Pool | string;
+  /**
+   * a pg Pool (stays the caller's), a URL, or an opener of a database this worker owns for its run (e.g.
+   * `embeddedDatabase` of forge-jobs/admin); default [database] of the config, else DATABASE_URL
+   */
+  database?: Pool | string | DatabaseOpener;
   handlers?: Record<string, JobHandler>;
   /** extra or replacement providers: a capability they serve is taken from the defaults */
   providers?: Provider[];
@@ -71,6 +73,9 @@ export interface JobWorkerOptions {
    */
   tuning?: WorkerTuning;
 }
+
+/** Starts a database for one worker run: its URL, and how to stop it when the worker stops. */
+export type DatabaseOpener = (log: (line: string) => void) => Promise<{ url: string; stop(): Promise<void> }>;
 
 export interface WorkerTuning {
   maxConcurrentActivityTaskExecutions?: number;
@@ -216,7 +221,7 @@ export function createJobWorker(options: JobWorkerOptions) {
     }
     if (stopping) return;
     if (options.relay !== false) {
-      const relayClient = createJobClient({ artifact, config, taskQueue, logger, dataConverter });
+      const relayClient = createJobStarter({ artifact, config, taskQueue, logger, dataConverter });
       cleanups.push(() => relayClient.close());
       const tuning = typeof options.relay === 'object' ? options.relay : {};
       const relay = await startRelay({ ...tuning, pool, client: relayClient, logger, migrate: false });
@@ -263,16 +268,22 @@ export function createJobWorker(options: JobWorkerOptions) {
 export type JobWorker = ReturnType<typeof createJobWorker>;
 
 /**
- * The database of `database`, else [database] of the config, else DATABASE_URL; with none of them and the
- * embedded adapter, an embedded Postgres this worker starts and stops.
+ * The URL of `database`, else [database] of the config, else DATABASE_URL; with none of them, the database
+ * an opener given as `database` starts (and this worker stops). The embedded adapter without an opener
+ * says how to get one.
  */
-async function openDatabase(explicit: string | undefined, config: RuntimeConfig, logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
-  const url = explicit ?? config.database.url ?? (process.env.DATABASE_URL || undefined);
+async function openDatabase(explicit: string | DatabaseOpener | undefined, config: RuntimeConfig, logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = (typeof explicit === 'string' ? explicit : undefined) ?? config.database.url ?? (process.env.DATABASE_URL || undefined);
   if (url) return { url, stop: async () => undefined };
   if (config.database.adapter !== 'embedded') {
     throw new Error('forge-jobs worker: no database: pass `database`, set DATABASE_URL, or [database.postgres] url in forge.runtime.toml');
   }
-  const db = await resolveDatabase({ log: (line) => logger.debug('database.embedded', { line }) });
+  if (typeof explicit !== 'function') {
+    throw new Error(
+      'forge-jobs worker: no database url and the embedded adapter: pass `database: embeddedDatabase` (from forge-jobs/admin), a URL or a Pool, or set DATABASE_URL',
+    );
+  }
+  const db = await explicit((line) => logger.debug('database.embedded', { line }));
   logger.info('database.embedded_started', { url: db.url.replace(/:[^:@/]*@/, ':***@') });
   return { url: db.url, stop: db.stop };
 }

@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { replayFromServer } from '../../src/replay/from-server';
-import { JOB_WORKFLOW_TYPE } from '../../src/shared';
+import { jobQuery, quote } from '../../src/visibility';
 import { SOLO_ORG } from '../app';
 import type { BenchContext, Results } from '../context';
 import { insertTicket } from '../context';
@@ -13,7 +13,7 @@ import { round } from '../stats';
 
 export async function replay(ctx: BenchContext): Promise<Results> {
   const histories = Number(process.env.BENCH_REPLAY_HISTORIES ?? (ctx.quick ? 100 : 1000));
-  const query = `WorkflowType = "${JOB_WORKFLOW_TYPE}" AND TaskQueue = "${ctx.config.jobs.taskQueue}" AND ExecutionStatus != "Running"`;
+  const query = jobQuery(ctx.config.jobs.taskQueue, `ExecutionStatus != ${quote('Running')}`);
   const { count } = await ctx.temporalClient.workflow.count(query);
   if (count < histories) await runJobs(ctx, histories - count);
   await waitForCount(ctx, query, histories);

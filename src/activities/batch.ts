@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { PermanentError } from '../errors';
 import { boundsQuery, insertDeadTargets, pageQuery, rowsByIdQuery } from '../sql/pages';
-import { mapLimit } from '../workflows/lanes';
+import { mapLimit } from '../map-limit';
 import { DEAD_SAMPLES, FAILURE_TYPES, type BatchInput, type BatchResult, type BoundsInput, type DeadTarget, type Row, type TargetId } from '../workflows/types';
 import { runTarget, type EffectDeps } from './effect';
 import { queryTargets, targetSource, type TargetSource } from './source';

@@ -11,8 +11,8 @@ import type { ProviderRegistry } from '../providers/registry';
 import type { Pacer } from '../rate/pacer';
 import { backoffMs } from '../retry/backoff';
 import { targetByIdQuery } from '../sql/targets';
-import { attemptFailedSignal } from '../workflows/state';
-import { FAILURE_TYPES, type EffectFailure, type EffectInput, type Row } from '../workflows/types';
+import { SIGNAL } from '../names';
+import { FAILURE_TYPES, type AttemptFailed, type EffectFailure, type EffectInput, type Row } from '../workflows/types';
 import { effectKey } from './keys';
 import { alreadySent, isLedgered, recordSent } from './sent-ledger';
 import { countJob } from './metrics';
@@ -192,7 +192,7 @@ function toApplicationFailure(failure: EffectFailure): ApplicationFailure {
 /** Lets the job workflow show `failed` while a retry is pending; losing this signal loses nothing but the hint. */
 async function announceRetry(input: EffectInput, attempt: number, error: string): Promise<void> {
   try {
-    await Context.current().client.workflow.getHandle(input.jobWorkflowId).signal(attemptFailedSignal, { target: input.targetId, attempt, error });
+    await Context.current().client.workflow.getHandle(input.jobWorkflowId).signal<[AttemptFailed]>(SIGNAL.attemptFailed, { target: input.targetId, attempt, error });
   } catch {
     // the workflow may have closed meanwhile
   }

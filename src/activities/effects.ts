@@ -8,7 +8,7 @@
  * through runEffect and its retries (src/workflows/targets.ts).
  */
 import { Context } from '@temporalio/activity';
-import { mapLimit } from '../workflows/lanes';
+import { mapLimit } from '../map-limit';
 import type { EffectsInput, TargetOutcome } from '../workflows/types';
 import { runTarget, type EffectDeps } from './effect';
 

@@ -1,7 +1,7 @@
 /**
  * Job counters on the worker's Prometheus endpoint (beside Temporal's own runtime metrics), recorded through
  * the activity context's metric meter. Counters are per worker process and reset when it restarts; the
- * durable numbers are `client.stats()`, which reads Temporal's visibility.
+ * durable numbers are `createJobInspector(…).stats()`, which reads Temporal's visibility.
  */
 import { Context } from '@temporalio/activity';
 import type { MetricCounter, MetricMeter, MetricTags } from '@temporalio/common';

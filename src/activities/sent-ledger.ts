@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { TransientError } from '../errors';
 import type { Logger } from '../log';
 import { HTTP_CAPABILITIES } from '../providers/http';
-import { claimLedgerKey, ledgerHasKey } from '../sql/insert';
+import { claimLedgerKey, ledgerHasKey } from '../sql/ledger';
 
 /** The sends that cannot be taken back: the same set the courier makes. */
 export const SEND_CAPABILITIES: readonly string[] = ['email.send', ...HTTP_CAPABILITIES];

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CAPABILITIES } from '../shared';
+import { CAPABILITIES } from '../names';
 import { loadEntities } from './entities';
 import { loadHooks } from './hooks';
 import { checkInserts } from './inserts';

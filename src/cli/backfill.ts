@@ -4,7 +4,7 @@
  * stderr on a terminal (rows done / total, rate, ETA), or as JSON lines on stdout with --json.
  */
 import type { Command } from 'commander';
-import { dryRunBackfill, listBackfills, maxRecordBytes, planBackfill, runBackfill, type BackfillProgress } from '../index';
+import { dryRunBackfill, listBackfills, maxRecordBytes, planBackfill, runBackfill, type BackfillProgress } from '../admin';
 import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl, UsageError } from './config';
 import { print, printJson, progress as progressLine, toJson } from './format';
 import { artifactOption, configOptions, databaseOption, jsonOption, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type JsonFlags } from './options';

@@ -3,7 +3,7 @@
  * entity into the outbox, whatever wrote it (src/capture).
  */
 import type { Command } from 'commander';
-import { captureStatus, installCapture, maxRecordBytes, removeCapture, type CaptureChange, type CaptureStatusEntry } from '../index';
+import { captureStatus, installCapture, maxRecordBytes, removeCapture, type CaptureChange, type CaptureStatusEntry } from '../admin';
 import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { print, printJson, progress } from './format';
 import { artifactOption, configOptions, databaseOption, jsonOption, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type JsonFlags } from './options';

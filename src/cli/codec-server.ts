@@ -1,6 +1,6 @@
 /** `forge-jobs codec-server`: the remote codec the Temporal Web UI calls to show encrypted payloads decoded. */
 import type { Command } from 'commander';
-import { codecFromEnv, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGINS, startCodecServer } from '../index';
+import { codecFromEnv, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGINS, startCodecServer } from '../admin';
 
 export interface CodecServerFlags {
   port: string;

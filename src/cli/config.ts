@@ -1,20 +1,11 @@
 /**
  * One resolution of what the commands need, flag > environment variable > forge.runtime.toml > default,
- * into typed values. Only the public API (../index) is used.
+ * into typed values. Only the entry points (../index, ../admin) are used.
  */
 import { existsSync } from 'node:fs';
 import type { Pool } from 'pg';
-import {
-  createPool,
-  defaultRuntimeConfig,
-  loadArtifact,
-  loadRuntimeConfig,
-  parseDuration,
-  resolveArtifact,
-  type Artifact,
-  type RuntimeConfig,
-  type TemporalConfig,
-} from '../index';
+import { loadArtifact, loadRuntimeConfig, type Artifact, type RuntimeConfig, type TemporalConfig } from '../index';
+import { createPool, defaultRuntimeConfig, parseDuration, resolveArtifact } from '../admin';
 import { ENV, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type TemporalFlags } from './options';
 
 /** Bad input: printed as one line `forge-jobs <command>: <message>`, exit code 1. */

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { startDevStack } from '../index';
-import { DevStackInterrupted, type DevStack } from '../dev/stack';
+import { startDevStack, DevStackInterrupted, type DevStack } from '../admin';
 
 const EXAMPLE = resolve(__dirname, '..', '..', 'examples', 'helpdesk');
 

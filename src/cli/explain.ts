@@ -4,7 +4,8 @@
  * transaction that is rolled back; no effect runs and no workflow starts.
  */
 import { readFileSync } from 'node:fs';
-import { explainNeeds, resolveArtifactWithDatabase, type Artifact, type HopExplanation, type JobDef } from '../index';
+import type { Artifact, JobDef } from '../index';
+import { explainNeeds, resolveArtifactWithDatabase, type HopExplanation } from '../admin';
 import { UsageError, loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { cell, print, printJson, progress, shorten, table, toJson } from './format';
 import type { ArtifactFlags, ConfigFlags, DatabaseFlags, JsonFlags } from './options';

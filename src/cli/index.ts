@@ -1,6 +1,6 @@
 /**
- * The forge-jobs command line: a client of the public API (../index), split by command. Flag definitions are
- * in options.ts, their resolution (flag > env > forge.runtime.toml > default) in config.ts.
+ * The forge-jobs command line: a client of the two entry points (../index, ../admin), split by command.
+ * Flag definitions are in options.ts, their resolution (flag > env > forge.runtime.toml > default) in config.ts.
  *
  * Errors print one line `forge-jobs <command>: <reason>` and exit 1; an invalid artifact or runtime config
  * lists its problems under that line. FORGE_DEBUG=1 prints the stack too.

@@ -5,10 +5,9 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
-import { dataConverterFromEnv } from '../index';
-import { connectionOptions, createJobInspector, parseSince, type DeadJob, type JobDetails, type JobInspector, type JobStats, type RetriedJob } from '../index';
+import { dataConverterFromEnv, createJobInspector, type DeadJob, type JobDetails, type JobInspector, type JobStats, type RetriedJob } from '../index';
+import { connectionOptions, parseSince, rateLanes } from '../admin';
 import { loadConfig, resolveTemporal, UsageError } from './config';
-import { rateLanes } from '../rate/lanes';
 import { print, printJson } from './format';
 import { configOptions, databaseOption, ENV, jsonOption, temporalOptions, type ConfigFlags, type DatabaseFlags, type JsonFlags, type TemporalFlags } from './options';
 import { ago, renderFields, renderTable } from './table';

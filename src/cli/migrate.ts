@@ -1,5 +1,5 @@
 /** `forge-jobs migrate`: creates forge-jobs' own tables (schema forge_jobs) in the app's database; idempotent. */
-import { migrate } from '../index';
+import { migrate } from '../admin';
 import { loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, DatabaseFlags, JsonFlags } from './options';

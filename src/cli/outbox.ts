@@ -6,27 +6,16 @@ import { loadConfig, openPool, resolveDatabaseUrl } from './config';
 import { print, printJson } from './format';
 import type { ConfigFlags, DatabaseFlags, JsonFlags } from './options';
 import { ago, renderTable } from './table';
-import { LIST_DEAD_OUTBOX_SQL, RETRY_DEAD_OUTBOX_SQL } from '../sql/outbox';
+import { listDeadOutbox, retryDeadOutbox } from '../admin';
 
 export type OutboxFlags = ConfigFlags & DatabaseFlags & JsonFlags & { limit?: string };
-
-interface DeadRow {
-  id: string;
-  event_id: string;
-  entity: string;
-  operation: string;
-  attempts: number;
-  last_error: string | null;
-  dead_at: Date;
-  created_at: Date;
-}
 
 export async function outboxDeadCommand(flags: OutboxFlags): Promise<void> {
   const limit = flags.limit === undefined ? 100 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`);
   const pool = await openPool(resolveDatabaseUrl(flags, loadConfig(flags)), 1);
   try {
-    const { rows } = await pool.query<DeadRow>(LIST_DEAD_OUTBOX_SQL, [limit]);
+    const rows = await listDeadOutbox(pool, limit);
     if (flags.json) return printJson(rows);
     print(
       renderTable(rows, [
@@ -49,8 +38,7 @@ export async function outboxRetryCommand(ids: string[], flags: OutboxFlags & { a
   if (bad !== undefined) throw new Error(`outbox ids are integers, got ${JSON.stringify(bad)}`);
   const pool = await openPool(resolveDatabaseUrl(flags, loadConfig(flags)), 1);
   try {
-    const { rows } = await pool.query<{ id: string }>(RETRY_DEAD_OUTBOX_SQL, [ids.length > 0 ? ids : null]);
-    const retried = rows.map((r) => r.id).sort((a, b) => Number(BigInt(a) - BigInt(b)));
+    const retried = await retryDeadOutbox(pool, ids.length > 0 ? ids : null);
     if (flags.json) return printJson({ retried });
     print(retried.length === 0 ? 'no dead outbox rows matched' : `gave ${retried.length} dead outbox row${retried.length > 1 ? 's' : ''} back to the relay: ${retried.join(', ')}`);
   } finally {

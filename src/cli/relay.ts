@@ -2,7 +2,7 @@
  * `forge-jobs relay`: the outbox relay alone (when workers run with their relay off, or to scale it apart).
  * Starts the workflows of committed outbox rows until SIGINT or SIGTERM, then finishes the sweep in flight.
  */
-import { createJobClient, startRelay } from '../index';
+import { createJobStarter, startRelay } from '../admin';
 import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl, resolveTemporal, withTemporal } from './config';
 import { progress } from './format';
 import type { ArtifactFlags, ConfigFlags, DatabaseFlags, TemporalFlags } from './options';
@@ -21,7 +21,7 @@ export async function relayCommand(flags: RelayFlags): Promise<void> {
   }
 
   const pool = await openPool(url, 5);
-  const client = createJobClient({ artifact, config, taskQueue: flags.taskQueue });
+  const client = createJobStarter({ artifact, config, taskQueue: flags.taskQueue });
   try {
     // Registered before the (possibly slow) start, so a signal during start-up still stops cleanly.
     let signalled: () => void = () => undefined;

@@ -8,9 +8,8 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { resolve } from 'node:path';
-import { WORKFLOWS_PATH, connectionOptions } from '../index';
-import { describeReplayFailure } from '../replay/failure';
-import { DEFAULT_REPLAY_LIMIT, DEFAULT_REPLAY_PARALLEL, replayFromServer } from '../replay/from-server';
+import { WORKFLOWS_PATH } from '../index';
+import { GRPC_STATUS, connectionOptions, describeReplayFailure, DEFAULT_REPLAY_LIMIT, DEFAULT_REPLAY_PARALLEL, replayFromServer } from '../admin';
 import { UsageError, loadConfig, resolveTemporal } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, JsonFlags, TemporalFlags } from './options';
@@ -158,7 +157,7 @@ async function connect(temporal: ReturnType<typeof resolveTemporal>): Promise<Co
 
 function isUnavailable(err: Error): boolean {
   const code = (err as { code?: number }).code ?? (err.cause as { code?: number } | undefined)?.code;
-  return code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(err.message);
+  return code === GRPC_STATUS.UNAVAILABLE || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(err.message);
 }
 
 const firstLine = (err: Error) => err.message.split('\n')[0];

@@ -6,16 +6,14 @@
  * then deleted. To keep dead jobs longer, run a longer retention or enable archival on the namespace.
  */
 import { Connection, isGrpcServiceError } from '@temporalio/client';
-import { msNumberToTs, tsToMs } from '@temporalio/common/lib/time';
-import { SEARCH_ATTRIBUTE_TYPES, connectionOptions, ensureSearchAttributes, listCustomSearchAttributes, type TemporalConfig } from '../index';
+import { msNumberToTs } from '@temporalio/common/lib/time';
+import type { TemporalConfig } from '../index';
+import { GRPC_STATUS, SEARCH_ATTRIBUTE_TYPES, connectionOptions, ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace } from '../admin';
 import { UsageError, formatDuration, loadConfig, parseRetention, resolveTemporal } from './config';
 import { print, printJson, progress, table } from './format';
 import { DEFAULT_RETENTION, type ConfigFlags, type JsonFlags, type TemporalFlags } from './options';
 
 export type SetupFlags = ConfigFlags & TemporalFlags & JsonFlags & { retention?: string | false; wait?: string };
-
-const NOT_FOUND = 5;
-const ALREADY_EXISTS = 6;
 
 interface SetupReport {
   address: string;
@@ -43,20 +41,15 @@ export async function setupCommand(flags: SetupFlags): Promise<void> {
       searchAttributes: [],
     };
     const service = connection.workflowService;
-    const current = await describe(connection, temporal.namespace);
+    const current = await namespaceRetentionMs(connection, temporal.namespace);
     if (current === undefined) {
       progress(`registering namespace ${temporal.namespace} (retention ${formatDuration(retentionMs)})…`);
-      try {
-        await service.registerNamespace({ namespace: temporal.namespace, workflowExecutionRetentionPeriod: msNumberToTs(retentionMs) });
-        report.namespaceCreated = true;
-      } catch (err) {
-        // another setup registered it between our describe and register
-        if (!(isGrpcServiceError(err) && err.code === ALREADY_EXISTS)) throw err;
-      }
+      // false: another setup registered it between our describe and register
+      report.namespaceCreated = await registerNamespace(connection, temporal.namespace, retentionMs);
       report.retention = { before: null, after: formatDuration(retentionMs), changed: true };
     }
     if (!report.namespaceCreated) {
-      const before = current ?? (await describe(connection, temporal.namespace));
+      const before = current ?? (await namespaceRetentionMs(connection, temporal.namespace));
       report.retention.before = before === undefined ? null : formatDuration(before);
       report.retention.after = report.retention.before;
       if (flags.retention !== false && before !== retentionMs) {
@@ -98,17 +91,6 @@ async function connect(temporal: TemporalConfig): Promise<Connection> {
   }
 }
 
-/** The namespace's retention in ms, or undefined when it does not exist. */
-async function describe(connection: Connection, namespace: string): Promise<number | undefined> {
-  try {
-    const response = await connection.workflowService.describeNamespace({ namespace });
-    return tsToMs(response.config?.workflowExecutionRetentionTtl);
-  } catch (err) {
-    if (isGrpcServiceError(err) && err.code === NOT_FOUND) return undefined;
-    throw err;
-  }
-}
-
 /**
  * A namespace just registered is unknown to the frontend's namespace cache for a few seconds; operator
  * calls answer NOT_FOUND until it refreshes. Retries those, with a progress line, until `waitMs`.
@@ -120,7 +102,7 @@ async function untilNamespaceServes<T>(namespace: string, waitMs: number, call: 
     try {
       return await call();
     } catch (err) {
-      const notYet = isGrpcServiceError(err) ? err.code === NOT_FOUND : /namespace .*not found/i.test((err as Error).message);
+      const notYet = isGrpcServiceError(err) ? err.code === GRPC_STATUS.NOT_FOUND : /namespace .*not found/i.test((err as Error).message);
       if (!notYet || Date.now() >= deadline) throw err;
       if (!told) progress(`waiting for namespace ${namespace} to be served…`);
       told = true;

@@ -2,66 +2,29 @@
  * What the app calls after it commits: afterCommit starts one workflow per matched job within a deadline,
  * never throws into the request path, and hands what Temporal did not accept to the outbox; withTransaction
  * defers those starts until COMMIT. enqueue writes the event to the transactional outbox instead, for the
- * relay (src/outbox) to start through dispatch.
+ * relay (src/outbox) to start. The starts themselves are the starter's (./starter.ts); inspection is its
+ * own object (./inspect.ts).
  */
-import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
-import { ensureSearchAttributes } from '../temporal/register';
-import type { DataConverter } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
-import type { Artifact } from '../artifact/types';
-import { defaultRuntimeConfig } from '../config';
-import type { RuntimeConfig, TemporalConfig } from '../config/types';
-import { createLogger, type Logger } from '../log';
-import { jobSearchAttributes } from '../search-attributes';
-import { connectionOptions } from '../temporal/connect';
-import type { JobInput, JobPolicy, Row } from '../workflows/types';
-import { matchHooks, type MatchedHook } from './hooks';
-import { deriveEventId, jobWorkflowId, recordIdOf, transactionEventId } from './ids';
-import { createStartBreaker, DEFAULT_START_DEADLINE_MS, isTemporalUnavailable, StartDeadlineError, withinDeadline } from './start';
-import { rateLanes } from '../rate/lanes';
-import { jobPolicy, policyOfJob } from './policy';
-import { resolveArtifact } from '../artifact/configured';
+import type { Row } from '../workflows/types';
+import { matchHooks } from './hooks';
+import { deriveEventId, jobWorkflowId, recordIdOf, transactionEventId, checkRecordSize, maxRecordBytes, RecordTooLargeError } from '../outbox/event';
+import { createStartBreaker, isTemporalUnavailable, withinDeadline } from './start';
 import { inTransactionAnswered } from '../postgres/transaction';
-import { outboxRow, recordKeyOf, type EnqueuedEvent } from '../outbox/enqueue';
-import {
-  CURRENT_TRANSACTION_ID_SQL,
-  enqueueOutboxStatement,
-  insertOutboxRow,
-  MARK_DISPATCHED_SQL,
-  outboxRowStatement,
-  RELEASE_OUTBOX_SQL,
-  type OutboxRowInput,
-  type Queryable,
-} from '../sql/outbox';
-import { createJobInspector } from './inspect';
-import { dataConverterFromEnv } from '../codec/env';
-import { checkRecordSize, maxRecordBytes, RecordTooLargeError } from './limits';
+import { outboxRow, recordKeyOf, writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
+import { CURRENT_TRANSACTION_ID_SQL, enqueueOutboxStatement, MARK_DISPATCHED_SQL, outboxRowStatement, RELEASE_OUTBOX_SQL, type OutboxRowInput, type Queryable } from '../sql/outbox';
+import { createJobStarter, errorText, type JobStarterOptions, type OutboxDispatchError, type PlannedStart, type StartedJob } from './starter';
 
-export { DEFAULT_MAX_RECORD_BYTES, RecordTooLargeError } from './limits';
+export { DEFAULT_MAX_RECORD_BYTES, RecordTooLargeError } from '../outbox/event';
 export { DEFAULT_START_DEADLINE_MS, StartDeadlineError } from './start';
+export { OutboxDispatchError, type StartedJob } from './starter';
+export type { EnqueuedEvent } from '../outbox/enqueue';
 
-export interface JobClientOptions {
-  artifact: Artifact | string | object;
-  config?: RuntimeConfig;
-  temporal?: Partial<Pick<TemporalConfig, 'address' | 'namespace'>> & Partial<TemporalConfig>;
-  taskQueue?: string;
-  logger?: Logger;
-  /** an existing Temporal client (its connection stays the caller's) */
-  client?: Client;
-  policy?: Partial<JobPolicy>;
-  /** payload codecs etc.; default: the AES-GCM codec when FORGE_CODEC_KEY is set (see src/codec), else none */
-  dataConverter?: DataConverter;
+export interface JobClientOptions extends JobStarterOptions {
   /** the app's pool (stays the caller's): where afterCommit puts an event Temporal did not accept within the
-   * start deadline, for the relay; and stats' outbox counts. Without it such an event is logged hook.start_lost. */
+   * start deadline, for the relay. Without it such an event is logged hook.start_lost. */
   database?: Pool;
 }
-
-export interface StartedJob {
-  job: string;
-  workflowId: string;
-}
-
-export type { EnqueuedEvent } from '../outbox/enqueue';
 
 export type Emit = (entity: string, operation: string, record: Row, options?: { eventId?: string }) => void;
 
@@ -73,21 +36,8 @@ export interface AfterCommitOptions {
   transactionId?: string | bigint;
 }
 
-/** How the relay's start of a row failed: Temporal unreachable, a refusal, or a job the running artifact lacks. */
-export class OutboxDispatchError extends Error {
-  constructor(
-    readonly kind: 'unavailable' | 'refused' | 'unmatched',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OutboxDispatchError';
-  }
-}
-
 /** How long a row withTransaction wrote stays the committing process's to start before a relay may claim it. */
 export const COMMITTER_LEASE_MS = 10_000;
-/** The relay's bound on one start: off the request path, so a slow Temporal gets time; well under its lease. */
-export const DISPATCH_DEADLINE_MS = 10_000;
 
 /** One event's starts as the breaker sees them: any unavailable answer means Temporal is away. */
 function outcomeOf(results: PromiseSettledResult<unknown>[]): 'started' | 'unavailable' | 'refused' {
@@ -96,66 +46,18 @@ function outcomeOf(results: PromiseSettledResult<unknown>[]): 'started' | 'unava
   return failures.length > 0 ? 'refused' : 'started';
 }
 
-function errorText(err: unknown): string {
-  return (err as Error)?.message ?? String(err);
-}
-
 export function createJobClient(options: JobClientOptions) {
-  const config = options.config ?? defaultRuntimeConfig();
-  const artifact = resolveArtifact(options.artifact, config);
-  const temporal: TemporalConfig = { ...config.temporal, ...options.temporal };
-  const taskQueue = options.taskQueue ?? config.jobs.taskQueue;
-  const logger = options.logger ?? createLogger();
-  const policy = jobPolicy(config, options.policy);
-  const dataConverter = options.dataConverter ?? dataConverterFromEnv();
-  const recordLimit = maxRecordBytes(config);
-  let connecting: Promise<Client> | undefined = options.client ? Promise.resolve(options.client) : undefined;
-  let ownConnection: Connection | undefined;
+  const starter = createJobStarter(options);
+  const { artifact, taskQueue, logger, startDeadlineMs, plan, start, dispatch } = starter;
+  const recordLimit = maxRecordBytes(starter.config);
 
-  function temporalClient(): Promise<Client> {
-    connecting ??= Connection.connect({ ...connectionOptions(temporal), connectTimeout: '3s' }).then(
-      (connection) => {
-        ownConnection = connection;
-        return new Client({ connection, namespace: temporal.namespace, dataConverter });
-      },
-      (err) => {
-        connecting = undefined; // the next event tries again
-        throw err;
-      },
-    );
-    return connecting;
-  }
-
-  interface PlannedStart {
-    job: string;
-    workflowId: string;
-    input: JobInput;
-    recordId: string;
-  }
-
-  /** The workflows an event starts: one per job of every matching after hook, ids fixed by the event. */
-  function plan(hooks: MatchedHook[], entity: string, operation: string, record: Row, eventId: string): PlannedStart[] {
-    const recordId = recordIdOf(record);
-    const planned: PlannedStart[] = [];
-    for (const hook of hooks) {
-      logger.info('hook.matched', { entity, operation, timing: hook.timing, jobs: hook.jobs.map((j) => j.name) });
-      for (const job of hook.jobs) {
-        const workflowId = jobWorkflowId({ job: job.name, entity, operation, recordId, eventId });
-        const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy: policyOfJob(policy, config, taskQueue, job) };
-        planned.push({ job: job.name, workflowId, input, recordId });
-      }
-    }
-    return planned;
-  }
-
-  const startDeadlineMs = config.jobs.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS;
   /** Starts begun after a COMMIT and not awaited by the request (withTransaction's outbox rows); close waits. */
   const background = new Set<Promise<unknown>>();
   // While Temporal is known to be away, the request path goes to the outbox without waiting for it.
   const breaker = createStartBreaker({
     probe: () =>
       withinDeadline(startDeadlineMs, async (signal) => {
-        const client = await temporalClient();
+        const client = await starter.temporalClient();
         await client.connection.withAbortSignal(signal, () => client.workflowService.getSystemInfo({}));
       }),
   });
@@ -218,29 +120,6 @@ export function createJobClient(options: JobClientOptions) {
   }
 
   /**
-   * The relay's path: starts the named jobs of one outbox row (or, for a row that names none, the jobs of
-   * the running artifact's hooks), each within `deadlineMs` (not the request path: longer than the start
-   * deadline, well under the relay's lease). Throws when any was not started, after
-   * all were tried, so the row stays: OutboxDispatchError says whether Temporal was unavailable, refused,
-   * or whether the running artifact lacks a job. A workflow already started counts as started.
-   */
-  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null, deadlineMs = DISPATCH_DEADLINE_MS): Promise<StartedJob[]> {
-    const named = jobs && jobs.length > 0 ? jobs : matchHooks(artifact, entity, operation).flatMap((h) => h.jobs.map((j) => j.name));
-    const missing = jobs && jobs.length > 0 ? named.filter((name) => !artifact.jobs[name]) : [];
-    const hooks: MatchedHook[] = [{ entity, operation, timing: 'after', jobs: named.filter((name) => artifact.jobs[name]).map((name) => artifact.jobs[name]) }];
-    const planned = named.length === missing.length ? [] : plan(hooks, entity, operation, record, eventId);
-    const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId, deadlineMs)));
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ job: planned[i].job, error: r.reason }] : []));
-    if (failures.length > 0) {
-      const message = `could not start ${failures.length} of ${planned.length} jobs: ${failures.map((f) => `${f.job}: ${errorText(f.error)}`).join('; ')}`;
-      throw new OutboxDispatchError(failures.every((f) => isTemporalUnavailable(f.error)) ? 'unavailable' : 'refused', message);
-    }
-    if (named.length === 0) throw new OutboxDispatchError('unmatched', `the running artifact has no after hook on ${entity}.${operation}`);
-    if (missing.length > 0) throw new OutboxDispatchError('unmatched', `the running artifact has no job ${missing.join(', ')}`);
-    return planned.map((p) => ({ job: p.job, workflowId: p.workflowId }));
-  }
-
-  /**
    * Writes the event to the outbox on `tx` (a pg client inside the app's BEGIN), its id taken from that
    * transaction; the relay starts its jobs after COMMIT (woken by a NOTIFY sent at COMMIT), and nothing
    * happens on ROLLBACK. An event that matches no after hook writes no row (undefined). Throws what
@@ -253,57 +132,30 @@ export function createJobClient(options: JobClientOptions) {
     record: Row,
     opts: { eventId?: string } = {},
   ): Promise<(EnqueuedEvent & { jobs: StartedJob[] }) | undefined> {
-    const event = outboxEvent(entity, operation, record, opts);
-    if (!event) return undefined;
-    const written = await insertOutboxRow(tx, event.row);
-    return { ...written, jobs: jobsOf(event.row, written.eventId) };
+    const jobs = hookJobs(entity, operation);
+    if (jobs.length === 0) return undefined;
+    const written = await writeOutboxEvent(tx, entity, operation, record, { ...opts, jobs, maxRecordBytes: recordLimit });
+    return { ...written, jobs: jobsOf(entity, operation, record, jobs, written.eventId) };
+  }
+
+  /** The jobs of every after hook an event matches; none: the event writes no row. */
+  function hookJobs(entity: string, operation: string): string[] {
+    return matchHooks(artifact, entity, operation).flatMap((h) => h.jobs.map((j) => j.name));
   }
 
   /** The outbox row of an event; undefined when no after hook matches. An oversized record throws RecordTooLargeError before any SQL. */
   function outboxEvent(entity: string, operation: string, record: Row, opts: { eventId?: string }): { row: OutboxRowInput } | undefined {
-    const hooks = matchHooks(artifact, entity, operation);
-    if (hooks.length === 0) return undefined;
-    const jobs = hooks.flatMap((h) => h.jobs.map((j) => j.name));
+    const jobs = hookJobs(entity, operation);
+    if (jobs.length === 0) return undefined;
     return { row: outboxRow(entity, operation, record, { ...opts, jobs, maxRecordBytes: recordLimit }) };
   }
 
-  /** The workflow ids a row's jobs start once its event id is fixed: the app can answer with them before any start. */
-  function jobsOf(row: OutboxRowInput, eventId: string): StartedJob[] {
-    const recordId = recordIdOf(row.record);
-    return row.jobs.map((job) => ({ job, workflowId: jobWorkflowId({ job, entity: row.entity, operation: row.operation, recordId, eventId }) }));
+  /** The workflow ids an event's jobs start once its event id is fixed: the app can answer with them before any start. */
+  function jobsOf(entity: string, operation: string, record: Row, jobs: string[], eventId: string): StartedJob[] {
+    const recordId = recordIdOf(record);
+    return jobs.map((job) => ({ job, workflowId: jobWorkflowId({ job, entity, operation, recordId, eventId }) }));
   }
 
-  /** One start, within the start deadline unless the caller is not the request path (src/client/start.ts). */
-  function start(workflowId: string, input: JobInput, recordId: string, deadlineMs = startDeadlineMs): Promise<void> {
-    return withinDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
-  }
-
-  async function startNow(workflowId: string, input: JobInput, recordId: string, signal: AbortSignal, deadlineMs: number, registered = false): Promise<void> {
-    const client = await temporalClient();
-    if (signal.aborted) throw new StartDeadlineError(deadlineMs);
-    try {
-      await client.connection.withAbortSignal(signal, () =>
-        client.workflow.start('jobWorkflow', {
-          workflowId,
-          taskQueue,
-          args: [input],
-          // The same event again must not start a second run; a redrive reuses the id explicitly.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: jobSearchAttributes({ job: input.job, entity: input.entity, operation: input.operation, recordId, state: 'pending' }),
-        }),
-      );
-      logger.debug('job.enqueued', { job_id: workflowId, name: input.job, capability: input.capabilities.join(',') });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-      // A server that does not know the Forge search attributes yet (a fresh dev server or namespace): register
-      // them (idempotent) and start once more.
-      if (!registered && isUnknownSearchAttribute(err)) {
-        await ensureSearchAttributes(client.connection as unknown as Pick<Connection, 'operatorService'>, temporal.namespace);
-        return startNow(workflowId, input, recordId, signal, deadlineMs, true);
-      }
-      throw err;
-    }
-  }
 
   /**
    * Starts the jobs of outbox rows this process just committed (leased to it, so no relay claims them
@@ -381,26 +233,14 @@ export function createJobClient(options: JobClientOptions) {
     return value;
   }
 
+  /** Waits for the starts begun after COMMITs, then closes the connection the client opened. */
   async function close(): Promise<void> {
     breaker.dispose();
     await Promise.all([...background]);
-    await ownConnection?.close();
+    await starter.close();
   }
 
-  // Inspection verbs (src/client/inspect.ts): deadJobs, retry, stats, show.
-  const inspector = createJobInspector({ temporalClient, namespace: temporal.namespace, taskQueue, database: options.database, lanes: rateLanes(config, taskQueue) });
-
-  return { afterCommit, enqueue, dispatch, withTransaction, close, artifact, taskQueue, temporalClient, dataConverter, ...inspector };
+  return { afterCommit, enqueue, withTransaction, close, artifact, taskQueue };
 }
 
 export type JobClient = ReturnType<typeof createJobClient>;
-
-const INVALID_ARGUMENT = 3; // gRPC status
-
-/** The server refused a start because a search attribute is not registered (the client may wrap the gRPC error). */
-function isUnknownSearchAttribute(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (isGrpcServiceError(e) && e.code === INVALID_ARGUMENT && /search attribute/i.test(e.details ?? e.message)) return true;
-  }
-  return false;
-}

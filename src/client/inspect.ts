@@ -1,7 +1,7 @@
 /**
  * Inspection: one object of verbs over Temporal's visibility and histories — the dead-letter list, redrive
- * of dead jobs, stats, and one job in detail. The client carries them (client.deadJobs, …); the CLI's
- * `forge-jobs jobs …` and the dev endpoints call the same verbs.
+ * of dead jobs, stats, and one job in detail. An app creates it beside its job client; the CLI's
+ * `forge-jobs jobs …` and the dev endpoints call the same verbs. Reading a run's history is ./history.ts.
  *
  * A dead job's run FAILS with an ApplicationFailure: message = reason, details[0] = { state: 'dead',
  * targets, completed, dead: DeadTarget[] }. A redrive starts a new run with the same workflow ID
@@ -9,38 +9,46 @@
  * LATEST run is dead.
  */
 import {
+  Client,
+  Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
-  type Client,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { ApplicationFailure, type TypedSearchAttributes } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
-import type { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import { parseDuration } from '../config/duration';
-import { jobSearchAttributes, SA } from '../search-attributes';
-import type { JobState } from '../shared';
+import { parseSince } from '../config/duration';
+import { mapLimit } from '../map-limit';
+import { JOB_WORKFLOW_TYPE, QUERY, jobSearchAttributes, SA, type JobState } from '../names';
 import type { JobStatus } from '../workflows/state';
-import type { DeadDetails, DeadTarget, JobInput, TargetId } from '../workflows/types';
-import type { RateLane } from '../rate/lanes';
-import { countRuns, JOB_WORKFLOW_TYPE, jobQuery, jobStats, quote, type JobStats } from './stats';
+import type { DeadTarget, JobInput, TargetId } from '../workflows/types';
+import { rateLanes, type RateLane } from '../rate/lanes';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../codec/env';
+import { defaultRuntimeConfig } from '../config';
+import type { RuntimeConfig } from '../config/types';
+import { connectionOptions } from '../temporal/connect';
+import { jobStats, type JobStats } from './stats';
+import { executionStatusIs, jobQuery, jobStateIs, quote } from '../visibility';
+import { jobAttributes as attributes, readRun } from './history';
 
 export type { JobStats } from './stats';
 
-type History = temporal.api.history.v1.IHistory;
-
 export interface InspectorOptions {
-  /** the Temporal client (connected lazily by the job client) */
-  temporalClient: () => Promise<Client>;
-  namespace: string;
-  /** the task queue inspection is scoped to unless a call names another */
-  taskQueue: string;
-  /** the app's database, for stats' outbox_pending */
+  /** [temporal], [jobs] task_queue and the rate lanes; default the built-in defaults */
+  config?: RuntimeConfig;
+  /** the Temporal client to use (stays the caller's); default one connected on first use from config.temporal */
+  temporalClient?: () => Promise<Client>;
+  /** default config.temporal.namespace */
+  namespace?: string;
+  /** the task queue inspection is scoped to unless a call names another; default config.jobs.taskQueue */
+  taskQueue?: string;
+  /** the app's database, for stats' outbox counts */
   database?: Pool;
-  /** the rate lanes of the task queue, for stats' rate_lanes */
+  /** the rate lanes of the task queue, for stats' rate_lanes; default those of the config */
   lanes?: RateLane[];
+  /** for the connection the inspector opens; default: the AES-GCM codec when FORGE_CODEC_KEY is set */
+  dataConverter?: DataConverter;
 }
 
 export interface DeadJobsQuery {
@@ -127,7 +135,29 @@ const DEFAULT_DEAD_LIMIT = 100;
 const ID_BATCH = 50;
 const HISTORY_CONCURRENCY = 8;
 
-export function createJobInspector(options: InspectorOptions) {
+export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
+  const config = inspectorOptions.config ?? defaultRuntimeConfig();
+  const taskQueue = inspectorOptions.taskQueue ?? config.jobs.taskQueue;
+  let connecting: Promise<Client> | undefined;
+  let ownConnection: Connection | undefined;
+  const connect = (): Promise<Client> =>
+    (connecting ??= Connection.connect({ ...connectionOptions(config.temporal), connectTimeout: '3s' }).then(
+      (connection) => {
+        ownConnection = connection;
+        return new Client({ connection, namespace: config.temporal.namespace, dataConverter: inspectorOptions.dataConverter ?? dataConverterFromEnv() });
+      },
+      (err) => {
+        connecting = undefined;
+        throw err;
+      },
+    ));
+  const options = {
+    temporalClient: inspectorOptions.temporalClient ?? connect,
+    namespace: inspectorOptions.namespace ?? config.temporal.namespace,
+    taskQueue,
+    database: inspectorOptions.database,
+    lanes: inspectorOptions.lanes ?? rateLanes(config, taskQueue),
+  };
   const scope = (taskQueue: string | undefined) => (taskQueue === '*' ? undefined : (taskQueue ?? options.taskQueue));
 
   /** The dead runs that are the latest run of their workflow ID, newest first. */
@@ -135,8 +165,8 @@ export function createJobInspector(options: InspectorOptions) {
     const since = q.since === undefined ? undefined : parseSince(q.since);
     const query = jobQuery(
       scope(q.taskQueue),
-      'ForgeJobState = "dead"',
-      'ExecutionStatus = "Failed"',
+      jobStateIs('dead'),
+      executionStatusIs('Failed'),
       q.job !== undefined && `ForgeJob = ${quote(q.job)}`,
       q.entity !== undefined && `ForgeEntity = ${quote(q.entity)}`,
       since && `CloseTime >= ${quote(since.toISOString())}`,
@@ -228,7 +258,7 @@ export function createJobInspector(options: InspectorOptions) {
     if (redriveOf === undefined) delete input.redriveOf;
     const attrs = attributes(description);
     try {
-      const handle = await client.workflow.start('jobWorkflow', {
+      const handle = await client.workflow.start(JOB_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: description.taskQueue,
         args: [input],
@@ -266,7 +296,7 @@ export function createJobInspector(options: InspectorOptions) {
     if (!closed) {
       // a running job answers its status query when a worker is up; without one, say what visibility knows
       live = await client.connection
-        .withDeadline(Date.now() + 2000, () => client.workflow.getHandle(workflowId, description.runId).query<JobStatus>('status'))
+        .withDeadline(Date.now() + 2000, () => client.workflow.getHandle(workflowId, description.runId).query<JobStatus>(QUERY.status))
         .catch(() => undefined);
     }
     const runs: JobRun[] = [];
@@ -314,94 +344,12 @@ export function createJobInspector(options: InspectorOptions) {
     }
   }
 
-  /** Dead runs counted the way stats counts them (for callers that want the number alone). */
-  async function deadCount(q: Omit<DeadJobsQuery, 'limit'> = {}): Promise<number> {
-    return (await latestDeadRuns(await options.temporalClient(), q)).length;
+  /** Closes the connection the inspector opened (a temporalClient passed in stays the caller's). */
+  async function close(): Promise<void> {
+    await ownConnection?.close();
   }
 
-  /** Job runs matching a visibility condition on this task queue (tests and scripts). */
-  async function countJobRuns(condition?: string, taskQueue?: string): Promise<number> {
-    return countRuns(await options.temporalClient(), jobQuery(scope(taskQueue), condition));
-  }
-
-  return { deadJobs, retry, stats, show, deadCount, countJobRuns };
+  return { deadJobs, retry, stats, show, close };
 }
 
 export type JobInspector = ReturnType<typeof createJobInspector>;
-
-interface RunRecord {
-  input?: JobInput;
-  failure?: string;
-  failureType?: string;
-  details?: DeadDetails;
-  result?: { targets?: number; completed?: number };
-  /** attempts of the target that took the most; from the dead list, else the history's activity attempts */
-  attempts: number;
-}
-
-/** What a run's history says: its input (first event), and how it closed. */
-async function readRun(client: Client, namespace: string, workflowId: string, runId: string): Promise<RunRecord> {
-  const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const converter = client.options.loadedDataConverter;
-  const context = { type: 'workflow' as const, namespace, workflowId };
-  const events = history.events ?? [];
-  const record: RunRecord = { attempts: 1 };
-  const started = events[0]?.workflowExecutionStartedEventAttributes;
-  if (started) record.input = await decodeFromPayloadsAtIndex<JobInput>(converter, 0, started.input?.payloads, context);
-  let activityAttempts = 0;
-  for (const event of events) {
-    const attempt = event.activityTaskStartedEventAttributes?.attempt;
-    if (attempt && attempt > activityAttempts) activityAttempts = attempt;
-  }
-  const last = events[events.length - 1];
-  const failed = last?.workflowExecutionFailedEventAttributes;
-  if (failed?.failure) {
-    const error = await decodeOptionalFailureToOptionalError(converter, failed.failure, context);
-    record.failure = error?.message;
-    if (error instanceof ApplicationFailure) {
-      record.failureType = error.type ?? undefined;
-      const details = error.details?.[0] as DeadDetails | undefined;
-      if (details && typeof details === 'object' && Array.isArray(details.dead)) record.details = details;
-    }
-  }
-  const completed = last?.workflowExecutionCompletedEventAttributes;
-  if (completed) record.result = await decodeFromPayloadsAtIndex(converter, 0, completed.result?.payloads, context);
-  const deadAttempts = Math.max(0, ...(record.details?.dead ?? []).map((d) => d.attempts ?? 0));
-  record.attempts = Math.max(1, deadAttempts || activityAttempts);
-  return record;
-}
-
-function attributes(info: { typedSearchAttributes: TypedSearchAttributes }) {
-  const get = (key: (typeof SA)[keyof typeof SA]) => String(info.typedSearchAttributes.get(key) ?? '');
-  return { job: get(SA.job), entity: get(SA.entity), operation: get(SA.operation), recordId: get(SA.recordId) };
-}
-
-/** A Date from a Date, an ISO time, or a duration back from now ("24h"). Throws one clear line otherwise. */
-export function parseSince(since: Date | string, now = Date.now()): Date {
-  if (since instanceof Date) {
-    if (Number.isNaN(since.getTime())) throw new Error('since: invalid date');
-    return since;
-  }
-  const text = since.trim();
-  if (/^\d+(?:\.\d+)?(?:ms|s|m|h|d)$|^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) {
-    const days = /^(\d+(?:\.\d+)?)d$/.exec(text);
-    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text, 'since');
-    return new Date(now - ms);
-  }
-  const date = new Date(text);
-  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(date.getTime())) return date;
-  throw new Error(`since: expected an ISO time (2024-05-01T12:00:00Z) or a duration such as 30m, 24h, 7d; got ${JSON.stringify(since)}`);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}

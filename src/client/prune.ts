@@ -12,12 +12,11 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { Pool } from 'pg';
 import type { JobsConfig } from '../config/types';
 import { createLogger, type Logger } from '../log';
-import { pruneLedgerKeys } from '../sql/insert';
+import { pruneLedgerKeys } from '../sql/ledger';
 import { pruneDeadTargetsQuery } from '../sql/pages';
 import { MAX_BACKOFF_MS } from '../retry/backoff';
-import { jobQuery, quote } from './stats';
-
-const NOT_FOUND = 5; // gRPC status: another worker deleted it first
+import { GRPC_STATUS } from '../names';
+import { childRunsQuery, executionStatusIs, jobQuery, jobStateIs, quote } from '../visibility';
 
 export interface PruneOptions {
   client: Client;
@@ -34,15 +33,10 @@ export async function pruneCompleted(options: PruneOptions): Promise<number> {
   const before = new Date((options.now ?? Date.now()) - options.olderThanMs).toISOString();
   const closedBefore = `CloseTime < ${quote(before)}`;
   const queries = [
-    jobQuery(options.taskQueue, `ForgeJobState = ${quote('completed')}`, closedBefore),
+    jobQuery(options.taskQueue, jobStateIs('completed'), closedBefore),
     // The children of a fan-out carry no Forge attributes; a completed one (or a part's run that continued as
     // new) is never needed by a redrive, which reads a paged job's dead targets from forge_jobs.dead_targets.
-    [
-      `(WorkflowType = ${quote('jobTargetsWorkflow')} OR WorkflowType = ${quote('jobPartWorkflow')})`,
-      `TaskQueue = ${quote(options.taskQueue)}`,
-      `(ExecutionStatus = ${quote('Completed')} OR ExecutionStatus = ${quote('ContinuedAsNew')})`,
-      closedBefore,
-    ].join(' AND '),
+    childRunsQuery(options.taskQueue, `(${executionStatusIs('Completed')} OR ${executionStatusIs('ContinuedAsNew')})`, closedBefore),
   ];
   const limit = options.limit ?? 1000;
   let deleted = 0;
@@ -57,7 +51,7 @@ export async function pruneCompleted(options: PruneOptions): Promise<number> {
         await options.client.workflowService.deleteWorkflowExecution({ namespace: options.namespace, workflowExecution: run });
         deleted++;
       } catch (err) {
-        if (!(isGrpcServiceError(err) && err.code === NOT_FOUND)) throw err;
+        if (!(isGrpcServiceError(err) && err.code === GRPC_STATUS.NOT_FOUND)) throw err;
       }
     }
   }

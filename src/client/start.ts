@@ -5,6 +5,7 @@
  * the caller's: the outbox (afterCommit, withTransaction) or the row's next claim (the relay).
  */
 import { isGrpcServiceError } from '@temporalio/client';
+import { GRPC_STATUS } from '../names';
 
 export const DEFAULT_START_DEADLINE_MS = 500;
 
@@ -39,7 +40,7 @@ export async function withinDeadline<T>(deadlineMs: number, start: (signal: Abor
 }
 
 // gRPC status codes meaning "not now" rather than "no": CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE.
-const TRANSIENT_CODES = new Set([1, 4, 8, 14]);
+const TRANSIENT_CODES = new Set<number>([GRPC_STATUS.CANCELLED, GRPC_STATUS.DEADLINE_EXCEEDED, GRPC_STATUS.RESOURCE_EXHAUSTED, GRPC_STATUS.UNAVAILABLE]);
 
 /**
  * Whether a failed start says Temporal could not be reached or did not answer in time (try again later, no

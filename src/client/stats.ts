@@ -8,9 +8,8 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 import type { RateLane } from '../rate/lanes';
-import { JOB_WORKFLOW_TYPE, TASK_QUEUE_TYPE } from '../shared';
-
-export { JOB_WORKFLOW_TYPE };
+import { TASK_QUEUE_TYPE } from '../names';
+import { jobQuery, jobStateIs, quote } from '../visibility';
 
 export interface JobStats {
   /** distinct worker identities polling the task queue (workflow or activity tasks), as the server last saw them */
@@ -48,18 +47,6 @@ export interface RateLaneStats {
   /** sends scheduled and not yet handed to a worker (the server's approximate backlog count) */
   backlog: number;
   workers: number;
-}
-
-/** A string literal for a visibility query. */
-export function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** The job runs of one task queue, plus extra conditions. */
-export function jobQuery(taskQueue: string | undefined, ...conditions: Array<string | undefined | false>): string {
-  return [`WorkflowType = ${quote(JOB_WORKFLOW_TYPE)}`, taskQueue ? `TaskQueue = ${quote(taskQueue)}` : undefined, ...conditions]
-    .filter((c): c is string => typeof c === 'string' && c.length > 0)
-    .join(' AND ');
 }
 
 export interface OutboxCounts {
@@ -138,9 +125,9 @@ export async function jobStats(a: {
     workerIdentities(client, a.namespace, taskQueue),
     countByStatus(client, jobQuery(taskQueue)),
     countRuns(client, jobQuery(taskQueue)),
-    countRuns(client, jobQuery(taskQueue, 'ForgeJobState = "completed"')),
+    countRuns(client, jobQuery(taskQueue, jobStateIs('completed'))),
     countRuns(client, jobQuery(taskQueue, 'ForgeRetries > 0')),
-    countRuns(client, jobQuery(taskQueue, 'ForgeFailure = "SandboxViolation"')),
+    countRuns(client, jobQuery(taskQueue, `ForgeFailure = ${quote('SandboxViolation')}`)),
     a.deadCount(),
     outboxCounts(a.database),
   ]);

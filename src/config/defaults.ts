@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../shared';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../names';
 import type { ConfigInputs } from './inputs';
 import type { RuntimeConfig } from './types';
 

@@ -29,3 +29,20 @@ export function parseDuration(value: number | string, path: string): number {
 function durationError(path: string, message: string): ConfigError {
   return new ConfigError(INLINE_SOURCE, [{ path, message }]);
 }
+
+/** A Date from a Date, an ISO time, or a duration back from now ("24h"). Throws one clear line otherwise. */
+export function parseSince(since: Date | string, now = Date.now()): Date {
+  if (since instanceof Date) {
+    if (Number.isNaN(since.getTime())) throw new Error('since: invalid date');
+    return since;
+  }
+  const text = since.trim();
+  if (/^\d+(?:\.\d+)?(?:ms|s|m|h|d)$|^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) {
+    const days = /^(\d+(?:\.\d+)?)d$/.exec(text);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text, 'since');
+    return new Date(now - ms);
+  }
+  const date = new Date(text);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(date.getTime())) return date;
+  throw new Error(`since: expected an ISO time (2024-05-01T12:00:00Z) or a duration such as 30m, 24h, 7d; got ${JSON.stringify(since)}`);
+}

@@ -48,12 +48,15 @@ const CLOSE_GRACE_MS = 15_000;
 
 /**
  * From dist/ (the CLI, the bench, an installed package) the child is the compiled child.js beside this file.
- * From src/ (jest's swc transform, `node -r bench/register.js`) it is child.ts through that same swc hook,
- * so parent and child always run the same source: a stale or missing dist/ cannot answer for the child.
+ * From src/ (jest, the bench) it is child.ts through the TypeScript require hook the caller names in
+ * FORGE_JOBS_TS_REGISTER, so parent and child always run the same source: a stale or missing dist/ cannot
+ * answer for the child.
  */
 function childEntry(): { script: string; execArgv: string[] } {
   if (__filename.endsWith('.ts')) {
-    return { script: join(__dirname, 'child.ts'), execArgv: [...COURIER_V8_FLAGS, '-r', join(__dirname, '..', '..', 'bench', 'register.js')] };
+    const hook = process.env.FORGE_JOBS_TS_REGISTER;
+    if (!hook) throw new Error('the courier runs from TypeScript source: set FORGE_JOBS_TS_REGISTER to a require hook for .ts files');
+    return { script: join(__dirname, 'child.ts'), execArgv: [...COURIER_V8_FLAGS, '-r', hook] };
   }
   return { script: join(__dirname, 'child.js'), execArgv: COURIER_V8_FLAGS };
 }

@@ -1,8 +1,8 @@
 /**
  * The development-only inspection endpoints, mounted by `forge-jobs dev` on the app server (never in
  * production: only src/dev/stack.ts passes them):
- *   GET /_dev/jobs/stats                                  → client.stats()
- *   GET /_dev/jobs/dead?job=&entity=&since=&limit=        → client.deadJobs(…)
+ *   GET /_dev/jobs/stats                                  → inspector.stats()
+ *   GET /_dev/jobs/dead?job=&entity=&since=&limit=        → inspector.deadJobs(…)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobInspector } from '../client/inspect';

@@ -25,6 +25,17 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   return [...ports];
 }
 
+/** `count` distinct ports in [low, high) that were free a moment ago, for a server that needs ports in that range. */
+export async function freePortsBetween(count: number, low: number, high: number, host = '127.0.0.1'): Promise<number[]> {
+  const found = new Set<number>();
+  for (let tries = 0; found.size < count && tries < count * 50; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!found.has(port) && (await canListen(port, host))) found.add(port);
+  }
+  if (found.size < count) throw new Error(`could not find ${count} free ports between ${low} and ${high}`);
+  return [...found];
+}
+
 /**
  * Starts a server on ports it picks (`pick`), and again on new ones, a bounded number of times, when one was
  * taken between the probe and the bind (another process got there first).

@@ -7,21 +7,24 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadArtifact } from '../artifact';
 import { createJobClient } from '../client';
+import { createJobInspector } from '../client/inspect';
 import { loadRuntimeConfig } from '../config';
 import type { RuntimeConfig } from '../config/types';
-import { startAppServer } from '../app/server';
+import { startAppServer } from './example-app';
 import { installCapture } from '../capture';
-import { maxRecordBytes } from '../client/limits';
+import { maxRecordBytes } from '../outbox/event';
 import { createLogger } from '../log';
-import { resolveDatabase } from '../postgres';
+import { resolveDatabase } from './embedded-postgres';
 import type { Pool } from 'pg';
 import { createPool } from '../postgres/pool';
-import { findTemporalCli, startTemporalDevServer } from '../temporal';
+import { findTemporalCli } from './temporal-cli';
+import { startTemporalDevServer } from './temporal-dev-server';
 import { createJobWorker } from '../worker';
 import { cacheDir } from './cache-dir';
 import { startMailSink } from './mail-sink';
 import { freePort } from './ports';
 import { devJobsEndpoints } from './endpoints';
+import { DevStackInterrupted } from './interrupted';
 
 export interface DevStackOptions {
   artifact: string;
@@ -46,12 +49,7 @@ export interface DevStack {
   stop(): Promise<string[]>;
 }
 
-export class DevStackInterrupted extends Error {
-  constructor() {
-    super('interrupted while starting; stopped everything that had started');
-    this.name = 'DevStackInterrupted';
-  }
-}
+export { DevStackInterrupted };
 
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -114,8 +112,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     }
 
     const client = createJobClient({ artifact, config, logger, database: pool });
-    started('job client', () => client.close());
-    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(client) });
+    const inspector = createJobInspector({ config, database: pool });
+    // one line in the stop summary: the inspector serves the app's dev endpoints beside the client
+    started('job client', async () => {
+      await client.close();
+      await inspector.close();
+    });
+    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(inspector) });
     started('app server', () => app.close());
     checkpoint();
 

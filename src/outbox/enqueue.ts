@@ -4,8 +4,7 @@
  * that ever reads the row derives the same workflow ids from it: the caller's, else the transaction's
  * (forge_jobs.event_id), which a capture trigger gives the same write.
  */
-import { deriveEventId, recordIdOf } from '../client/ids';
-import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES } from '../client/limits';
+import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES, deriveEventId, recordIdOf } from './event';
 import { insertOutboxRow, type OutboxRowInput, type Queryable } from '../sql/outbox';
 
 export interface EnqueuedEvent {

@@ -15,6 +15,8 @@ import type { Pool, PoolClient } from 'pg';
 import { createLogger, type Logger } from '../log';
 import { migrate } from '../sql/migrations';
 import { isTemporalUnavailable } from '../client/start';
+import type { JobStarter } from '../client/starter';
+import { backoffDelay } from '../retry/backoff';
 import {
   CLAIM_OUTBOX_SQL,
   LISTEN_OUTBOX_SQL,
@@ -29,9 +31,9 @@ import type { Row } from '../workflows/types';
 
 export interface RelayOptions {
   pool: Pool;
-  /** the client whose hooks and start path the relay uses (createJobClient); its OutboxDispatchError's kind
+  /** the starter whose hooks and start path the relay uses (createJobStarter); its OutboxDispatchError's kind
    * says how a row failed (another error counts as a refusal unless it says Temporal is unreachable) */
-  client: { dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null): Promise<unknown[]> };
+  client: Pick<JobStarter, 'dispatch'>;
   logger?: Logger;
   /** sweep even without a NOTIFY this often; default 1000 ms */
   pollIntervalMs?: number;
@@ -78,12 +80,6 @@ interface OutboxRow {
   record: Row;
   attempts: number;
   jobs: string[] | null;
-}
-
-/** Capped exponential backoff with full jitter: a random delay in [cap/2, cap] of base·2^attempt, at most max. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(cap / 2 + random() * (cap / 2));
 }
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {

@@ -8,10 +8,10 @@ import type { Pool, PoolClient } from 'pg';
 import type { Artifact } from '../artifact/types';
 import type { EffectContext, EffectRequest, EffectResult, EntityCreateRequest } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
-import { claimLedgerKey, ensureLedger, insertRow, LEDGER_TABLE } from '../sql/insert';
+import { claimLedgerKey, ensureLedger, insertRow, LEDGER_TABLE } from '../sql/ledger';
 import type { Provider } from './types';
 
-export { ensureLedger } from '../sql/insert';
+export { ensureLedger } from '../sql/ledger';
 
 export interface EntityProviderDeps {
   pool: Pool;

@@ -7,7 +7,7 @@
  * a little slower.
  */
 import type { NativeConnection } from '@temporalio/worker';
-import { TASK_QUEUE_TYPE } from '../shared';
+import { TASK_QUEUE_TYPE } from '../names';
 
 export interface Pacer {
   /** resolves when this worker may make its next send of the lane, with the function that says it ended */

@@ -6,8 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { WORKFLOW_TYPES } from '../shared';
-import { quote } from '../client/stats';
+import { anyWorkflowTypeQuery } from '../visibility';
 import { describeReplayFailure, isNondeterminism } from './failure';
 
 export interface ServerReplayOptions {
@@ -51,7 +50,7 @@ export const DEFAULT_REPLAY_PARALLEL = 4;
 
 /** The default selection: every type forge-jobs registers, open runs all, closed runs newest first. */
 export function defaultReplayQueries(): { open: string; closed: string } {
-  const types = `WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`;
+  const types = anyWorkflowTypeQuery();
   return { open: `${types} AND ExecutionStatus = "Running"`, closed: `${types} AND ExecutionStatus != "Running"` };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { CAPTURE_MIGRATION_SQL } from './capture';
+import { CREATE_LEDGER_SQL } from './ledger';
 import { CREATE_OUTBOX_SQL, OUTBOX_EDGES_SQL } from './outbox';
 import { CREATE_DEAD_TARGETS_SQL } from './pages';
 
@@ -11,15 +12,7 @@ import { CREATE_DEAD_TARGETS_SQL } from './pages';
 export const MIGRATE_LOCK_ID = 0x666f7267656a6f62n;
 
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
-  {
-    id: 1,
-    name: 'effect_ledger',
-    sql: `
-      CREATE TABLE IF NOT EXISTS forge_jobs.effect_ledger (
-        key text PRIMARY KEY,
-        created_at timestamptz NOT NULL DEFAULT now()
-      );`,
-  },
+  { id: 1, name: 'effect_ledger', sql: CREATE_LEDGER_SQL },
   { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
   // The ledger is pruned by age (src/client/prune.ts): without this index every sweep reads the whole table.
   { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },

@@ -18,7 +18,7 @@ export const OUTBOX_EVENT_KEY = `(event_id, entity, operation, (coalesce(record-
 /**
  * The body of forge_jobs.event_id as an expression over SQL text arguments: the id of one event of one
  * transaction, the same for the trigger that captured a row and for an enqueue of the same write, so the
- * outbox keeps one of them. Its JavaScript twin is transactionEventId (src/client/ids.ts). The capture
+ * outbox keeps one of them. Its JavaScript twin is transactionEventId (src/outbox/event.ts). The capture
  * trigger writes it out rather than calling the function: convert_to is only STABLE, so Postgres does not
  * inline the IMMUTABLE function, and a call per row of a 10,000-row statement costs more than the row.
  */
@@ -44,7 +44,7 @@ export const CREATE_OUTBOX_SQL = `
 
 /**
  * Migration 5: the event id of a known transaction, computed where the transaction is (the JS twin is
- * transactionEventId in src/client/ids.ts; both produce the same string); what the relay needs to never
+ * transactionEventId in src/outbox/event.ts; both produce the same string); what the relay needs to never
  * drop and never spin: the jobs named at enqueue, a lease (no relay claims the row before lease_until),
  * rows parked dead after repeated refusals, and when a row was first found without a matching hook.
  */

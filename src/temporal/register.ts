@@ -1,13 +1,12 @@
 /**
- * The Forge search attributes on a namespace: product code (every worker and client repairs a fresh
- * namespace), also used by the dev server and cluster launchers.
+ * The namespace and the Forge search attributes on it: every worker and client repairs a fresh namespace's
+ * attributes; `forge-jobs setup` and the cluster launcher also register the namespace.
  */
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../shared';
+import { msNumberToTs, tsToMs } from '@temporalio/common/lib/time';
+import { DEFAULT_NAMESPACE, GRPC_STATUS, INDEXED_VALUE_TYPE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../names';
 
-/** temporal.api.enums.v1.IndexedValueType numbers. */
-export const INDEXED_VALUE_TYPE = { Keyword: 2, Int: 3 } as const;
-const ALREADY_EXISTS = 6; // gRPC status code
+export { INDEXED_VALUE_TYPE };
 
 /**
  * Registers the Forge search attributes on a namespace; safe to call on every start and from
@@ -35,7 +34,7 @@ export async function ensureSearchAttributes(
     });
   } catch (error) {
     // Another process may have added them between our list and add.
-    if (!(isGrpcServiceError(error) && error.code === ALREADY_EXISTS)) throw error;
+    if (!(isGrpcServiceError(error) && error.code === GRPC_STATUS.ALREADY_EXISTS)) throw error;
   }
 }
 
@@ -45,4 +44,32 @@ export async function listCustomSearchAttributes(connection: Pick<Connection, 'o
   const result: Record<string, number> = {};
   for (const [name, type] of Object.entries(response.customAttributes ?? {})) result[name] = Number(type);
   return result;
+}
+
+/** The namespace's retention in ms, or undefined when the namespace does not exist. */
+export async function namespaceRetentionMs(connection: Pick<Connection, 'workflowService'>, namespace: string): Promise<number | undefined> {
+  try {
+    const response = await connection.workflowService.describeNamespace({ namespace });
+    return tsToMs(response.config?.workflowExecutionRetentionTtl);
+  } catch (err) {
+    if (isGrpcServiceError(err) && err.code === GRPC_STATUS.NOT_FOUND) return undefined;
+    throw err;
+  }
+}
+
+/** Registers a namespace; false when another process registered it first. */
+export async function registerNamespace(connection: Pick<Connection, 'workflowService'>, namespace: string, retentionMs: number): Promise<boolean> {
+  try {
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msNumberToTs(retentionMs) });
+    return true;
+  } catch (err) {
+    if (isGrpcServiceError(err) && err.code === GRPC_STATUS.ALREADY_EXISTS) return false;
+    throw err;
+  }
+}
+
+/** Registers the namespace when it is missing; safe from several processes. True when this call created it. */
+export async function ensureNamespace(connection: Pick<Connection, 'workflowService'>, namespace: string, retentionMs: number): Promise<boolean> {
+  if ((await namespaceRetentionMs(connection, namespace)) !== undefined) return false;
+  return registerNamespace(connection, namespace, retentionMs);
 }

@@ -1,7 +1,6 @@
 /** The job's lifecycle as seen from outside: the `state` query and the ForgeJobState search attribute. */
 import { defineQuery, defineSignal, upsertSearchAttributes } from '@temporalio/workflow';
-import { SA } from '../search-attributes';
-import type { JobState } from '../shared';
+import { QUERY, SA, SIGNAL, type JobState } from '../names';
 import type { AttemptFailed, DeadTarget, PartProgress } from './types';
 
 export interface JobStatus {
@@ -14,13 +13,13 @@ export interface JobStatus {
   deadTargets: DeadTarget[];
 }
 
-export const stateQuery = defineQuery<JobState>('state');
-export const statusQuery = defineQuery<JobStatus>('status');
+export const stateQuery = defineQuery<JobState>(QUERY.state);
+export const statusQuery = defineQuery<JobStatus>(QUERY.status);
 /** Sent by the effect activity when an attempt fails and a retry is scheduled. */
-export const attemptFailedSignal = defineSignal<[AttemptFailed]>('attemptFailed');
+export const attemptFailedSignal = defineSignal<[AttemptFailed]>(SIGNAL.attemptFailed);
 
 /** Sent by a part of a paged fan-out before each retry round: its counts so far, a few messages per part. */
-export const partProgressSignal = defineSignal<[PartProgress]>('partProgress');
+export const partProgressSignal = defineSignal<[PartProgress]>(SIGNAL.partProgress);
 
 export function newStatus(): JobStatus {
   return { state: 'pending', targets: 0, completed: 0, dead: 0, failedAttempts: 0, deadTargets: [] };

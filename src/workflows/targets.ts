@@ -5,7 +5,7 @@
  */
 import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
 import { batchActivities, jobActivities } from './activities';
-import { mapLimit } from './lanes';
+import { mapLimit } from '../map-limit';
 import { FAILURE_TYPES, type DeadTarget, type EffectInput, type JobPolicy, type TargetId, type TargetOutcome, type TargetsInput, type TargetsResult } from './types';
 
 type Base = Omit<EffectInput, 'targetId' | 'maxAttempts'>;

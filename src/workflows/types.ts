@@ -1,5 +1,5 @@
 /** Messages between client, workflows and activities. Everything here lands in history: ids and names, no secrets. */
-import type { JobState } from '../shared';
+import type { JobState } from '../names';
 
 export type Row = Record<string, unknown>;
 export type TargetId = string | number;

@@ -1,5 +1,5 @@
 /**
- * The production profile under failure: Temporal's own server on PostgreSQL (src/temporal/cluster.ts), two
+ * The production profile under failure: Temporal's own server on PostgreSQL (test/support/temporal-cluster.ts), two
  * `forge-jobs worker` processes, the helpdesk example. Mid-run the Temporal server is SIGKILLed (tickets
  * created meanwhile go through the outbox) and restarted, then one worker is SIGKILLed. Every job must
  * complete exactly once: one closed run per workflow id, completed; one ActivityLog row per ticket (the
@@ -20,10 +20,10 @@ import type { JobClient } from '../../src/client';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
 import { stopProcessGroup } from '../../src/dev/process-tree';
 import { createMemoryLogger } from '../../src/log';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres';
-import { SA } from '../../src/search-attributes';
-import { DEFAULT_TASK_QUEUE } from '../../src/shared';
-import { startTemporalCluster, type TemporalCluster } from '../../src/temporal/cluster';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
+import { SA } from '../../src/names';
+import { DEFAULT_TASK_QUEUE } from '../../src/names';
+import { startTemporalCluster, type TemporalCluster } from '../support/temporal-cluster';
 import { eventually } from '../helpers/stack';
 
 const ROOT = join(__dirname, '..', '..');

@@ -2,7 +2,7 @@
  * Builds (once, then cached in ~/.cache/forge-jobs) Temporal's server and sql tool before the cluster test
  * starts, so the build's minutes count against no test timeout and print their progress.
  */
-import { findTemporalServer } from '../../src/temporal/server-provision';
+import { findTemporalServer } from '../support/temporal-server';
 
 export default async function globalSetup(): Promise<void> {
   const found = await findTemporalServer({ log: (line) => process.stderr.write(`[setup] ${line}\n`) });

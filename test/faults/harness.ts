@@ -21,10 +21,11 @@ import { SMTPServer } from 'smtp-server';
 import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { createJobClient, loadRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
-import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/client/ids';
+import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/outbox/event';
 import { freePort, freePorts } from '../../src/dev/ports';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres';
-import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../../src/temporal';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
+import { findTemporalCli } from '../../src/dev/temporal-cli';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 
 const ROOT = join(__dirname, '..', '..');
 export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);

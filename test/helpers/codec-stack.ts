@@ -12,8 +12,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { createEncryptionCodec, startCodecServer, type CodecServer } from '../../src/codec';
 import { freePort } from '../../src/dev/ports';
-import { SA } from '../../src/search-attributes';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal';
+import { SA } from '../../src/names';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startPipeline, testConfig, type Pipeline } from './stack';
 

@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
+import { createJobClient, createJobInspector, createJobWorker, resolveRuntimeConfig } from '../../src';
+import { createJobStarter } from '../../src/admin';
 import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
 import type { JobHandler } from '../../src/effects/build';
 import { createMemoryLogger } from '../../src/log';
 import type { Provider } from '../../src/providers/types';
-import { SA } from '../../src/search-attributes';
+import { SA } from '../../src/names';
 import type { JobPolicy } from '../../src/workflows/types';
 
 export function temporalAddress(): string {
@@ -46,6 +47,9 @@ export function temporal(): Promise<Client> {
 
 export interface Pipeline {
   client: ReturnType<typeof createJobClient>;
+  /** the relay's start path on the pipeline's task queue */
+  starter: ReturnType<typeof createJobStarter>;
+  inspector: ReturnType<typeof createJobInspector>;
   worker: ReturnType<typeof createJobWorker>;
   logs: ReturnType<typeof createMemoryLogger>['records'];
   stop(): Promise<void>;
@@ -78,14 +82,20 @@ export async function startPipeline(options: {
   const running = worker.run();
   await Promise.race([worker.ready, running]);
   const client = createJobClient({ artifact: options.artifact, config: options.config, logger, policy: options.policy, dataConverter: options.dataConverter });
+  const starter = createJobStarter({ artifact: options.artifact, config: options.config, logger, policy: options.policy, dataConverter: options.dataConverter });
+  const inspector = createJobInspector({ config: options.config, dataConverter: options.dataConverter });
   return {
     client,
+    starter,
+    inspector,
     worker,
     logs: logger.records,
     async stop() {
       worker.shutdown();
       await running;
       await client.close();
+      await starter.close();
+      await inspector.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createJobClient, runBackfill, resolveArtifact, startRelay } from '../../src';
+import { runBackfill, resolveArtifact, startRelay, createJobStarter } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import type { RuntimeConfig } from '../../src/config/types';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -145,7 +145,7 @@ test(`a backfill of ${ROWS} rows stopped by Ctrl-C, then killed, then resumed st
 
   // the relay starts one workflow per row (on a queue no worker polls: the starts are what is counted)
   const queue = uniqueQueue('backfill-big');
-  const client = createJobClient({ artifact: rawArtifact, config, taskQueue: queue, logger: createMemoryLogger() });
+  const client = createJobStarter({ artifact: rawArtifact, config, taskQueue: queue, logger: createMemoryLogger() });
   const relay = await startRelay({ pool: big.pool, client, batchSize: 500, pollIntervalMs: 200, logger: createMemoryLogger() });
   try {
     await eventually(async () => (await big.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL`)).rows[0].n === 0, 300000, 'all dispatched');

@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
-import { captureStatus, createJobClient, installCapture, removeCapture, resolveArtifact, startRelay, type Relay } from '../../src';
+import { captureStatus, installCapture, removeCapture, resolveArtifact, startRelay, type Relay, createJobStarter } from '../../src/admin';
 import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
-import { transactionEventId } from '../../src/client/ids';
+import { transactionEventId } from '../../src/outbox/event';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../helpers/helpdesk';
@@ -183,7 +183,7 @@ test('a statement of 10,000 rows writes 10,000 events in its transaction, and th
   await migrate(side.pool);
   await installCapture(side.pool, artifact, MAX_RECORD_BYTES);
   const queue = uniqueQueue('capture-bulk'); // no worker polls it: the starts are what is measured
-  const client = createJobClient({ artifact, config, taskQueue: queue, logger: createMemoryLogger() });
+  const client = createJobStarter({ artifact, config, taskQueue: queue, logger: createMemoryLogger() });
   closers.push(() => client.close());
 
   await side.pool.query(`INSERT INTO notes (title) SELECT 'bulk ' || g FROM generate_series(1, 10000) g`);

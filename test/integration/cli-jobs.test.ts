@@ -70,7 +70,7 @@ beforeAll(async () => {
   deadId = bad.workflowId;
   expect((await outcome(ok.workflowId)).state).toBe('completed');
   expect((await outcome(deadId)).state).toBe('dead');
-  await eventually(async () => (await pipeline.client.deadJobs()).length === 1 && (await pipeline.client.stats()).total_completed === 1);
+  await eventually(async () => (await pipeline.inspector.deadJobs()).length === 1 && (await pipeline.inspector.stats()).total_completed === 1);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * the worker registers them on start, and a client whose start is refused for them registers and retries.
  */
 import { Connection } from '@temporalio/client';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { listCustomSearchAttributes } from '../../src/temporal/register';
 import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';

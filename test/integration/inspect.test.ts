@@ -5,12 +5,12 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAppServer, type AppServer } from '../../src/app/server';
-import { createJobClient } from '../../src/client';
+import { startAppServer, type AppServer } from '../../src/dev/example-app';
+import { createJobInspector } from '../../src/client/inspect';
 import { devJobsEndpoints } from '../../src/dev/endpoints';
 import { freePort } from '../../src/dev/ports';
 import { migrate } from '../../src/sql/migrations';
-import { insertOutboxRow } from '../../src/outbox';
+import { writeOutboxEvent } from '../../src/outbox/enqueue';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
 
@@ -117,7 +117,7 @@ test('dead jobs are listed with job, entity, record, operation, reason, attempts
   expect((await outcome(sneakyId)).state).toBe('dead');
 
   const dead = await eventually(async () => {
-    const list = await pipeline.client.deadJobs();
+    const list = await pipeline.inspector.deadJobs();
     return list.length === 2 && list;
   });
   const a1 = dead.find((d) => d.workflowId === deadA)!;
@@ -136,17 +136,17 @@ test('dead jobs are listed with job, entity, record, operation, reason, attempts
   expect(a1.time).toBeInstanceOf(Date);
   expect(dead.find((d) => d.workflowId === sneakyId)).toMatchObject({ job: 'sneaky', operation: 'delete', reason: 'SandboxViolation' });
 
-  expect((await pipeline.client.deadJobs({ job: 'ping_items' })).map((d) => d.workflowId)).toEqual([deadA]);
-  expect(await pipeline.client.deadJobs({ entity: 'Nope' })).toEqual([]);
-  expect(await pipeline.client.deadJobs({ limit: 1 })).toHaveLength(1);
-  expect(await pipeline.client.deadJobs({ since: '1h' })).toHaveLength(2);
-  expect(await pipeline.client.deadJobs({ since: new Date(Date.now() + 60_000) })).toEqual([]);
-  await expect(pipeline.client.deadJobs({ since: 'yesterday' })).rejects.toThrow(/since/);
+  expect((await pipeline.inspector.deadJobs({ job: 'ping_items' })).map((d) => d.workflowId)).toEqual([deadA]);
+  expect(await pipeline.inspector.deadJobs({ entity: 'Nope' })).toEqual([]);
+  expect(await pipeline.inspector.deadJobs({ limit: 1 })).toHaveLength(1);
+  expect(await pipeline.inspector.deadJobs({ since: '1h' })).toHaveLength(2);
+  expect(await pipeline.inspector.deadJobs({ since: new Date(Date.now() + 60_000) })).toEqual([]);
+  await expect(pipeline.inspector.deadJobs({ since: 'yesterday' })).rejects.toThrow(/since/);
 });
 
 test('stats count what ran on this task queue, from visibility', async () => {
   const stats = await eventually(async () => {
-    const s = await pipeline.client.stats();
+    const s = await pipeline.inspector.stats();
     return s.total_enqueued === 3 && s.total_completed === 1 && s.total_retried === 1 && s.total_dead === 2 && s.total_failed === 2 && s;
   });
   expect(stats).toMatchObject({
@@ -169,8 +169,8 @@ test('outbox_pending counts undispatched rows of the database the client is give
   const other = await createTestDatabase('inspect_outbox');
   try {
     await migrate(other.pool);
-    await insertOutboxRow(other.pool, { eventId: 'e1', entity: 'Batch', operation: 'create', record: { id: 1 }, recordKey: '1', jobs: [] });
-    const client = createJobClient({ artifact, config, database: other.pool });
+    await writeOutboxEvent(other.pool, 'Batch', 'create', { id: 1 }, { eventId: 'e1' });
+    const client = createJobInspector({ config, database: other.pool });
     try {
       expect((await client.stats()).outbox_pending).toBe(1);
     } finally {
@@ -184,7 +184,7 @@ test('outbox_pending counts undispatched rows of the database the client is give
 test('retry redrives a dead job: a new run under the same id runs only the dead targets, with the same idempotency keys', async () => {
   fixed.add('bad-a2');
   fixed.add('bad-a3');
-  const retried = await pipeline.client.retry(deadA);
+  const retried = await pipeline.inspector.retry(deadA);
   expect(retried).toHaveLength(1);
   expect(retried[0]).toMatchObject({ workflowId: deadA, job: 'ping_items' });
   expect(retried[0].runId).not.toBe(retried[0].previousRunId);
@@ -197,26 +197,26 @@ test('retry redrives a dead job: a new run under the same id runs only the dead 
   expect(keys[0]).toBeTruthy();
   expect(keys[1]).toBe(keys[0]);
 
-  const shown = await pipeline.client.show(deadA);
+  const shown = await pipeline.inspector.show(deadA);
   expect(shown).toMatchObject({ state: 'completed', status: 'COMPLETED', job: 'ping_items', targets: 2, completed: 2 });
   expect(shown.runs.map((r) => r.status)).toEqual(['FAILED', 'COMPLETED']);
 
   // the dead run stays in history, but the job is no longer dead
-  await eventually(async () => (await pipeline.client.deadJobs()).map((d) => d.workflowId).join() === sneakyId);
-  await expect(pipeline.client.retry(deadA)).rejects.toThrow(/not dead/);
-  await expect(pipeline.client.retry('forge/no/such/job')).rejects.toThrow(/no job workflow/);
+  await eventually(async () => (await pipeline.inspector.deadJobs()).map((d) => d.workflowId).join() === sneakyId);
+  await expect(pipeline.inspector.retry(deadA)).rejects.toThrow(/not dead/);
+  await expect(pipeline.inspector.retry('forge/no/such/job')).rejects.toThrow(/no job workflow/);
 });
 
 test('retry by job redrives every dead job of it; one that dies again is still one dead job', async () => {
-  const retried = await pipeline.client.retry({ job: 'sneaky' });
+  const retried = await pipeline.inspector.retry({ job: 'sneaky' });
   expect(retried.map((r) => r.workflowId)).toEqual([sneakyId]);
   expect((await outcome(sneakyId)).state).toBe('dead');
   const stats = await eventually(async () => {
-    const s = await pipeline.client.stats();
+    const s = await pipeline.inspector.stats();
     return s.total_enqueued === 5 && s.sandbox_violations === 2 && s.total_failed === 3 && s.total_completed === 2 && s;
   });
   expect(stats).toMatchObject({ total_dead: 1, total_retried: 1, queue_depth: 0 });
-  const dead = await pipeline.client.deadJobs();
+  const dead = await pipeline.inspector.deadJobs();
   expect(dead.map((d) => [d.workflowId, d.runId])).toEqual([[sneakyId, retried[0].runId]]);
 });
 
@@ -233,10 +233,10 @@ test('the worker serves Prometheus metrics: Temporal runtime metrics and the job
 });
 
 test('stats are the same after a worker restart (no in-memory counters)', async () => {
-  const before = await pipeline.client.stats();
+  const before = await pipeline.inspector.stats();
   await pipeline.stop();
   pipeline = await startPipeline(options());
-  const after = await pipeline.client.stats();
+  const after = await pipeline.inspector.stats();
   const { worker_count: _w1, ...a } = before;
   const { worker_count: _w2, ...b } = after;
   expect(b).toEqual(a);
@@ -246,7 +246,7 @@ describe('dev endpoints', () => {
   let app: AppServer;
   let plain: AppServer;
   beforeAll(async () => {
-    app = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact, devRoutes: devJobsEndpoints(pipeline.client) });
+    app = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact, devRoutes: devJobsEndpoints(pipeline.inspector) });
     plain = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact });
   });
   afterAll(async () => {

@@ -8,8 +8,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createJobClient, startRelay, type Relay } from '../../src';
-import { deriveEventId, jobWorkflowId, transactionEventId } from '../../src/client/ids';
+import { createJobClient, createJobInspector } from '../../src';
+import { startRelay, type Relay, createJobStarter } from '../../src/admin';
+import { deriveEventId, jobWorkflowId, transactionEventId } from '../../src/outbox/event';
 import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
@@ -146,7 +147,7 @@ test('afterCommit returns within the start deadline when Temporal hangs, and the
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ jobs: ['log_note'], txid: '42' });
 
-  const relay = await startRelay({ pool: side.pool, client: pipeline.client, logger: createMemoryLogger(), pollIntervalMs: 100 });
+  const relay = await startRelay({ pool: side.pool, client: pipeline.starter, logger: createMemoryLogger(), pollIntervalMs: 100 });
   relays.push(relay);
   await eventually(async () => (await logsOf(id)).length >= 1, 30000);
   await eventually(async () => (await side.pool.query(`SELECT bool_and(dispatched_at IS NOT NULL) AS done FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id])).rows[0].done);
@@ -161,7 +162,7 @@ test('a row whose job the running artifact lacks stays, is counted and logged on
     await pipeline.client.enqueue(tx, 'Note', 'create', row);
   });
   const oldLogs = createMemoryLogger();
-  const oldClient = createJobClient({ artifact: older, config, logger: oldLogs });
+  const oldClient = createJobStarter({ artifact: older, config, logger: oldLogs });
   closers.push(() => oldClient.close());
   const old = await startRelay({ pool: side.pool, client: oldClient, logger: oldLogs, pollIntervalMs: 50, unmatchedRetryMs: 0 });
   relays.push(old);
@@ -172,14 +173,14 @@ test('a row whose job the running artifact lacks stays, is counted and logged on
   const { rows: [row] } = await side.pool.query(`SELECT dispatched_at, unmatched_at, dead_at, attempts FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
   expect(row).toMatchObject({ dispatched_at: null, dead_at: null, attempts: 0 });
   expect(row.unmatched_at).toBeInstanceOf(Date);
-  const inspector = createJobClient({ artifact, config, database: side.pool });
+  const inspector = createJobInspector({ config, database: side.pool });
   closers.push(() => inspector.close());
   const stats = await inspector.stats();
   expect(stats.outbox_unmatched).toBeGreaterThanOrEqual(1);
   expect(await logsOf(id)).toEqual([]);
   await old.stop();
 
-  const current = await startRelay({ pool: side.pool, client: pipeline.client, logger: createMemoryLogger(), pollIntervalMs: 50 });
+  const current = await startRelay({ pool: side.pool, client: pipeline.starter, logger: createMemoryLogger(), pollIntervalMs: 50 });
   relays.push(current);
   await eventually(async () => (await logsOf(id)).length === 1, 30000);
   await eventually(async () => (await side.pool.query(`SELECT dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id])).rows[0].dispatched_at !== null);
@@ -214,7 +215,7 @@ test('a row Temporal refuses again and again backs off per row, is parked dead w
   });
   // A namespace the server does not have: Temporal answers, and refuses every start.
   const logs = createMemoryLogger();
-  const refusing = createJobClient({ artifact, config, temporal: { namespace: `no-such-${run}` }, logger: logs });
+  const refusing = createJobStarter({ artifact, config, temporal: { namespace: `no-such-${run}` }, logger: logs });
   closers.push(() => refusing.close());
   const relay = await startRelay({ pool: side.pool, client: refusing, logger: logs, pollIntervalMs: 100, maxAttempts: 2 });
   relays.push(relay);
@@ -228,7 +229,7 @@ test('a row Temporal refuses again and again backs off per row, is parked dead w
   expect(logs.records.filter((r) => r.event === 'outbox.dead' && r.outbox_id === dead.id)).toHaveLength(1);
   await relay.stop();
 
-  const inspector = createJobClient({ artifact, config, database: side.pool });
+  const inspector = createJobInspector({ config, database: side.pool });
   closers.push(() => inspector.close());
   const stats = await inspector.stats();
   expect(stats.outbox_dead).toBeGreaterThanOrEqual(1);
@@ -241,7 +242,7 @@ test('a row Temporal refuses again and again backs off per row, is parked dead w
 
   const retried = await cli('outbox', 'retry', dead.id);
   expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`gave 1 dead outbox row back to the relay: ${dead.id}`) });
-  const current = await startRelay({ pool: side.pool, client: pipeline.client, logger: createMemoryLogger(), pollIntervalMs: 50 });
+  const current = await startRelay({ pool: side.pool, client: pipeline.starter, logger: createMemoryLogger(), pollIntervalMs: 50 });
   relays.push(current);
   await eventually(async () => (await logsOf(id)).length === 1, 30000);
   expect((await cli('outbox', 'retry')).stderr).toMatch(/name the outbox ids to retry, or pass --all/);

@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createJobClient, startRelay, type Relay } from '../../src';
+import { startRelay, type Relay, createJobStarter } from '../../src/admin';
 import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
-import { SA } from '../../src/search-attributes';
+import { SA } from '../../src/names';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
 
@@ -49,7 +49,7 @@ let side: TestDatabase;
 let config: RuntimeConfig;
 let pipeline: Pipeline;
 const relays: Relay[] = [];
-const clients: Array<ReturnType<typeof createJobClient>> = [];
+const clients: Array<{ close(): Promise<void> }> = [];
 
 const run = randomBytes(3).toString('hex');
 let counter = 0;
@@ -76,7 +76,7 @@ afterAll(async () => {
 /** A relay on the side database, with a client of its own on the pipeline's task queue. */
 async function sideRelay(options: { batchSize?: number; pollIntervalMs?: number } = {}) {
   const logger = createMemoryLogger();
-  const client = createJobClient({ artifact, config, logger });
+  const client = createJobStarter({ artifact, config, logger });
   clients.push(client);
   const relay = await startRelay({ pool: side.pool, client, logger, pollIntervalMs: options.pollIntervalMs ?? 200, batchSize: options.batchSize });
   relays.push(relay);
@@ -322,7 +322,7 @@ test('app processes killed by SIGKILL right after COMMIT lose nothing and duplic
 
 test('a relay that started the workflows but did not commit leaves rows whose next start is a no-op', async () => {
   const logger = createMemoryLogger();
-  const real = createJobClient({ artifact, config, logger });
+  const real = createJobStarter({ artifact, config, logger });
   clients.push(real);
   let crashes = 0;
   // Starts for real, then fails as a relay that died before COMMIT would: the row stays undispatched.

@@ -175,7 +175,7 @@ test('every target failing permanently: dead at once, every target stored, liste
   const addresses = await emails(2);
   expect(addresses.map((a) => tried.get(a))).toEqual(addresses.map(() => 1));
 
-  const listed = await eventually(async () => (await pipeline.client.deadJobs()).find((d) => d.workflowId === id), 20_000, 'the job in deadJobs()');
+  const listed = await eventually(async () => (await pipeline.inspector.deadJobs()).find((d) => d.workflowId === id), 20_000, 'the job in deadJobs()');
   expect(listed).toMatchObject({ reason: 'PermanentError', targets: 2000, completed: 0, deadCount: 2000 });
   expect(listed.deadTargets.length).toBe(20);
   for (const run of await executions(id)) expect(run.events).toBeLessThan(HISTORY_BOUND);
@@ -229,7 +229,7 @@ test('a mixed job is dead with its permanent failures only; its redrive runs onl
 
   permFixed = true;
   const sentBefore = new Map(delivered);
-  const [retried] = await pipeline.client.retry(id);
+  const [retried] = await pipeline.inspector.retry(id);
   expect(retried.redriveOf).toBe(dead[0].run_id);
   expect(retried.onlyTargets).toBeUndefined();
   const again = await outcome(id);

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { startMailSink } from '../../src/dev/mail-sink';
-import { SA } from '../../src/search-attributes';
+import { SA } from '../../src/names';
 import type { TestDatabase } from '../helpers/db';
 import { HELPDESK, helpdeskDatabase } from '../helpers/helpdesk';
 import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';

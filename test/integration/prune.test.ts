@@ -1,7 +1,8 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src';
+import { createJobWorker } from '../../src';
+import { ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
@@ -51,7 +52,7 @@ test('completed runs older than the retention are deleted; dead runs stay, liste
   await eventually(async () => (await pruneCompleted({ ...base, olderThanMs: 3_600_000, now: later })) === 1, 20_000, 'the completed run pruned');
   // (Temporal carries the deletion out in the background: on the dev server the run can be seen a while longer.)
   expect((await client.workflow.getHandle(dead.workflowId).describe()).status.name).toBe('FAILED');
-  expect((await pipeline.client.deadJobs()).map((d) => d.workflowId)).toEqual([dead.workflowId]);
+  expect((await pipeline.inspector.deadJobs()).map((d) => d.workflowId)).toEqual([dead.workflowId]);
 });
 
 test('effect-ledger keys are kept for the namespace retention plus the longest retry, then the worker deletes them', async () => {

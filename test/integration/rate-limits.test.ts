@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobClient, resolveRuntimeConfig } from '../../src';
+import { createJobClient, createJobInspector, resolveRuntimeConfig } from '../../src';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
 import { busiestWindow } from '../../bench/stats';
 import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../helpers/cli';
@@ -128,6 +128,7 @@ describe('[email] rate across two worker processes', () => {
     const config = resolveRuntimeConfig({ temporal: { address: address() }, email: { host: '127.0.0.1', port: mail.smtpPort, rate: '20/s' }, jobs: { task_queue: taskQueue, start_deadline: '10s' } }, { env: {} });
     // no database for a deferred start: a loaded machine gets the shared test config's longer start deadline
     const client = createJobClient({ artifact, config });
+    const inspector = createJobInspector({ config });
     try {
       const before = mail.messages().length;
       const started = Date.now();
@@ -137,7 +138,7 @@ describe('[email] rate across two worker processes', () => {
       let running = true;
       const watching = (async () => {
         while (running) {
-          const lane = (await client.stats().catch(() => undefined))?.rate_lanes.find((l) => l.lane === 'email');
+          const lane = (await inspector.stats().catch(() => undefined))?.rate_lanes.find((l) => l.lane === 'email');
           if (lane) seen.push(lane);
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -162,6 +163,7 @@ describe('[email] rate across two worker processes', () => {
       expect(identities.size).toBe(2);
     } finally {
       await client.close();
+      await inspector.close();
     }
   }, 120_000);
 });

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { WORKFLOW_TYPES } from '../../src/shared';
+import { WORKFLOW_TYPES } from '../../src/names';
 import * as workflows from '../../src/workflows';
 import { ROOT, address, ensureBuilt, run } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';

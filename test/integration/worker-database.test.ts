@@ -1,12 +1,13 @@
 /**
- * The worker's own way to its database, as `forge-jobs worker` uses it: DATABASE_URL when set, otherwise an
- * embedded Postgres it starts and stops itself.
+ * The worker's own way to its database: DATABASE_URL when set, otherwise (the embedded adapter) an embedded
+ * Postgres it starts through the opener it is given (embeddedDatabase of forge-jobs/admin) and stops itself.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createJobWorker, resolveRuntimeConfig } from '../../src';
+import { embeddedDatabase } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase } from '../helpers/db';
 import { HELPDESK } from '../helpers/helpdesk';
@@ -51,7 +52,7 @@ test('with DATABASE_URL the worker migrates and serves that database', async () 
   }
 });
 
-test('without any database url the worker starts an embedded Postgres, and stops it on shutdown', async () => {
+test('without any database url the worker starts an embedded Postgres through its opener, and stops it on shutdown', async () => {
   const cache = mkdtempSync(join(tmpdir(), 'forge-worker-cache-'));
   chmodSync(cache, 0o755); // the postgres user must reach the data dir when we run as root
   const saved = { cache: process.env.FORGE_JOBS_CACHE_DIR, url: process.env.DATABASE_URL };
@@ -63,7 +64,7 @@ test('without any database url the worker starts an embedded Postgres, and stops
       { env: {} },
     );
     const logger = createMemoryLogger();
-    const stop = await runUntilReady(createJobWorker({ artifact, config, logger, workflowBundle: bundle() }));
+    const stop = await runUntilReady(createJobWorker({ artifact, config, logger, database: embeddedDatabase, workflowBundle: bundle() }));
     const started = logger.records.find((r) => r.event === 'database.embedded_started');
     expect(started).toBeDefined();
     const url = String(started!.url).replace(':***@', ':postgres@');

@@ -6,8 +6,9 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { resolveDatabase } from '../../src/postgres';
-import { findTemporalCli, startTemporalDevServer } from '../../src/temporal';
+import { resolveDatabase } from '../../src/dev/embedded-postgres';
+import { findTemporalCli } from '../../src/dev/temporal-cli';
+import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 
 export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[setup] ${line}\n`);

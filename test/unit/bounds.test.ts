@@ -1,6 +1,6 @@
 /** The bounds of issue 7 item 3, one function at a time (test/integration/hostile.test.ts runs them end to end). */
 import { resolveRuntimeConfig } from '../../src/config';
-import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES, maxRecordBytes, RecordTooLargeError } from '../../src/client/limits';
+import { checkRecordSize, DEFAULT_MAX_RECORD_BYTES, maxRecordBytes, RecordTooLargeError } from '../../src/outbox/event';
 import { PermanentError } from '../../src/errors';
 import { checkPayloadSize, MAX_EFFECT_PAYLOAD_BYTES } from '../../src/providers/limits';
 import { configError } from './config/helpers';

@@ -2,7 +2,7 @@
 # The schema job of docker-compose.yml (temporalio/admin-tools): Temporal's own sql tool creates the
 # databases and their schemas, as Temporal's samples-server compose does. Safe on every `up`:
 # create-database and setup-schema leave an existing database and schema version alone, update-schema
-# applies only what is new. src/temporal/cluster.ts runs the same for `npm run test:cluster`.
+# applies only what is new. test/support/temporal-cluster.ts runs the same for `npm run test:cluster`.
 set -eu
 
 : "${POSTGRES_SEEDS:?}" "${POSTGRES_USER:?}"

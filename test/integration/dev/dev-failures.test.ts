@@ -58,7 +58,7 @@ test('a part that fails to start stops the parts already started; dev exits 1 wi
     require.extensions['.ts'] = (m, f) => m._compile(transformSync(readFileSync(f, 'utf8'), {
       filename: f, module: { type: 'commonjs' }, jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
     }).code, f);
-    const { startTemporalDevServer } = require('./src/temporal/dev-server.ts');
+    const { startTemporalDevServer } = require('./src/dev/temporal-dev-server.ts');
     startTemporalDevServer({ cliPath: process.argv[1], logFile: process.argv[2] }).then((s) => console.log('ready ' + s.process.pid));`;
   const logFile = join(cache, 'logs', 'temporal.log');
   const proc = spawn(process.execPath, ['-e', starter, cliPath!, logFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });

@@ -23,7 +23,7 @@ jest.mock('../../../src/dev/ports', () => {
 });
 
 // Imported after the mock is declared (jest hoists jest.mock; this keeps the order plain to read).
-import { startEmbeddedPostgres } from '../../../src/postgres';
+import { startEmbeddedPostgres } from '../../../src/dev/embedded-postgres';
 
 jest.setTimeout(60_000);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { isAlive } from '../../../src/dev/process-tree';
-import { resolveDatabase, startEmbeddedPostgres } from '../../../src/postgres';
+import { resolveDatabase, startEmbeddedPostgres } from '../../../src/dev/embedded-postgres';
 
 jest.setTimeout(60_000);
 

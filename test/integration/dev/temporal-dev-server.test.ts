@@ -5,9 +5,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isAlive } from '../../../src/dev/process-tree';
-import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
 import { INDEXED_VALUE_TYPE } from '../../../src/temporal/register';
-import { ensureSearchAttributes, listCustomSearchAttributes, startTemporalDevServer } from '../../../src/temporal';
+import { ensureSearchAttributes, listCustomSearchAttributes } from '../../../src/temporal/register';
+import { startTemporalDevServer } from '../../../src/dev/temporal-dev-server';
 
 jest.setTimeout(90_000);
 

@@ -7,7 +7,7 @@ import type { EffectContext, EntityCreateRequest } from '../../../src/effects/ty
 import { PermanentError, TransientError } from '../../../src/errors';
 import { classifyPgError, createEntityProvider, ensureLedger } from '../../../src/providers/entity';
 import type { Provider } from '../../../src/providers/types';
-import { insertRow } from '../../../src/sql/insert';
+import { insertRow } from '../../../src/sql/ledger';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db';
 
 function entity(name: string, table: string, fields: string[]): EntityDef {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactError, loadArtifact, snakeCase } from '../../../src/artifact';
-import { CAPABILITIES } from '../../../src/shared';
+import { CAPABILITIES } from '../../../src/names';
 import { helpdeskJson, HELPDESK_PATH, problemsOf, TRACKER_PATH, type Json } from './helpers';
 
 describe('the helpdesk artifact', () => {

@@ -1,4 +1,4 @@
-import { CAPABILITIES } from '../../../src/shared';
+import { CAPABILITIES } from '../../../src/names';
 import { ArtifactError, loadArtifact } from '../../../src/artifact';
 import type { ArtifactProblem } from '../../../src/artifact';
 import { helpdeskJson, problemsOf, type Json } from './helpers';

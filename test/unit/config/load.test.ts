@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { defaultRuntimeConfig, loadRuntimeConfig, resolveRuntimeConfig } from '../../../src/config';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../../../src/shared';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../../../src/names';
 import { writeConfig } from './helpers';
 
 const FIXTURES = resolve(__dirname, '../../fixtures/config');

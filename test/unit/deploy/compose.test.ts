@@ -1,17 +1,17 @@
 /**
  * docker-compose.yml can't be run here (no Docker engine), so it is checked: `docker-compose config -q`
  * (Debian's docker-compose) validates it, and its services, wiring and settings are compared with the
- * code and with the profile `npm run test:cluster` runs (src/temporal/cluster.ts).
+ * code and with the profile `npm run test:cluster` runs (test/support/temporal-cluster.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadRuntimeConfig } from '../../../src/config';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/shared';
-import { SERVER_TUNING } from '../../../src/temporal/server-tuning';
-import { CLUSTER_DYNAMIC_CONFIG, DEFAULT_RETENTION_SECONDS, TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../../src/temporal/cluster';
-import { TEMPORAL_SERVER_VERSION } from '../../../src/temporal/server-provision';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
+import { SERVER_TUNING } from '../../../src/dev/server-tuning';
+import { CLUSTER_DYNAMIC_CONFIG, DEFAULT_RETENTION_SECONDS, TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../support/temporal-cluster';
+import { TEMPORAL_SERVER_VERSION } from '../../support/temporal-server';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const COMPOSE = join(ROOT, 'docker-compose.yml');
@@ -125,7 +125,7 @@ test('the dynamic config exists where the server is told to look, and agrees wit
   }
 });
 
-test('the setup job registers the namespace and exactly the search attributes of src/shared.ts', () => {
+test('the setup job registers the namespace and exactly the search attributes of src/names.ts', () => {
   const setup = env('temporal-setup');
   const pairs = setup.FORGE_SEARCH_ATTRIBUTES!.trim().split(/\s+/).map((pair) => pair.split('='));
   expect(pairs.map(([name]) => name)).toEqual(SEARCH_ATTRIBUTES);

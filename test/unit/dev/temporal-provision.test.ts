@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachedCliPath, findTemporalCli, TemporalCliNotFoundError } from '../../../src/temporal/provision';
+import { cachedCliPath, findTemporalCli, TemporalCliNotFoundError } from '../../../src/dev/temporal-cli';
 
 async function fakeExecutable(path: string, body = 'echo temporal version fake'): Promise<string> {
   await mkdir(join(path, '..'), { recursive: true });

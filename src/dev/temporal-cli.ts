@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
+import { cacheDir as defaultCacheDir } from './cache-dir';
 import { findGo, findOnPath, goInstall, isExecutableFile, provisionDefaults, withBuildLock, type Log } from './go-build';
 
 /** The last Temporal CLI tag that `go install …@tag` can build (later tags carry replace directives). */

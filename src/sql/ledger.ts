@@ -1,7 +1,7 @@
 /**
- * SQL of entity.create: one row into an artifact entity's table, and the effect ledger that makes it
- * happen once per idempotency key. Identifiers come from the artifact and are quoted; every value is a
- * bind parameter.
+ * The effect ledger (forge_jobs.effect_ledger): its table, claiming and checking idempotency keys, pruning;
+ * and entity.create's one row into an artifact entity's table, which a ledger claim makes happen once per
+ * key. Identifiers come from the artifact and are quoted; every value is a bind parameter.
  */
 import type { Pool } from 'pg';
 import { quoteIdent, quoteTable } from './identifiers';
@@ -9,14 +9,15 @@ import { quoteIdent, quoteTable } from './identifiers';
 export const LEDGER_SCHEMA = 'forge_jobs';
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.effect_ledger`;
 
-/** DDL of the ledger. To move into the migrations; kept idempotent so running it again is harmless. */
-export const LEDGER_DDL: readonly string[] = [
-  `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(LEDGER_SCHEMA)}`,
-  `CREATE TABLE IF NOT EXISTS ${quoteTable(LEDGER_TABLE)} (
-    key text PRIMARY KEY,
-    created_at timestamptz NOT NULL DEFAULT now()
-  )`,
-];
+/** The ledger table: migration 1 creates it, and ensureLedger where no migration has run. Idempotent. */
+export const CREATE_LEDGER_SQL = `
+      CREATE TABLE IF NOT EXISTS forge_jobs.effect_ledger (
+        key text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );`;
+
+/** The ledger's schema and table, for a database no worker has migrated. */
+export const LEDGER_DDL: readonly string[] = [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(LEDGER_SCHEMA)}`, CREATE_LEDGER_SQL];
 
 /**
  * Creates the ledger when it is missing. The existence check comes first because CREATE SCHEMA IF NOT

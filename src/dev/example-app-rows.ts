@@ -1,6 +1,6 @@
 /** Row writes of the example app server: identifiers from the artifact, quoted; values as parameters. */
-import { quoteIdent, quoteTable } from './identifiers';
-import type { Statement as Query } from './statement';
+import { quoteIdent, quoteTable } from '../sql/identifiers';
+import type { Statement as Query } from '../sql/statement';
 
 export function insertRowQuery(table: string, fields: Record<string, unknown>): Query {
   const cols = Object.keys(fields);

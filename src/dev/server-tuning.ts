@@ -1,6 +1,6 @@
 /**
  * Dynamic config the pipeline's latency depends on. Every server forge-jobs starts has it: the dev server
- * (as flags), the cluster profile (src/temporal/cluster.ts) and the compose stack
+ * (as flags), the cluster profile (test/support/temporal-cluster.ts) and the compose stack
  * (deploy/temporal/dynamicconfig/forge.yaml, checked against this by test/unit/deploy). A production cluster
  * should set it too.
  */

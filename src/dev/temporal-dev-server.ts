@@ -5,12 +5,13 @@ import { connect as tcpConnect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Connection } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
-import { freePorts, startOnFreePorts } from '../dev/ports';
-import { keepWhileAlive } from '../dev/keeper';
-import { stopProcessGroup } from '../dev/process-tree';
-import { ensureSearchAttributes } from './register';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../names';
+import { freePorts, startOnFreePorts } from './ports';
+import { keepWhileAlive } from './keeper';
+import { stopProcessGroup } from './process-tree';
+import { ensureSearchAttributes } from '../temporal/register';
 import { serverTuningFlags } from './server-tuning';
+import { logRing, untilReady } from './supervise';
 
 export interface TemporalDevServerOptions {
   cliPath: string;
@@ -85,53 +86,33 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
   if (logFd !== undefined) closeSync(logFd); // the child has its own copy
   // A group of its own is out of reach of a signal to ours: the keeper stops it when we go, however we go.
   const keeper = keepWhileAlive(child);
-  const output: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      output.push(line);
-      if (output.length > 40) output.shift();
-      log(`[temporal] ${line}`);
-    }
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const tail = async () => (options.logFile ? (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim()).slice(-20) : output);
+  const output = logRing(40, (line) => log(`[temporal] ${line}`));
+  child.stdout?.on('data', output.add);
+  child.stderr?.on('data', output.add);
+  const tail = async () => (options.logFile ? (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim()).slice(-20) : output.lines());
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= stopProcessGroup(child, 5000).finally(() => keeper.release()));
 
-  const exited = new Promise<never>((_resolve, reject) => {
-    child.once('error', (error) => reject(new Error(`could not run ${options.cliPath}: ${error.message}`)));
-    child.once('exit', (code, signal) => {
+  // The readiness loop stops as soon as the server has exited, instead of polling until the deadline.
+  await untilReady(child, {
+    ready: async (signal) => {
+      const connection = await waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, signal);
+      try {
+        if (options.searchAttributes !== false) await ensureSearchAttributes(connection, namespace);
+      } finally {
+        await connection.close();
+      }
+    },
+    exited: async (code, signal) => {
       // piped output may still be in the pipes when it exits: read what is left (briefly) before quoting it
-      const drained = options.logFile ? Promise.resolve() : Promise.race([Promise.all([ended(child.stdout), ended(child.stderr)]), delay(500)]);
-      void drained
-        .then(() => tail())
-        .then((lines) => reject(new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${lines.join('\n')}`)));
-    });
+      if (!options.logFile) await Promise.race([Promise.all([ended(child.stdout), ended(child.stderr)]), delay(500)]);
+      return new Error(`temporal server start-dev exited (${signal ?? code}) before it was ready:\n${(await tail()).join('\n')}`);
+    },
+    failed: (error) => new Error(`could not run ${options.cliPath}: ${error.message}`),
+    stop,
   });
-  exited.catch(() => undefined); // observed below; keeps a later exit from being an unhandled rejection
-
-  // Stops the readiness loop as soon as the server has exited (once the exit's error is there to win the
-  // race), instead of polling until the deadline.
-  const gaveUp = new AbortController();
-  exited.catch(() => gaveUp.abort());
-  try {
-    const connection = await Promise.race([
-      waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, gaveUp.signal),
-      exited,
-    ]);
-    try {
-      if (options.searchAttributes !== false) await ensureSearchAttributes(connection, namespace);
-    } finally {
-      await connection.close();
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   log(`Temporal dev server ready on ${address}${options.logFile ? ` (log ${options.logFile})` : ''}`);
   return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop, ...(options.logFile && { logFile: options.logFile }) };
 }

@@ -1,6 +1,6 @@
 /**
  * Temporal's own server and its SQL schema tool, built once with `go install` and cached like the CLI
- * (src/temporal/provision.ts): the production profile runs the same server binary a cluster runs,
+ * (src/dev/temporal-cli.ts): the production profile runs the same server binary a cluster runs,
  * on PostgreSQL. The PostgreSQL schemas come from the server module and are copied next to the binaries,
  * so the cache keeps working after `go clean -modcache`.
  */
@@ -9,8 +9,8 @@ import { cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { findGo, goInstall, isExecutableFile, provisionDefaults, withBuildLock, type Log } from './go-build';
+import { cacheDir as defaultCacheDir } from '../../src/dev/cache-dir';
+import { findGo, goInstall, isExecutableFile, provisionDefaults, withBuildLock, type Log } from '../../src/dev/go-build';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
@@ -180,16 +180,4 @@ async function buildWithGo(go: string, cache: string, env: NodeJS.ProcessEnv, lo
     log,
   });
   return { server: join(target, 'server'), sql: join(target, 'sql') };
-}
-
-/** `node -e "require('./dist/temporal/server-provision').main()"`: pre-build for CI, print the directory. */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  try {
-    const found = await findTemporalServer({ allowBuild: !argv.includes('--no-build') });
-    process.stdout.write(`${found.server}\n${found.sql}\n${found.schemaDir}\n`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    return 1;
-  }
 }

@@ -11,8 +11,8 @@ import { storedOnSource } from '../artifact/storage';
 import type { Artifact, EntityDef } from '../artifact/types';
 import type { JobClient } from '../client';
 import { inTransaction } from '../postgres/transaction';
-import { deleteRowQuery, insertRowQuery, updateRowQuery } from '../sql/rows';
-import type { DevRoute } from '../dev/endpoints';
+import { deleteRowQuery, insertRowQuery, updateRowQuery } from './example-app-rows';
+import type { DevRoute } from './endpoints';
 
 const MAX_BODY = 64 * 1024;
 const ALIASES: Record<string, string> = { add_comment: 'create_comment' };

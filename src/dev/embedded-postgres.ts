@@ -6,9 +6,10 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
-import { cacheDir } from '../dev/cache-dir';
-import { freePort, startOnFreePorts } from '../dev/ports';
-import { isAlive, waitForExit } from '../dev/process-tree';
+import { cacheDir } from './cache-dir';
+import { freePort, startOnFreePorts } from './ports';
+import { isAlive, waitForExit } from './process-tree';
+import { exitOf, logRing, untilReady } from './supervise';
 
 export interface EmbeddedPostgresOptions {
   /** Kept between runs; default `<cacheDir>/pg-data`. Initialised only when empty. */
@@ -126,48 +127,45 @@ async function launch(options: EmbeddedPostgresOptions, port: number): Promise<E
     // initdb and postgres (as the postgres user) inherit the working directory: one they can enter
     cwd: asRoot ? dirname(dataDir) : undefined,
   });
-  const recent: string[] = [];
-  const remember = (line: string) => {
-    recent.push(line);
-    if (recent.length > 30) recent.shift();
-  };
+  // The runner's own lines go to the log; its JSON messages on stdout carry Postgres' lines and readiness.
+  const recent = logRing(30);
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    remember(line);
+    recent.addLine(line);
     log(`[postgres] ${line}`);
   });
 
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`embedded Postgres did not start within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
-      const settle = (error?: Error) => {
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve();
-      };
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        let message: RunnerMessage;
-        try {
-          message = JSON.parse(line) as RunnerMessage;
-        } catch {
-          remember(line);
-          return;
-        }
-        if (message.type === 'log') {
-          for (const part of message.line.split('\n')) {
-            remember(part);
-            log(`[postgres] ${part}`);
+  const exited = exitOf(child);
+  await untilReady(child, {
+    ready: (signal) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`embedded Postgres did not start within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
+        signal.addEventListener('abort', () => clearTimeout(timer));
+        const settle = (error?: Error) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        };
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          let message: RunnerMessage;
+          try {
+            message = JSON.parse(line) as RunnerMessage;
+          } catch {
+            recent.addLine(line);
+            return;
           }
-        } else if (message.type === 'ready') settle();
-        else settle(new Error(`embedded Postgres failed to start: ${message.message}\n${recent.join('\n')}`));
-      });
-      child.once('error', (error) => settle(error));
-      child.once('exit', (code) => settle(new Error(`embedded Postgres runner exited (${code}) during start:\n${recent.join('\n')}`)));
-    });
-  } catch (error) {
-    await stopRunner(child, exited, dataDir);
-    throw error;
-  }
+          if (message.type === 'log') {
+            for (const part of message.line.split('\n')) {
+              recent.addLine(part);
+              log(`[postgres] ${part}`);
+            }
+          } else if (message.type === 'ready') settle();
+          else settle(new Error(`embedded Postgres failed to start: ${message.message}\n${recent.lines().join('\n')}`));
+        });
+      }),
+    exited: (code) => new Error(`embedded Postgres runner exited (${code}) during start:\n${recent.lines().join('\n')}`),
+    failed: (error) => error,
+    stop: () => stopRunner(child, exited, dataDir),
+  });
 
   const pid = (await readPostmasterPid(dataDir))?.pid ?? -1;
   // From here on a forgotten stop() must not keep the caller alive; when the caller exits, the runner
@@ -370,4 +368,9 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
   } finally {
     await client.end();
   }
+}
+
+/** An embedded Postgres for one worker run (createJobWorker's `database`): DATABASE_URL wins when set. */
+export async function embeddedDatabase(log: (line: string) => void): Promise<RunningDatabase> {
+  return resolveDatabase({ log });
 }

@@ -1,5 +1,5 @@
 /**
- * What the Temporal CLI (provision.ts) and the Temporal server (server-provision.ts) share: finding Go,
+ * What the Temporal CLI (./temporal-cli.ts) and the Temporal server (test/support/temporal-server.ts) share: finding Go,
  * a cross-process build lock in the cache directory, and a `go install` that only ever leaves finished
  * binaries in the cache.
  */
@@ -9,8 +9,8 @@ import { access, chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, sta
 import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cacheDir as defaultCacheDir } from '../dev/cache-dir';
-import { isAlive } from '../dev/process-tree';
+import { cacheDir as defaultCacheDir } from './cache-dir';
+import { isAlive } from './process-tree';
 
 export type Log = (line: string) => void;
 

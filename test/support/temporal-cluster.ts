@@ -8,17 +8,17 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
-import { stopProcessGroup } from '../dev/process-tree';
-import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../shared';
-import { ensureSearchAttributes } from './register';
-import { findTemporalServer, type TemporalServerBinaries } from './server-provision';
-import { serverTuningYaml } from './server-tuning';
+import { Connection } from '@temporalio/client';
+import { freePortsBetween } from '../../src/dev/ports';
+import { stopProcessGroup } from '../../src/dev/process-tree';
+import { exitOf, logRing, untilReady } from '../../src/dev/supervise';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../src/names';
+import { ensureNamespace, ensureSearchAttributes } from '../../src/temporal/register';
+import { findTemporalServer, type TemporalServerBinaries } from './temporal-server';
+import { serverTuningYaml } from '../../src/dev/server-tuning';
 
 /** The two databases of the profile; docker-compose.yml's schema job creates the same ones. */
 export const TEMPORAL_DATABASES = { persistence: 'temporal', visibility: 'temporal_visibility' } as const;
@@ -97,7 +97,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   await writeClusterConfig(dir, { pg, ports, logLevel: options.logLevel ?? 'warn' });
 
   let child: ChildProcess | undefined;
-  const output: string[] = [];
+  const output = logRing(40, (line) => log(`[temporal-server] ${line}`));
   const launch = async (): Promise<void> => {
     log(`starting the Temporal server ${address} (${TEMPORAL_SQL_PLUGIN} on ${pg.host}:${pg.port})`);
     const started = spawn(binaries.server, ['--root', dir, '--config', 'config', '--env', CONFIG_ENV, '--allow-no-auth', 'start'], {
@@ -106,42 +106,16 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line.trim()) continue;
-        output.push(line);
-        if (output.length > 40) output.shift();
-        log(`[temporal-server] ${line}`);
-      }
-    };
-    started.stdout?.on('data', collect);
-    started.stderr?.on('data', collect);
-    const gaveUp = new AbortController();
-    const exited = new Promise<never>((_resolve, reject) => {
-      started.once('error', (error) => {
-        gaveUp.abort();
-        reject(new Error(`could not run ${binaries.server}: ${error.message}`));
-      });
-      started.once('exit', (code, signal) => {
-        gaveUp.abort();
-        reject(new Error(`the Temporal server exited (${signal ?? code}) before it was ready:\n${output.join('\n')}`));
-      });
+    started.stdout?.on('data', output.add);
+    started.stderr?.on('data', output.add);
+    await untilReady(started, {
+      ready: (signal) => waitUntilReady(address, namespace, options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, options.readyTimeoutMs ?? 90_000, signal),
+      exited: (code, signal) => new Error(`the Temporal server exited (${signal ?? code}) before it was ready:\n${output.lines().join('\n')}`),
+      failed: (error) => new Error(`could not run ${binaries.server}: ${error.message}`),
+      stop: () => stopProcessGroup(started, 3000),
     });
-    exited.catch(() => undefined);
-    try {
-      await Promise.race([
-        waitUntilReady(address, namespace, options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, options.readyTimeoutMs ?? 90_000, gaveUp.signal),
-        exited,
-      ]);
-    } catch (error) {
-      await stopProcessGroup(started, 3000);
-      throw error;
-    }
     log(`Temporal server ready on ${address} (namespace ${namespace})`);
   };
-
-  const exitOf = (proc: ChildProcess) =>
-    proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => proc.once('exit', () => resolve()));
 
   await launch();
   return {
@@ -205,34 +179,14 @@ async function pickPorts(fixed: Partial<ClusterPorts> = {}): Promise<ClusterPort
     'workerMembership',
   ];
   const taken = new Set(Object.values(fixed));
-  const free = (await freeLowPorts(names.length + taken.size)).filter((port) => !taken.has(port));
+  // Below 32768: the server keeps its membership ports in a smallint column (cluster_membership rpc_port), so
+  // the OS's ephemeral ports (32768 and up on Linux) make it exit at start.
+  const free = (await freePortsBetween(names.length + taken.size, 20000, 32000)).filter((port) => !taken.has(port));
   const ports = {} as ClusterPorts;
   for (const name of names) ports[name] = fixed[name] ?? free.shift()!;
   return ports;
 }
 
-/**
- * Free ports below 32768: the server keeps its membership ports in a smallint column (cluster_membership
- * rpc_port), so the OS's ephemeral ports (32768 and up on Linux) make it exit at start.
- */
-async function freeLowPorts(count: number, low = 20000, high = 32000): Promise<number[]> {
-  const found = new Set<number>();
-  for (let tries = 0; found.size < count && tries < count * 50; tries++) {
-    const port = low + Math.floor(Math.random() * (high - low));
-    if (!found.has(port) && (await canListen(port))) found.add(port);
-  }
-  if (found.size < count) throw new Error(`could not find ${count} free ports between ${low} and ${high}`);
-  return [...found];
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Schema: create-database, setup-schema -v 0.0, update-schema -d …/versioned, for both databases.
@@ -284,7 +238,7 @@ export function clusterConfigYaml(options: { pg: PostgresEndpoint; ports: Cluste
       grpcPort: ${grpc}
       membershipPort: ${membership}
       bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
-  return `# Written by forge-jobs (src/temporal/cluster.ts), modelled on config/development-postgres12.yaml of
+  return `# Written by forge-jobs (test/support/temporal-cluster.ts), modelled on config/development-postgres12.yaml of
 # go.temporal.io/server: the same server and plugin as docker-compose.yml, on 127.0.0.1 with free ports.
 log:
   stdout: true
@@ -365,26 +319,6 @@ async function writeClusterConfig(dir: string, options: { pg: PostgresEndpoint; 
 // Readiness: the frontend answers, the namespace exists (the sql setup does not create it) and the
 // search attributes are registered and queryable.
 
-const NOT_FOUND = 5;
-const ALREADY_EXISTS = 6;
-
-/** Registers the namespace when it is missing; safe from several processes. */
-export async function ensureNamespace(connection: Connection, namespace: string, retentionSeconds = DEFAULT_RETENTION_SECONDS): Promise<boolean> {
-  try {
-    await connection.workflowService.describeNamespace({ namespace });
-    return false;
-  } catch (error) {
-    if (!(isGrpcServiceError(error) && error.code === NOT_FOUND)) throw error;
-  }
-  try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(retentionSeconds * 1000) });
-    return true;
-  } catch (error) {
-    if (isGrpcServiceError(error) && error.code === ALREADY_EXISTS) return false;
-    throw error;
-  }
-}
-
 async function waitUntilReady(address: string, namespace: string, retentionSeconds: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -393,7 +327,7 @@ async function waitUntilReady(address: string, namespace: string, retentionSecon
     try {
       connection = await Connection.connect({ address, connectTimeout: 2000 });
       await connection.withDeadline(Date.now() + 5000, () => connection!.workflowService.getSystemInfo({}));
-      await ensureNamespace(connection, namespace, retentionSeconds);
+      await ensureNamespace(connection, namespace, retentionSeconds * 1000);
       await ensureSearchAttributes(connection, namespace);
       // The namespace and attribute caches of the frontend: a query over every attribute works only
       // once both know them.

@@ -1,7 +1,0 @@
-export {
-  startEmbeddedPostgres,
-  resolveDatabase,
-  type EmbeddedPostgres,
-  type EmbeddedPostgresOptions,
-  type RunningDatabase,
-} from './embedded';
