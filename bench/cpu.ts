@@ -34,16 +34,19 @@ function processes(): Proc[] {
 
 function kind(pid: number, self: number): string {
   if (pid === self) return 'bench';
-  let cmd = '';
+  let args: string[];
   try {
-    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return 'other';
   }
-  if (/courier/.test(cmd)) return 'courier';
-  if (/postgres/.test(cmd)) return 'postgres';
-  if (/temporal/.test(cmd)) return 'temporal';
-  if (/worker/.test(cmd)) return 'worker';
+  // the program and the script it runs, never the rest: a worker's arguments hold its config (a postgres:// URL)
+  const program = args[0];
+  const scripts = args.slice(1).filter((a) => /\.(js|ts)$/.test(a));
+  if (scripts.some((a) => /courier[/\\]child\.(js|ts)$/.test(a))) return 'courier';
+  if (scripts.some((a) => /(forge-worker|worker-child)\.(js|ts)$/.test(a))) return 'worker';
+  if (/(^|\/)postgres(:|$)/.test(program)) return 'postgres';
+  if (/temporal$/.test(program)) return 'temporal';
   return 'other';
 }
 
