@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const sends = Number(process.env.COURIER_BENCH_SENDS ?? 20_000);
   const concurrency = Number(process.env.COURIER_BENCH_CONCURRENCY ?? 200);
   const rounds = Number(process.env.COURIER_BENCH_ROUNDS ?? 3);
-  const pool = new Pool({ connectionString: process.env.COURIER_BENCH_DB ?? 'postgres://postgres@127.0.0.1:5432/postgres', max: 4 });
+  // the courier's ledger pool takes this application_name too: its Postgres backends are found by it
+  const pool = new Pool({ connectionString: process.env.COURIER_BENCH_DB ?? 'postgres://postgres@127.0.0.1:5432/postgres', max: 4, application_name: 'courier-bench' });
   await ensureLedger(pool);
   const smtp = await startSmtpSink();
   const quiet = { debug() {}, info() {}, warn: (e: string, f?: unknown) => console.warn(e, f), error: (e: string, f?: unknown) => console.error(e, f) };
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < rounds; r++) {
       const pid = courier.pid()!;
+      const backends = async () =>
+        (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'courier-bench' AND pid <> pg_backend_pid()")).rows.map((r) => r.pid);
+      // backends of the courier's pool (those of this process's pool answer these queries only)
+      const pgCpu = async () => (await backends()).reduce((sum, p) => sum + (() => { try { return cpuSeconds(p); } catch { return 0; } })(), 0);
+      const pgCpu0 = await pgCpu();
       const courierCpu0 = cpuSeconds(pid);
       const selfCpu0 = process.cpuUsage();
       const t0 = Date.now();
@@ -58,11 +64,12 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: concurrency }, lane));
       const wall = (Date.now() - t0) / 1000;
       const courierCpu = cpuSeconds(pid) - courierCpu0;
+      const postgresCpu = (await pgCpu()) - pgCpu0;
       const self = process.cpuUsage(selfCpu0);
       const selfCpu = (self.user + self.system) / 1e6;
       console.log(
         `round ${r + 1}: ${sends} sends in ${round(wall, 2)} s = ${round(sends / wall, 0)}/s; CPU per send: courier ${round((courierCpu / sends) * 1e6, 0)} µs, ` +
-          `this process (IPC + SMTP sink) ${round((selfCpu / sends) * 1e6, 0)} µs; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`,
+          `Postgres backends ${round((postgresCpu / sends) * 1e6, 0)} µs, this process (IPC + SMTP sink) ${round((selfCpu / sends) * 1e6, 0)} µs; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`,
       );
     }
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${courier.pid()}/status`, 'utf8'))?.[1];
