@@ -5,6 +5,7 @@
  * on a task queue of their own, so the other scenarios' worker takes no part.
  */
 import type { BenchContext, Results } from '../context';
+import { cpuPerUnitMs, cpuSnapshot } from '../cpu';
 import { busiestWindow, round } from '../stats';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 
@@ -24,15 +25,17 @@ export async function rate(ctx: BenchContext): Promise<Results> {
     const jobs = createJobClient({ artifact: ctx.artifact, config, logger: { debug() {}, info() {}, warn() {}, error() {} } });
     try {
       const stop = ctx.smtp.record();
+      const cpu0 = cpuSnapshot();
       const t0 = Date.now();
       const [started] = await jobs.afterCommit('Campaign', 'update', campaign);
       if (!started) throw new Error('afterCommit started no rate-limited job');
       const result = (await ctx.temporalClient.workflow.getHandle(started.workflowId).result()) as { completed: number };
       const seconds = (Date.now() - t0) / 1000;
       const times = stop();
+      const cpu = cpuPerUnitMs(cpu0, cpuSnapshot(), targets);
       if (result.completed !== targets) throw new Error(`rate: ${result.completed} of ${targets} completed`);
       const busiest = busiestWindow(times, 1000);
-      ctx.log(`rate: ${targets} mails at ${perSecond}/s in ${round(seconds, 1)} s (ideal ${round(targets / perSecond, 1)} s); busiest second ${busiest} mails (${round(busiest / perSecond, 2)}× the rate)`);
+      ctx.log(`rate: ${targets} mails at ${perSecond}/s in ${round(seconds, 1)} s (ideal ${round(targets / perSecond, 1)} s); busiest second ${busiest} mails (${round(busiest / perSecond, 2)}× the rate); CPU ms per mail ${JSON.stringify(cpu)}`);
       return {
         rate_limited_s: round(seconds, 1),
         // the goal's figure, named for its size
@@ -41,6 +44,7 @@ export async function rate(ctx: BenchContext): Promise<Results> {
         rate_limited_per_s: perSecond,
         rate_limited_ideal_s: round(targets / perSecond, 1),
         rate_overshoot_max: round(busiest / perSecond, 3),
+        rate_cpu_ms_per_send: cpu.total,
       };
     } finally {
       await jobs.close();

@@ -10,6 +10,7 @@
 import type { Client } from '@temporalio/client';
 import { CAMPAIGN_TARGETS } from '../app';
 import type { BenchContext, Results } from '../context';
+import { cpuPerUnitMs, cpuSnapshot } from '../cpu';
 import { nowMs, round } from '../stats';
 
 const ONE_MILLION = 1_000_000;
@@ -17,9 +18,11 @@ const ONE_MILLION = 1_000_000;
 export async function scale(ctx: BenchContext): Promise<Results> {
   const results: Results = {};
   let maxEvents = 0;
+  const cpuPerTarget: Record<string, number> = {};
   const run = async (campaign: number, targets: number, label: string, expect: 'completed' | 'dead') => {
     ctx.smtp.resetRecipients();
     const { rows: [row] } = await ctx.pool.query('SELECT * FROM campaigns WHERE id = $1', [campaign]);
+    const cpu0 = cpuSnapshot();
     const t0 = nowMs();
     const [started] = await ctx.jobs.afterCommit('Campaign', 'update', row, { eventId: `bench-scale-${label}-${process.pid}` });
     if (!started) throw new Error('afterCommit started no campaign job');
@@ -31,6 +34,8 @@ export async function scale(ctx: BenchContext): Promise<Results> {
       state = 'dead';
     }
     const wall = (nowMs() - t0) / 1000;
+    const cpu = cpuPerUnitMs(cpu0, cpuSnapshot(), targets);
+    cpuPerTarget[label] = cpu.total;
     if (state !== expect) throw new Error(`${label}: the job ended ${state}, expected ${expect}`);
     const histories = await historySizes(ctx.temporalClient, started.workflowId);
     const largest = Math.max(...histories.map((h) => h.events));
@@ -38,7 +43,7 @@ export async function scale(ctx: BenchContext): Promise<Results> {
     const delivered = ctx.smtp.distinctRecipients();
     ctx.log(
       `${label}: ${targets} targets ${state} in ${round(wall, 1)} s (${round(targets / wall, 0)} targets/s); ${delivered} distinct addresses mailed, ` +
-        `${ctx.smtp.rcptAttempts()} RCPT attempts; ${histories.length} executions, largest ${largest} events`,
+        `${ctx.smtp.rcptAttempts()} RCPT attempts; ${histories.length} executions, largest ${largest} events; CPU ms per target ${JSON.stringify(cpu)}`,
     );
     if (expect === 'completed' && delivered !== targets) throw new Error(`${label}: ${delivered} of ${targets} addresses mailed`);
     return wall;
@@ -49,6 +54,7 @@ export async function scale(ctx: BenchContext): Promise<Results> {
       const wall = await run(1, CAMPAIGN_TARGETS, '100k', 'completed');
       results.fanout_100k_s = round(wall, 1);
       results.fanout_100k_effects_per_s = round(CAMPAIGN_TARGETS / wall, 0);
+      results.fanout_100k_cpu_ms_per_effect = cpuPerTarget['100k'];
     }
     ctx.smtp.refuseAll(451);
     try {

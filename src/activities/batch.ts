@@ -10,6 +10,8 @@ import { boundsQuery, insertDeadTargets, pageQuery, rowsByIdQuery } from '../sql
 import { mapLimit } from '../map-limit';
 import { DEAD_SAMPLES, FAILURE_TYPES, type BatchInput, type BatchResult, type BoundsInput, type DeadTarget, type Row, type TargetId } from '../workflows/types';
 import { runTarget, type EffectDeps } from './effect';
+import { effectKey } from './keys';
+import { isLedgered, sentAmong } from './sent-ledger';
 import { queryTargets, targetSource, type TargetSource } from './source';
 
 /** A batch heartbeats this often while it runs, so a batch whose worker died is retried within its heartbeat timeout. */
@@ -44,18 +46,21 @@ export function createRunBatch(deps: EffectDeps) {
     };
     // A batch run again by Temporal (its worker died) may have sent some of its targets: the ledger says which.
     const mayHaveSent = input.attempt > 1 || ctx.info.attempt > 1 || redrive;
+    // Then one ledger lookup per page, for the first request of each target (most jobs make one); any other asks alone.
+    const lookUpPages = mayHaveSent && job.capabilities.some(isLedgered);
     const result: BatchResult = { completed: 0, dead: 0, samples: [], retry: [], retryAfterMs: 0 };
     const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
     try {
       for await (const page of pages(deps, source, input)) {
         const dead: DeadTarget[] = [];
+        const sent = lookUpPages ? await sentAmong(deps.pool, page.filter((t) => t.row).map((t) => effectKey(input.jobRef.workflowId, t.id, 0))) : undefined;
         await mapLimit(page, input.concurrency, async ({ id, row }) => {
           if (!row) {
             // deleted since the job was resolved: nothing to do, as runEffect skips it
             result.completed++;
             return;
           }
-          const outcome = await runTarget(deps, { ...base, targetId: id }, { attempt: input.attempt, target: row, mayHaveSent, announce: false });
+          const outcome = await runTarget(deps, { ...base, targetId: id }, { attempt: input.attempt, target: row, mayHaveSent, sent, announce: false });
           if (!('failure' in outcome)) result.completed++;
           else if (!outcome.failure.nonRetryable && input.attempt < input.maxAttempts) {
             result.retry.push(id);

@@ -14,7 +14,7 @@ import { targetByIdQuery } from '../sql/targets';
 import { SIGNAL } from '../names';
 import { FAILURE_TYPES, type AttemptFailed, type EffectFailure, type EffectInput, type Row } from '../workflows/types';
 import { effectKey } from './keys';
-import { alreadySent, isLedgered, recordSent } from './sent-ledger';
+import { alreadySent, isLedgered, recordSent, type SentLookup } from './sent-ledger';
 import { countJob } from './metrics';
 import type { JobInputs } from './records';
 
@@ -49,6 +49,8 @@ export interface TargetAttempt {
   target?: Row;
   /** an earlier attempt may have sent (default: attempt > 1 or a redrive): sends are looked up in the ledger */
   mayHaveSent?: boolean;
+  /** the ledger's answers read for the whole page (a batch's); a send they do not cover is looked up alone */
+  sent?: SentLookup;
   /** false: a failed attempt is not signalled to the job workflow (a batch's parts report counts instead) */
   announce?: boolean;
 }
@@ -108,7 +110,7 @@ export async function runTarget(deps: EffectDeps, input: TargetInput, run: Targe
       // had an earlier attempt, so a first attempt skips the lookup.
       const ledgered = isLedgered(request.capability);
       const mayHaveSent = run.mayHaveSent ?? (attempt > 1 || input.redrive === true);
-      if (ledgered && mayHaveSent && (await alreadySent(deps.pool, idempotencyKey))) {
+      if (ledgered && mayHaveSent && (run.sent?.(idempotencyKey) ?? (await alreadySent(deps.pool, idempotencyKey)))) {
         deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
         results.push({ capability: request.capability, detail: { duplicate: true } });
         if (i + 1 < requests.length) run.progress?.(i + 1);

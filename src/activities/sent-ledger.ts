@@ -8,13 +8,14 @@
  *
  * The window that remains: a kill between the server's acceptance and the ledger insert. It is narrow
  * (one INSERT), not closed; the receiver can still recognise such a duplicate by its Message-ID or
- * Idempotency-Key, which are the same on every attempt.
+ * Idempotency-Key, which are the same on every attempt. (The courier, src/courier, which makes the sends
+ * of a worker, closes it for a worker's death: it outlives the worker to write the row.)
  */
 import type { Pool } from 'pg';
 import { TransientError } from '../errors';
 import type { Logger } from '../log';
 import { HTTP_CAPABILITIES } from '../providers/http';
-import { claimLedgerKey, ledgerHasKey } from '../sql/ledger';
+import { claimLedgerKey, ledgerHasKey, ledgerKeysIn } from '../sql/ledger';
 
 /** The sends that cannot be taken back: the same set the courier makes. */
 export const SEND_CAPABILITIES: readonly string[] = ['email.send', ...HTTP_CAPABILITIES];
@@ -36,6 +37,31 @@ export async function alreadySent(pool: Pool, idempotencyKey: string): Promise<b
   } catch (err) {
     throw new TransientError(`checking the effect ledger: ${(err as Error).message}`, undefined, 'database_unavailable');
   }
+}
+
+/** The ledger's answer for sends read together: true or false for a key asked, undefined for any other. */
+export type SentLookup = (idempotencyKey: string) => boolean | undefined;
+
+/**
+ * Which of these sends an earlier attempt confirmed, in one statement (a batch asks once for a page of targets
+ * instead of once per target). A database failure answers nothing: each send then asks alone, and its own
+ * failure is classified as before.
+ */
+export async function sentAmong(pool: Pool, idempotencyKeys: readonly string[]): Promise<SentLookup> {
+  const asked = new Set(idempotencyKeys.map(sentKey));
+  if (asked.size === 0) return () => undefined;
+  const q = ledgerKeysIn([...asked]);
+  let found: Set<string>;
+  try {
+    const { rows } = await pool.query<{ key: string }>(q.text, q.values);
+    found = new Set(rows.map((r) => r.key));
+  } catch {
+    return () => undefined;
+  }
+  return (idempotencyKey) => {
+    const key = sentKey(idempotencyKey);
+    return asked.has(key) ? found.has(key) : undefined;
+  };
 }
 
 /**

@@ -10,7 +10,6 @@
 // First, so that it applies before undici's WebAssembly is compiled.
 import './wasm-baseline';
 import type { Pool } from 'pg';
-import { recordSent } from '../activities/sent-ledger';
 import type { EffectResult } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
 import { createLogger, type Logger, type LogLevel } from '../log';
@@ -19,6 +18,7 @@ import { createEmailProvider } from '../providers/email';
 import { createHttpProvider } from '../providers/http';
 import type { LookupFn, ResolvedAddress } from '../providers/ssrf';
 import type { Provider } from '../providers/types';
+import { createSentLedgerWriter, type SentLedgerWriter } from './ledger-writer';
 import type { FromCourier, ToCourier } from './protocol';
 import { fromWire, toWire } from './wire-error';
 
@@ -36,6 +36,7 @@ process.stderr.on('error', () => undefined);
 const local = createLogger({ base: { courier_pid: process.pid } });
 let providers: Map<string, Provider> | undefined;
 let pool: Pool | undefined;
+let ledger: SentLedgerWriter | undefined;
 let accepting = true;
 let latestDeadline = 0;
 const inFlight = new Set<Promise<unknown>>();
@@ -81,6 +82,7 @@ function init(message: Init): void {
   pool = createPool({ ...(message.database as Record<string, unknown>), max: LEDGER_POOL_SIZE }, (err) =>
     log('warn', 'database.connection_lost', { component: 'courier', error: err.message }),
   );
+  ledger = createSentLedgerWriter(pool, logger);
   const senders = [
     ...(message.email ? [createEmailProvider(message.email)] : []),
     createHttpProvider(message.http, { lookup: message.lookupFromParent ? lookupFromParent : undefined }),
@@ -91,13 +93,13 @@ function init(message: Init): void {
 
 async function deliver(message: Send): Promise<EffectResult> {
   const provider = providers?.get(message.capability);
-  if (!provider || !pool) throw new PermanentError(`the courier does not serve ${message.capability}`);
+  if (!provider || !ledger) throw new PermanentError(`the courier does not serve ${message.capability}`);
   if (Date.now() >= message.deadline) {
     throw new TransientError(`${message.capability}: the attempt's deadline passed before the send started`, undefined, 'timeout');
   }
   const result = await provider.execute(message.request, { ...message.ctx, deadline: message.deadline });
   // Before the reply: a worker that dies from here on leaves nothing for its retry to send again.
-  await recordSent(pool, message.ctx.idempotencyKey, logger, { job_id: message.ctx.workflowId, name: message.ctx.job });
+  await ledger.record(message.ctx.idempotencyKey, { job_id: message.ctx.workflowId, name: message.ctx.job });
   return result;
 }
 

@@ -20,6 +20,25 @@ const CONNECTION_TIMEOUT_MS = 10_000;
 const GREETING_TIMEOUT_MS = 10_000;
 const SOCKET_TIMEOUT_MS = 60_000;
 
+/** SMTP connections of the pool without a rate: nodemailer's own default, which every server takes. */
+const DEFAULT_CONNECTIONS = 5;
+const MAX_CONNECTIONS = 50;
+/**
+ * A connection sends one message at a time, four round trips each (MAIL, RCPT, DATA, the body): the time one
+ * message may hold its connection before the pool is what limits the sends, not the server.
+ */
+const MESSAGE_SECONDS = 0.02;
+
+/**
+ * Connections of the pool. With `[email] rate` the operator says what the server takes: enough connections
+ * for that rate at MESSAGE_SECONDS a message (20 at 1000/s). Without one, nodemailer's default, since some
+ * servers refuse more connections than a few.
+ */
+export function smtpConnections(config: Pick<EmailConfig, 'rate'>): number {
+  if (!config.rate) return DEFAULT_CONNECTIONS;
+  return Math.min(MAX_CONNECTIONS, Math.max(DEFAULT_CONNECTIONS, Math.ceil(config.rate.perSecond * MESSAGE_SECONDS)));
+}
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Headers whose value is ours: the idempotency contract depends on them.
 const RESERVED_HEADERS = new Set(['message-id', 'x-forge-idempotency-key']);
@@ -37,6 +56,7 @@ export function createEmailProvider(config: EmailConfig): Provider {
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
+    maxConnections: smtpConnections(config),
   });
 
   return {

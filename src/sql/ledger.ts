@@ -46,6 +46,23 @@ export function claimLedgerKey(key: string): Statement {
   };
 }
 
+/**
+ * Claims many keys in one statement (the courier's sent-ledger rows, written together). Keys already there
+ * are left as they are. The caller passes them distinct and sorted: two such statements then take the
+ * primary key's locks in the same order and cannot deadlock on keys they share.
+ */
+export function claimLedgerKeys(keys: readonly string[]): Statement {
+  return {
+    text: `INSERT INTO ${quoteTable(LEDGER_TABLE)} (key) SELECT unnest($1::text[]) ON CONFLICT (key) DO NOTHING`,
+    values: [keys],
+  };
+}
+
+/** Which of these keys are in the ledger: one statement for a page of a batch's targets. */
+export function ledgerKeysIn(keys: readonly string[]): Statement {
+  return { text: `SELECT key FROM ${quoteTable(LEDGER_TABLE)} WHERE key = ANY($1::text[])`, values: [keys] };
+}
+
 /** Whether a key is in the ledger (email and HTTP effects record a key once their send is confirmed). */
 export function ledgerHasKey(key: string): Statement {
   return { text: `SELECT 1 FROM ${quoteTable(LEDGER_TABLE)} WHERE key = $1`, values: [key] };

@@ -6,7 +6,7 @@ import { SMTPServer } from 'smtp-server';
 import type { EmailConfig } from '../../../src/config/types';
 import type { EffectContext, EmailRequest } from '../../../src/effects/types';
 import { PermanentError, TransientError } from '../../../src/errors';
-import { createEmailProvider, createUnconfiguredEmailProvider, isValidAddress, messageIdFor } from '../../../src/providers/email';
+import { createEmailProvider, createUnconfiguredEmailProvider, isValidAddress, messageIdFor, smtpConnections } from '../../../src/providers/email';
 import type { Provider } from '../../../src/providers/types';
 
 const received: ParsedMail[] = [];
@@ -223,4 +223,11 @@ describe('classification of SMTP replies', () => {
       new PermanentError('no [email] section in forge.runtime.toml'),
     );
   });
+});
+
+test("the SMTP pool has nodemailer's 5 connections without a rate, and enough for the rate with one", () => {
+  expect(smtpConnections({})).toBe(5);
+  expect(smtpConnections({ rate: { text: '14/s', perSecond: 14 } })).toBe(5);
+  expect(smtpConnections({ rate: { text: '1000/s', perSecond: 1000 } })).toBe(20);
+  expect(smtpConnections({ rate: { text: '100000/s', perSecond: 100_000 } })).toBe(50);
 });
