@@ -24,7 +24,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres
 import { SA } from '../../src/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared';
 import { startTemporalCluster, type TemporalCluster } from '../../src/temporal/cluster';
-import { eventually } from '../helpers/stack';
+import { eventually } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const HELPDESK = join(ROOT, 'examples', 'helpdesk-relations');

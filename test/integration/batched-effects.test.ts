@@ -8,8 +8,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JobHandler } from '../../src/effects/build';
 import type { JobStatus } from '../../src/workflows/state';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const PER_LIST = 120;
 const BATCH = 10;

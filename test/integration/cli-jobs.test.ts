@@ -7,8 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { codecFromEnv, createEncryptionCodec, ENCRYPTED_ENCODING, fromJSON, toJSON } from '../../src/codec';
-import { PLANTED_EMAIL, PLANTED_SECRET, startCodecStack, type CodecStack } from '../helpers/codec-stack';
+import { PLANTED_EMAIL, PLANTED_SECRET, startCodecStack, type CodecStack } from '../support/codec-stack';
 
 const text = (p: Payload) => Buffer.from(p.data ?? []).toString('utf8');
 const meta = (p: Payload, key: string) => Buffer.from(p.metadata?.[key] ?? []).toString('utf8');

@@ -22,8 +22,8 @@ import { createMemoryLogger } from '../../src/log';
 import { freePort } from '../../src/dev/ports';
 import type { ResolvedAddress } from '../../src/providers/ssrf';
 import { migrate } from '../../src/sql/migrations';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 

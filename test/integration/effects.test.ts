@@ -5,8 +5,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startMailSink } from '../../src/dev/mail-sink';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = {
   version: '0.3.0',

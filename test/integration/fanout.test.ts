@@ -6,8 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const TARGETS = 10_000;
 

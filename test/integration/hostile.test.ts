@@ -22,8 +22,8 @@ import { createJobClient, createJobWorker } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, testConfig } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { outcome, testConfig } from '../support/stack';
 
 const INJECTION = "x'; DROP TABLE users; --";
 const COMMENT = '/* */ OR 1=1 --';
@@ -114,7 +114,7 @@ let running: Promise<void>;
 let client: ReturnType<typeof createJobClient>;
 const logs = createMemoryLogger();
 
-const connectTrap = join(__dirname, '..', 'helpers', 'connect-trap.js');
+const connectTrap = join(__dirname, '..', 'support', 'connect-trap.js');
 const { trapOutboundConnects } = require(connectTrap) as { trapOutboundConnects: (onRefused: (host: string) => void) => () => void };
 
 beforeAll(async () => {

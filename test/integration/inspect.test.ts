@@ -11,8 +11,8 @@ import { devJobsEndpoints } from '../../src/dev/endpoints';
 import { freePort } from '../../src/dev/ports';
 import { migrate } from '../../src/sql/migrations';
 import { insertOutboxRow } from '../../src/outbox';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = {
   entities: {

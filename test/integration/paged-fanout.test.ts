@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import type { JobStatus } from '../../src/workflows/state';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const PART_SIZE = 1000;
 /** Low enough that a part with retry rounds continues as new at least once. */

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = {
   entities: { Ping: { name: 'Ping', table: 'pings', fields: { path: { name: 'path', type: 'string' } }, relations: {} } },

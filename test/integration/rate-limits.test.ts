@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
 import { busiestWindow } from '../../bench/stats';
-import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../helpers/cli';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../helpers/stack';
+import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../support/cli';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../support/stack';
 
 const artifact = {
   entities: {

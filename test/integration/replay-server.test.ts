@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WORKFLOW_TYPES } from '../../src/shared';
 import * as workflows from '../../src/workflows';
-import { ROOT, address, ensureBuilt, run } from '../helpers/cli';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { ROOT, address, ensureBuilt, run } from '../support/cli';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'workflows');
 const artifact = {

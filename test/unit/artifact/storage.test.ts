@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { applyRelationOverrides, ArtifactError, loadArtifact } from '../../../src/artifact';
 import { resolveArtifact } from '../../../src/artifact/configured';
 import { defaultRuntimeConfig } from '../../../src/config';
-import { artifact } from '../../helpers/artifact-builder';
+import { artifact } from '../../support/artifact-builder';
 import type { Json } from './helpers';
 
 const COMPILED_PATH = join(__dirname, '../../../examples/helpdesk/artifact.json');
