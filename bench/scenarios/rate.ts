@@ -5,7 +5,8 @@
  * on a task queue of their own, so the other scenarios' worker takes no part.
  */
 import type { BenchContext, Results } from '../context';
-import { busiestWindow, round } from '../stats';
+import { busiestWindow } from '../../test/support/sinks';
+import { round } from '../stats';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 
 const QUEUE = 'bench-rate';

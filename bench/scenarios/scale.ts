@@ -17,7 +17,7 @@ export async function scale(ctx: BenchContext): Promise<Results> {
   const results: Results = {};
   let maxEvents = 0;
   const run = async (campaign: number, targets: number, label: string, expect: 'completed' | 'dead') => {
-    ctx.smtp.resetRecipients();
+    ctx.smtp.reset();
     const { rows: [row] } = await ctx.pool.query('SELECT * FROM campaigns WHERE id = $1', [campaign]);
     const t0 = nowMs();
     const [started] = await ctx.jobs.afterCommit('Campaign', 'update', row, { eventId: `bench-scale-${label}-${process.pid}` });

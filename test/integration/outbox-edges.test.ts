@@ -14,7 +14,7 @@ import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
-import { startHungServer } from '../../bench/sinks';
+import { startHungServer } from '../support/sinks';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 

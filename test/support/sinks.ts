@@ -136,7 +136,7 @@ export interface SmtpSink extends Tally {
   rcptAttempts(): number;
   /** distinct recipients accepted since the last reset */
   distinctRecipients(): number;
-  /** forgets messages, recipients and attempts (not the tally) */
+  /** forgets messages, recipients and RCPT attempts (not the tally) */
   reset(): void;
   /** answer every RCPT with this code, or accept again (null); `rcpt` in the options is asked after */
   refuseAll(code: number | null): void;
@@ -146,7 +146,7 @@ export interface SmtpSink extends Tally {
   release(): void;
   /** acceptance times (nowMs clock) from now until the returned function stops the recording */
   record(): () => number[];
-  /** resolves with the acceptance time of the first message to `address` (nowMs clock) */
+  /** resolves with the acceptance time of the next message to `address`, or of the last one not yet asked for (nowMs clock) */
   acceptedFor(address: string, timeoutMs: number): Promise<number>;
   /** resolves with the messages once `n` have been accepted */
   waitForCount(n: number, timeoutMs: number): Promise<SinkMail[]>;
@@ -186,7 +186,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       if (resolve) {
         waitingFor.delete(address);
         resolve(mail.at);
-      } else if (firstAt.size < 10_000 && !firstAt.has(address)) firstAt.set(address, mail.at);
+      } else if (firstAt.size < 10_000) firstAt.set(address, mail.at);
     }
     if (countWaiter && accepted >= countWaiter.n) {
       countWaiter.done(messages);
@@ -269,7 +269,6 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       messages.length = 0;
       arrived.length = 0;
       recipients.clear();
-      firstAt.clear();
       rcpts = 0;
     },
     refuseAll(code) {
@@ -362,11 +361,11 @@ export interface HttpSink extends Tally {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
-  /** every request answered or hung, in arrival order; empty with `keep: false` */
+  /** every request, in arrival order, from its arrival (`body` and `status` once read and answered); empty with `keep: false` */
   hits: HttpHit[];
   /** requests to exactly this path */
   hitsTo(path: string): HttpHit[];
-  /** requests in all since the last reset */
+  /** requests read in full since the last reset */
   requests(): number;
   /** distinct Idempotency-Keys since the last reset */
   distinct(): number;
@@ -393,6 +392,7 @@ export async function startHttpSink(options: HttpSinkOptions = {}): Promise<Http
     const header = req.headers['idempotency-key'];
     const key = typeof header === 'string' ? header : undefined;
     const hit: HttpHit = { method: req.method ?? 'GET', path, headers: req.headers, key, body: '', at: nowMs(), n, status: 0 };
+    if (keep) hits.push(hit);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       if (keep) chunks.push(c);
@@ -400,7 +400,6 @@ export async function startHttpSink(options: HttpSinkOptions = {}): Promise<Http
     req.on('end', () => {
       hit.body = keep ? Buffer.concat(chunks).toString('utf8') : '';
       requests++;
-      if (keep) hits.push(hit);
       if (key !== undefined) keys.add(key);
       if (waiter && keys.size >= waiter.n) {
         waiter.done();
