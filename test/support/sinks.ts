@@ -136,6 +136,8 @@ export interface SmtpSink extends Tally {
   rcptAttempts(): number;
   /** distinct recipients accepted since the last reset */
   distinctRecipients(): number;
+  /** messages accepted per recipient (lower case) since the last reset */
+  recipientCounts: Map<string, number>;
   /** forgets messages, recipients and RCPT attempts (not the tally) */
   reset(): void;
   /** answer every RCPT with this code, or accept again (null); `rcpt` in the options is asked after */
@@ -162,7 +164,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const counted = tally(options.carry);
   const messages: SinkMail[] = [];
   const arrived: SinkMail[] = [];
-  const recipients = new Set<string>();
+  const recipients = new Map<string, number>();
   const waitingFor = new Map<string, (t: number) => void>();
   const firstAt = new Map<string, number>();
   const held: Array<() => void> = [];
@@ -181,7 +183,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       counted.add(mail.messageId, mail.subject || undefined);
     }
     for (const address of mail.to) {
-      recipients.add(address);
+      recipients.set(address, (recipients.get(address) ?? 0) + 1);
       const resolve = waitingFor.get(address);
       if (resolve) {
         waitingFor.delete(address);
@@ -265,6 +267,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     count: () => accepted,
     rcptAttempts: () => rcpts,
     distinctRecipients: () => recipients.size,
+    recipientCounts: recipients,
     reset() {
       messages.length = 0;
       arrived.length = 0;
@@ -346,7 +349,7 @@ export interface HttpHit {
 }
 
 /** How to answer: a status, a status with headers and body, or `'hang'` (never answer). */
-export type HttpAnswer = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+export type HttpAnswer = number | { status: number; headers?: Record<string, string>; body?: string | Buffer } | 'hang';
 
 export interface HttpSinkOptions {
   /** answers each request (its body read); undefined or no script answers 200 `ok` */
