@@ -93,7 +93,7 @@ describe('end to end: history holds ciphertext, the codec server decodes it', ()
   });
 
   test('the job ran with the real data: the webhook got the email', () => {
-    expect(stack.received.some((body) => body.includes(PLANTED_EMAIL) && body.includes(PLANTED_SECRET))).toBe(true);
+    expect(stack.webhook.hits.some(({ body }) => body.includes(PLANTED_EMAIL) && body.includes(PLANTED_SECRET))).toBe(true);
   });
 
   test('the raw history that `temporal workflow show` prints holds neither the email nor the secret', () => {

@@ -114,7 +114,7 @@ export interface SmtpSinkOptions {
   rcpt?: (address: string) => SmtpReply | undefined;
   /** answer DATA for this message; undefined accepts */
   data?: (mail: SinkMail) => SmtpReply | undefined;
-  /** keep each message (raw text, Message-ID, Subject); default true. Off, only counts and times are kept. */
+  /** keep each message (raw text, Message-ID, Subject) and tally them; default true. Off, only count(), recipients and times. */
   keep?: boolean;
   /** parse each message with mailparser before answering (into `parsed`) */
   parse?: boolean;
