@@ -6,6 +6,7 @@
  */
 import type { JobHandler } from '../../src/effects/build';
 import type { JobStatus } from '../../src/workflows/state';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
@@ -13,16 +14,14 @@ import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipel
 const PER_LIST = 120;
 const BATCH = 10;
 
-const artifact = {
-  entities: {
-    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
-      subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true },
-    } },
-    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { mode: { name: 'mode', type: 'string' } }, relations: {} },
-  },
-  jobs: { ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['title'])
+    .entity('Subscriber', 'subscribers', ['mode'])
+    .many('List', 'subscribers', 'Subscriber')
+    .job('ping_subscribers', 'List', 'List.subscribers', { capabilities: ['http.post'] })
+    .hook('List', 'update', ['ping_subscribers']),
+);
 
 let db: TestDatabase;
 let http: HttpSink;

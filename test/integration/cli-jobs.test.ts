@@ -5,6 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../support/stack';
@@ -12,11 +13,9 @@ import { eventually, outcome, startPipeline, temporalAddress, testConfig, type P
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');
 
-const artifact = {
-  entities: { Note: { name: 'Note', table: 'notes', fields: { path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Note', needs_path: '', needs_filter: '', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Note', 'notes', ['path']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+);
 
 let db: TestDatabase;
 let http: HttpSink;

@@ -3,19 +3,14 @@
  * send is still recorded in the sent-ledger by the worker, so a retry of the attempt does not send it again.
  */
 import { startMailSink } from '../../src/dev/mail-sink';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: {
-    Signup: { name: 'Signup', table: 'signups', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    welcome: { name: 'welcome', input_entity: 'Signup', needs_path: '', capabilities: ['email.send', 'http.post'] },
-  },
-  hooks: [{ entity: 'Signup', timing: 'after', operation: 'create', jobs: ['welcome'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Signup', 'signups', ['email']).job('welcome', 'Signup', '', { capabilities: ['email.send', 'http.post'] }).hook('Signup', 'create', ['welcome']),
+);
 
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;

@@ -9,31 +9,23 @@ import { devJobsEndpoints } from '../../src/dev/endpoints';
 import { freePort } from '../../src/dev/ports';
 import { migrate } from '../../src/sql/migrations';
 import { insertOutboxRow } from '../../src/outbox';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: {
-    Batch: {
-      name: 'Batch',
-      table: 'batches',
-      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: { items: { name: 'items', target: 'Item', target_table: 'items', foreign_key: 'items_id', is_many: true } },
-    },
-    Item: { name: 'Item', table: 'items', fields: { path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    ping_items: { name: 'ping_items', input_entity: 'Batch', needs_path: 'Batch.items', needs_filter: '', capabilities: ['http.post'] },
-    ping_batch: { name: 'ping_batch', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    sneaky: { name: 'sneaky', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['email.send'] },
-  },
-  hooks: [
-    { entity: 'Batch', timing: 'after', operation: 'create', jobs: ['ping_items'] },
-    { entity: 'Batch', timing: 'after', operation: 'update', jobs: ['ping_batch'] },
-    { entity: 'Batch', timing: 'after', operation: 'delete', jobs: ['sneaky'] },
-  ],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Batch', 'batches', ['note'])
+    .entity('Item', 'items', ['path'])
+    .many('Batch', 'items', 'Item')
+    .job('ping_items', 'Batch', 'Batch.items', { capabilities: ['http.post'] })
+    .job('ping_batch', 'Batch', '', { capabilities: ['http.post'] })
+    .job('sneaky', 'Batch', '', { capabilities: ['email.send'] })
+    .hook('Batch', 'create', ['ping_items'])
+    .hook('Batch', 'update', ['ping_batch'])
+    .hook('Batch', 'delete', ['sneaky']),
+);
 
 let db: TestDatabase;
 let http: HttpSink;

@@ -1,15 +1,14 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
 import { createJobWorker, ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src';
 import { createMemoryLogger } from '../../src/log';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: { Ping: { name: 'Ping', table: 'pings', fields: { path: { name: 'path', type: 'string' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Ping', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Ping', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Ping', 'pings', ['path']).job('ping', 'Ping', '', { capabilities: ['http.post'] }).hook('Ping', 'create', ['ping']),
+);
 
 let db: TestDatabase;
 let http: HttpSink;

@@ -6,17 +6,16 @@
 import { join } from 'node:path';
 import { WORKFLOW_TYPES } from '../../src/shared';
 import * as workflows from '../../src/workflows';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { ROOT, address, ensureBuilt, run } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'workflows');
-const artifact = {
-  entities: { Note: { name: 'Note', table: 'notes', fields: { text: { name: 'text', type: 'string', sql_type: 'text' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Note', needs_path: '', needs_filter: '', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Note', 'notes', ['text']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+);
 
 let db: TestDatabase;
 let http: HttpSink;

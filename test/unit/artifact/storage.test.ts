@@ -4,7 +4,7 @@ import { applyRelationOverrides, ArtifactError, loadArtifact } from '../../../sr
 import { resolveArtifact } from '../../../src/artifact/configured';
 import { defaultRuntimeConfig } from '../../../src/config';
 import { artifact } from '../../support/artifact-builder';
-import type { Json } from './helpers';
+import type { Json } from '../../support/artifacts';
 
 const COMPILED_PATH = join(__dirname, '../../../examples/helpdesk/artifact.json');
 const compiledJson = (): Json => JSON.parse(readFileSync(COMPILED_PATH, 'utf8'));

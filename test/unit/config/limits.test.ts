@@ -1,7 +1,7 @@
 /** The bounds in [jobs]: record size, targets per job and how long finished jobs are kept. */
 import { resolveRuntimeConfig } from '../../../src/config';
 import { DEFAULT_MAX_RECORD_BYTES, maxRecordBytes } from '../../../src/client/limits';
-import { configError } from './helpers';
+import { configError } from '../../support/configs';
 
 const noEnv = {} as NodeJS.ProcessEnv;
 
