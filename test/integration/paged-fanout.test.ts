@@ -7,6 +7,7 @@
  * runs only its dead targets. A real SMTP server on 127.0.0.1 answers by the address's local part.
  */
 import type { JobStatus } from '../../src/workflows/state';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startSmtpSink, type SmtpSink } from '../support/sinks';
 import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
@@ -18,16 +19,14 @@ const PART_HISTORY_LIMIT = 150;
 const HISTORY_BOUND = 250;
 const MAX_TARGETS = 5000;
 
-const artifact = {
-  entities: {
-    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
-      members: { name: 'members', target: 'Member', target_table: 'members', inverse_key: 'list_id', is_many: true },
-    } },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
-  },
-  jobs: { mail_members: { name: 'mail_members', input_entity: 'List', needs_path: 'List.members', capabilities: ['email.send'] } },
-  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['mail_members'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['title'])
+    .entity('Member', 'members', ['email'])
+    .many('List', 'members', 'Member', 'list_id')
+    .job('mail_members', 'List', 'List.members')
+    .hook('List', 'update', ['mail_members']),
+);
 
 let db: TestDatabase;
 let smtp: SmtpSink;

@@ -9,30 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { busiestWindow, startHttpSink, type HttpSink } from '../support/sinks';
 import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../support/stack';
 
-const artifact = {
-  entities: {
-    List: {
-      name: 'List',
-      table: 'lists',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
-      relations: { members: { name: 'members', target: 'Member', target_table: 'members', is_many: true, inverse_key: 'list_id' } },
-    },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' }, path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    announce: { name: 'announce', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['email.send'] },
-    ping: { name: 'ping', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['http.post'] },
-  },
-  hooks: [
-    { entity: 'List', timing: 'after', operation: 'create', jobs: ['announce'] },
-    { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping'] },
-  ],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['name'])
+    .entity('Member', 'members', ['email', 'path'])
+    .many('List', 'members', 'Member', 'list_id')
+    .job('announce', 'List', 'List.members', { capabilities: ['email.send'] })
+    .job('ping', 'List', 'List.members', { capabilities: ['http.post'] })
+    .hook('List', 'create', ['announce'])
+    .hook('List', 'update', ['ping']),
+);
 
 let db: TestDatabase;
 let mail: MailSink;
