@@ -9,7 +9,7 @@ const TOOLING = { group: ['**/dev', '**/dev/*', '**/test/**', '**/bench/**'], me
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'events', 'stream', 'util', 'zlib', 'dns', 'tls'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.forge-jobs/**', 'coverage/**', 'test-artifacts/**', 'bench/**/*.js', 'bin/**', 'test/histories/**', 'test/faults/app.js', 'test/helpers/connect-trap.js', 'eslint.config.mjs', '*.config.js', 'scripts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.forge-jobs/**', 'coverage/**', 'test-artifacts/**', 'bench/**/*.js', 'bin/**', 'test/histories/**', 'test/faults/app.js', 'test/support/connect-trap.js', 'eslint.config.mjs', '*.config.js', 'scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { JobClient } from '../src';
 import type { Artifact } from '../src/artifact/types';
 import type { RuntimeConfig } from '../src/config/types';
-import type { BenchHttpSink, BenchSmtpSink } from './sinks';
+import type { HttpSink, SmtpSink } from '../test/support/sinks';
 
 export interface BenchContext {
   quick: boolean;
@@ -13,8 +13,8 @@ export interface BenchContext {
   databaseUrl: string;
   /** the app's pool */
   pool: Pool;
-  smtp: BenchSmtpSink;
-  http: BenchHttpSink;
+  smtp: SmtpSink;
+  http: HttpSink;
   config: RuntimeConfig;
   artifact: Artifact;
   /** the app's forge-jobs client, on the worker's task queue */

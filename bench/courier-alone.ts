@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { createCourier } from '../src/courier';
 import { ensureLedger } from '../src/sql/ledger';
-import { startSmtpSink } from './sinks';
+import { startSmtpSink } from '../test/support/sinks';
 import { round } from './stats';
 
 const CLK_TCK = 100;

@@ -14,9 +14,8 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-export function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
+/** The bench's clock is the sinks' clock, so acceptance times and start times compare. */
+export { nowMs } from '../test/support/sinks';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,15 +28,4 @@ export async function lanes(n: number, more: () => boolean, work: (lane: number)
       while (more()) await work(lane);
     }),
   );
-}
-
-/** The most of `times` (ms) in any window of `ms` milliseconds. */
-export function busiestWindow(times: number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i] - sorted[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }

@@ -5,8 +5,9 @@
  * on a task queue of their own, so the other scenarios' worker takes no part.
  */
 import type { BenchContext, Results } from '../context';
+import { busiestWindow } from '../../test/support/sinks';
 import { cpuPerUnitMs, cpuSnapshot } from '../cpu';
-import { busiestWindow, round } from '../stats';
+import { round } from '../stats';
 import { createJobClient, resolveRuntimeConfig } from '../../src';
 
 const QUEUE = 'bench-rate';

@@ -13,7 +13,7 @@ import { createJobClient } from '../../src';
 import { OUTBOX_TABLE } from '../../src/outbox';
 import { migrate } from '../../src/sql/migrations';
 import type { BenchContext, Results } from '../context';
-import { startHungServer } from '../sinks';
+import { startHungServer } from '../../test/support/sinks';
 import { median, nowMs, percentile, round } from '../stats';
 
 type Variant = 'commit' | 'after_commit' | 'after_commit_down' | 'outbox';

@@ -20,7 +20,7 @@ export async function scale(ctx: BenchContext): Promise<Results> {
   let maxEvents = 0;
   const cpuPerTarget: Record<string, number> = {};
   const run = async (campaign: number, targets: number, label: string, expect: 'completed' | 'dead') => {
-    ctx.smtp.resetRecipients();
+    ctx.smtp.reset();
     const { rows: [row] } = await ctx.pool.query('SELECT * FROM campaigns WHERE id = $1', [campaign]);
     const cpu0 = cpuSnapshot();
     const t0 = nowMs();

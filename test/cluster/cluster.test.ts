@@ -21,10 +21,9 @@ import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
 import { stopProcessGroup } from '../../src/dev/process-tree';
 import { createMemoryLogger } from '../../src/log';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
-import { SA } from '../../src/names';
-import { DEFAULT_TASK_QUEUE } from '../../src/names';
+import { DEFAULT_TASK_QUEUE, SA } from '../../src/names';
 import { startTemporalCluster, type TemporalCluster } from '../support/temporal-cluster';
-import { eventually } from '../helpers/stack';
+import { eventually } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const HELPDESK = join(ROOT, 'examples', 'helpdesk-relations');

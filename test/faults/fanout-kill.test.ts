@@ -41,7 +41,7 @@ test(`kill -9 the worker ${KILLS} times during a ${MEMBERS}-target fan-out: ever
   expect(outcome.statuses.get(started.workflowId)?.status).toBe('COMPLETED');
 
   const { rows } = await stack.pool.query<{ id: number }>('SELECT id FROM members WHERE list_id = $1', [list.id]);
-  const counts = rows.map((r) => stack.smtpLabelCounts.get(`Member ${r.id}`) ?? 0);
+  const counts = rows.map((r) => stack.smtp.labelCounts.get(`Member ${r.id}`) ?? 0);
   const lost = counts.filter((n) => n === 0).length;
   const duplicates = counts.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
   const skipped = stack.workerEvents.filter((e) => e.event === 'effect.already_sent' && e.job_id === started.workflowId).length;

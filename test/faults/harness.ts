@@ -1,8 +1,8 @@
 /**
  * What a fault scenario needs, started fresh by each test file: a Temporal dev server on a FILE database
  * (so it can be killed and restarted), an embedded Postgres behind a TCP proxy on 127.0.0.1 (so it can
- * be made unreachable), an SMTP sink and an HTTP sink that count deliveries by Message-ID and
- * Idempotency-Key, and the worker as a child process (`node bin/forge-jobs.js worker`, the built CLI) so
+ * be made unreachable), the SMTP and HTTP sinks of test/support/sinks.ts counting deliveries by Message-ID
+ * and Idempotency-Key, and the worker as a child process (`node bin/forge-jobs.js worker`, the built CLI) so
  * it can be SIGKILLed in the middle of its effects. Its courier (dist/courier/child.js, which makes the
  * sends) inherits the worker's stdout and stderr, so what a courier says after its worker died is in
  * workerEvents too.
@@ -10,15 +10,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
-import { SMTPServer } from 'smtp-server';
-import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { createJobClient, loadRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
 import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/outbox/event';
@@ -26,6 +23,7 @@ import { freePort, freePorts } from '../../src/dev/ports';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
+import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../support/sinks';
 
 const ROOT = join(__dirname, '..', '..');
 export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);
@@ -66,91 +64,6 @@ export const artifact = {
   ],
 };
 export const JOBS_PER_ORDER = 2;
-
-// ---------------------------------------------------------------------------------------------------
-// Sinks
-
-export interface CountingSink {
-  port: number;
-  /** deliveries per key (Message-ID or Idempotency-Key), counted when the sink accepted them */
-  counts: Map<string, number>;
-  /** what was delivered: the SMTP Subject or the HTTP path (one per order and job) */
-  labels: Set<string>;
-  /** deliveries per label, to attribute duplicates to rounds */
-  labelCounts: Map<string, number>;
-  total(): number;
-  duplicates(): number;
-  close(): Promise<void>;
-}
-
-function counting(counts: Map<string, number>) {
-  return {
-    total: () => [...counts.values()].reduce((a, b) => a + b, 0),
-    duplicates: () => [...counts.values()].reduce((a, n) => a + (n - 1), 0),
-  };
-}
-
-/** SMTP on 127.0.0.1 that accepts everything and counts by Message-ID; `port` reuses a port after close. */
-export async function startSmtpSink(port?: number, counts: Map<string, number> = new Map(), labels: Set<string> = new Set(), labelCounts: Map<string, number> = new Map()): Promise<CountingSink> {
-  const smtp = new SMTPServer({
-    ...LOOPBACK_SMTP,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    closeTimeout: 200,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const id = /^message-id:\s*(\S+)/im.exec(raw)?.[1] ?? `(none ${randomBytes(4).toString('hex')})`;
-        counts.set(id, (counts.get(id) ?? 0) + 1);
-        const subject = /^subject:\s*(.*)$/im.exec(raw)?.[1]?.trim();
-        if (subject) {
-          labels.add(subject);
-          labelCounts.set(subject, (labelCounts.get(subject) ?? 0) + 1);
-        }
-        callback(null);
-      });
-    },
-  });
-  smtp.on('error', () => undefined);
-  const listenPort = port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    smtp.server.once('error', reject);
-    smtp.listen(listenPort, '127.0.0.1', () => resolve());
-  });
-  return { port: listenPort, counts, labels, labelCounts, ...counting(counts), close: () => new Promise((r) => smtp.close(() => r())) };
-}
-
-/** HTTP on 127.0.0.1 answering 200 and counting requests by Idempotency-Key. */
-export async function startHttpSink(): Promise<CountingSink> {
-  const counts = new Map<string, number>();
-  const labels = new Set<string>();
-  const labelCounts = new Map<string, number>();
-  const server: HttpServer = createHttpServer((req, res) => {
-    const key = String(req.headers['idempotency-key'] ?? `(none ${randomBytes(4).toString('hex')})`);
-    req.resume();
-    req.on('end', () => {
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      labels.add(req.url ?? '/');
-      labelCounts.set(req.url ?? '/', (labelCounts.get(req.url ?? '/') ?? 0) + 1);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    counts,
-    labels,
-    labelCounts,
-    ...counting(counts),
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Postgres behind a pausable proxy
@@ -219,11 +132,10 @@ export interface Stack {
   /** direct to Postgres (not through the proxy): the test's own view */
   pool: Pool;
   dbUrl: string;
-  smtp: CountingSink;
-  smtpCounts: Map<string, number>;
-  smtpLabels: Set<string>;
-  smtpLabelCounts: Map<string, number>;
-  http: CountingSink;
+  /** counts by Message-ID and by Subject (`Order <id>`), across restartSmtp() */
+  smtp: SmtpSink;
+  /** counts by Idempotency-Key and by path (`/orders/<id>`) */
+  http: HttpSink;
   artifactPath: string;
   configPath: string;
   taskQueue: string;
@@ -269,10 +181,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     CREATE TABLE lists (id serial PRIMARY KEY, title text);
     CREATE TABLE members (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text);
     CREATE INDEX ON members (list_id);`);
-  const smtpCounts = new Map<string, number>();
-  const smtpLabels = new Set<string>();
-  const smtpLabelCounts = new Map<string, number>();
-  const smtp = await startSmtpSink(undefined, smtpCounts, smtpLabels, smtpLabelCounts);
+  const smtp = await startSmtpSink();
   const http = await startHttpSink();
   const taskQueue = `faults-${options.name}-${randomBytes(3).toString('hex')}`;
   const proxied = new URL(dbUrl);
@@ -340,9 +249,6 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
     pool,
     dbUrl,
     smtp,
-    smtpCounts,
-    smtpLabels,
-    smtpLabelCounts,
     http,
     artifactPath,
     configPath,
@@ -413,7 +319,7 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
     },
     async restartSmtp() {
-      stack.smtp = await startSmtpSink(stack.smtp.port, smtpCounts, smtpLabels, smtpLabelCounts);
+      stack.smtp = await startSmtpSink({ port: stack.smtp.port, carry: stack.smtp });
     },
     temporalClient() {
       inspector ??= Connection.connect({ address: temporal.address }).then((c) => {

@@ -10,8 +10,8 @@ import { createInterface } from 'node:readline';
 import { runBackfill, resolveArtifact, startRelay, createJobStarter } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import type { RuntimeConfig } from '../../src/config/types';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
 
 const rawArtifact = {
   entities: {

@@ -4,37 +4,28 @@
  * after its backoff, a permanent one dead with its reason, and a batch that dies after some sends does not
  * send them again. Real HTTP server on 127.0.0.1.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { JobHandler } from '../../src/effects/build';
 import type { JobStatus } from '../../src/workflows/state';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const PER_LIST = 120;
 const BATCH = 10;
 
-const artifact = {
-  entities: {
-    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
-      subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true },
-    } },
-    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { mode: { name: 'mode', type: 'string' } }, relations: {} },
-  },
-  jobs: { ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] }],
-};
-
-interface Hit {
-  at: number;
-  headers: IncomingHttpHeaders;
-}
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['title'])
+    .entity('Subscriber', 'subscribers', ['mode'])
+    .many('List', 'subscribers', 'Subscriber')
+    .job('ping_subscribers', 'List', 'List.subscribers', { capabilities: ['http.post'] })
+    .hook('List', 'update', ['ping_subscribers']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
-/** requests per path: /ping/<mode>/<subscriber id> */
-const hits = new Map<string, Hit[]>();
 /**
  * The first attempt at a `hang` subscriber never finishes building its request, so its batch times out as a
  * whole after the others' sends were confirmed: a batch attempt lost as a killed worker's would be. (A hung
@@ -54,19 +45,15 @@ beforeAll(async () => {
       SELECT l, CASE WHEN g = 25 AND l = 2 THEN 'flaky' WHEN g = 25 AND l = 3 THEN 'bad' WHEN g = 25 AND l = 4 THEN 'hang' ELSE 'ok' END
       FROM generate_series(1, 4) l, generate_series(1, ${PER_LIST}) g ORDER BY l, g;
     INSERT INTO subscribers (list_id, mode) SELECT 5, 'ok' FROM generate_series(1, 3);`);
-  http = createServer((req, res) => {
-    const path = req.url ?? '/';
-    const mine = hits.get(path) ?? [];
-    mine.push({ at: Date.now(), headers: req.headers });
-    hits.set(path, mine);
-    req.resume();
-    const mode = path.split('/')[2];
-    if (mode === 'flaky' && mine.length === 1) return void res.writeHead(500).end('down');
-    if (mode === 'bad') return void res.writeHead(400).end('no such subscriber');
-    res.writeHead(204).end();
+  // requests go to /ping/<mode>/<subscriber id>
+  http = await startHttpSink({
+    answer: ({ path, n }) => {
+      const mode = path.split('/')[2];
+      if (mode === 'flaky' && n === 1) return 500;
+      if (mode === 'bad') return { status: 400, body: 'no such subscriber' };
+      return 204;
+    },
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
   const config = testConfig('batched', { http: { allow: ['127.0.0.1'] }, jobs: { max_attempts: 3, timeout: '5s' } });
   const handlers: Record<string, JobHandler> = {
     ping_subscribers: async ({ target }) => {
@@ -74,7 +61,7 @@ beforeAll(async () => {
         hangStarted = true;
         await new Promise((_, reject) => (hung = reject));
       }
-      return { capability: 'http.post', url: `http://127.0.0.1:${port}/ping/${target.mode}/${target.id}` };
+      return { capability: 'http.post', url: `${http.url}/ping/${target.mode}/${target.id}` };
     },
   };
   // 20 effects in flight: two batches of 10 at a time.
@@ -84,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   hung?.(new Error('the test is over'));
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -122,14 +109,14 @@ function patchMarked(history: History): boolean {
   });
 }
 
-const hitCount = (path: string) => hits.get(path)?.length ?? 0;
+const hitCount = (path: string) => http.hitsTo(path).length;
 
 test('a batched job delivers each target exactly once, a batch per activity', async () => {
   const run = await runList(1);
   expect(run.result.state).toBe('completed');
   expect(run.result.result).toMatchObject({ targets: PER_LIST, completed: PER_LIST, dead: [] });
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
-  const keys = new Set(run.paths.map((p) => hits.get(p)![0].headers['idempotency-key']));
+  const keys = new Set(run.paths.map((p) => http.hitsTo(p)[0].key));
   expect(keys.size).toBe(PER_LIST);
   expect(scheduled(run.history).map((a) => a.type)).toEqual(['resolveTargets']);
   const activities = scheduled(run.part!);
@@ -157,9 +144,9 @@ test('a target failing transiently in its batch is retried in the next round, af
   expect(run.result.state).toBe('completed');
   expect(run.result.result).toMatchObject({ targets: PER_LIST, completed: PER_LIST, dead: [] });
   const flaky = `/ping/flaky/${run.special!.id}`;
-  const [first, second] = hits.get(flaky)!;
+  const [first, second] = http.hitsTo(flaky);
   expect(hitCount(flaky)).toBe(2);
-  expect(second.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
+  expect(second.key).toBe(first.key);
   expect(second.at - first.at).toBeGreaterThanOrEqual(950); // attempt 1 failed: 1² s plus jitter
   expect(run.paths.filter((p) => p !== flaky).map(hitCount)).toEqual(run.paths.slice(1).map(() => 1));
 

@@ -15,9 +15,9 @@ import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
 import { transactionEventId } from '../../src/outbox/event';
 import { migrate } from '../../src/sql/migrations';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../helpers/helpdesk';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../support/helpdesk';
+import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
 
 const rawArtifact = {
   entities: {

@@ -4,23 +4,21 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');
 
-const artifact = {
-  entities: { Note: { name: 'Note', table: 'notes', fields: { path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Note', needs_path: '', needs_filter: '', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Note', 'notes', ['path']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
 let queue: string;
 let deadId: string;
@@ -54,14 +52,8 @@ beforeAll(async () => {
   ensureBuilt();
   db = await createTestDatabase('cli_jobs');
   await db.pool.query('CREATE TABLE notes (id serial PRIMARY KEY, path text)');
-  http = createServer((req, res) => {
-    req.resume();
-    if (req.url?.startsWith('/bad') && !fixed) return void res.writeHead(400).end('no');
-    res.writeHead(200).end('ok');
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
-  const config = testConfig('cli-jobs', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `http://127.0.0.1:${port}/{{trigger.path}}` } } });
+  http = await startHttpSink({ answer: ({ path }) => (path.startsWith('/bad') && !fixed ? 400 : 200) });
+  const config = testConfig('cli-jobs', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `${http.url}/{{trigger.path}}` } } });
   queue = config.jobs.taskQueue;
   pipeline = await startPipeline({ artifact, config, pool: db.pool });
   const note = async (path: string) => (await db.pool.query('INSERT INTO notes (path) VALUES ($1) RETURNING *', [path])).rows[0];
@@ -75,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 

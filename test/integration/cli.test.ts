@@ -11,9 +11,9 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, writeOutboxEvent } from '../../src/admin';
 import { jobWorkflowId } from '../../src/outbox/event';
 import { listCustomSearchAttributes } from '../../src/temporal/register';
-import type { TestDatabase } from '../helpers/db';
-import { BIN, ROOT, address, cliEnv, ensureBuilt, expectOneLineError, run } from '../helpers/cli';
-import { HELPDESK, helpdeskDatabase } from '../helpers/helpdesk';
+import type { TestDatabase } from '../support/db';
+import { BIN, ROOT, address, cliEnv, ensureBuilt, expectOneLineError, run } from '../support/cli';
+import { HELPDESK, helpdeskDatabase } from '../support/helpdesk';
 
 const HISTORIES = join(ROOT, 'test', 'histories');
 const ARTIFACT = join(HELPDESK, 'artifact.json');

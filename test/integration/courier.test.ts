@@ -8,80 +8,25 @@
  * mid-send being replaced.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SMTPServer } from 'smtp-server';
-import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import { sentKey } from '../../src/activities/sent-ledger';
 import { createCourier, type Courier } from '../../src/courier';
 import { isAlive, waitForExit } from '../../src/dev/process-tree';
 import { PermanentError, TransientError } from '../../src/errors';
 import { createMemoryLogger } from '../../src/log';
-import { freePort } from '../../src/dev/ports';
 import type { ResolvedAddress } from '../../src/providers/ssrf';
 import { migrate } from '../../src/sql/migrations';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, startSmtpSink, type HttpSink, type SinkMail, type SmtpSink } from '../support/sinks';
+import { eventually } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** SMTP on 127.0.0.1 that holds every DATA reply until release(), so a send can be caught in flight. */
-interface HoldingSink {
-  port: number;
-  /** Message-IDs whose DATA arrived (held or answered) */
-  arrived: string[];
-  /** Message-IDs the sink accepted (answered 250) */
-  accepted: string[];
-  /** recipients refused with 550 at RCPT */
-  refuse: Set<string>;
-  release(): void;
-  holding: boolean;
-  close(): Promise<void>;
-}
-
-async function startHoldingSink(): Promise<HoldingSink> {
-  const waiting: Array<() => void> = [];
-  const sink: HoldingSink = {
-    port: await freePort(),
-    arrived: [],
-    accepted: [],
-    refuse: new Set(),
-    holding: true,
-    release() {
-      sink.holding = false;
-      for (const go of waiting.splice(0)) go();
-    },
-    close: () => new Promise((resolve) => smtp.close(() => resolve())),
-  };
-  const smtp = new SMTPServer({
-    ...LOOPBACK_SMTP,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    closeTimeout: 200,
-    onRcptTo(address, _session, callback) {
-      if (sink.refuse.has(address.address)) return callback(Object.assign(new Error('5.1.1 no such mailbox'), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const id = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '(none)';
-        sink.arrived.push(id);
-        const answer = () => {
-          sink.accepted.push(id);
-          callback(null);
-        };
-        if (sink.holding) waiting.push(answer);
-        else answer();
-      });
-    },
-  });
-  smtp.on('error', () => undefined);
-  await new Promise<void>((resolve) => smtp.listen(sink.port, '127.0.0.1', () => resolve()));
-  return sink;
-}
+/** SMTP on 127.0.0.1 that holds every DATA reply until release() (a send caught in flight) and refuses `nobody@` at RCPT. */
+const startHoldingSink = () => startSmtpSink({ hold: true, rcpt: (address) => (refused.has(address) ? { code: 550, message: '5.1.1 no such mailbox' } : undefined) });
+const refused = new Set<string>();
+const ids = (mails: SinkMail[]) => mails.map((m) => m.messageId);
 
 let db: TestDatabase;
 
@@ -132,8 +77,8 @@ test('a send in flight when its worker is killed (SIGKILL) is finished by the co
     sink.release();
     await eventually(async () => ledgered(key), 10_000, 'the sent-ledger row');
     expect(await waitForExit(courierPid, 10_000)).toBe(true);
-    expect(sink.accepted).toEqual(sink.arrived);
-    expect(sink.accepted).toHaveLength(1);
+    expect(ids(sink.messages)).toEqual(ids(sink.arrived));
+    expect(sink.messages).toHaveLength(1);
     await eventually(async () => courierLog.some((r) => r.event === 'courier.stopped'), 5_000, 'courier.stopped');
     expect(courierLog.find((r) => r.event === 'courier.orphaned')).toMatchObject({ reason: 'disconnect', in_flight: 1, courier_pid: courierPid });
     expect(courierLog.find((r) => r.event === 'courier.send_finished')).toMatchObject({ outcome: 'sent', job_id: 'wf-held', name: 'held_mail', capability: 'email.send' });
@@ -147,10 +92,8 @@ test('a send in flight when its worker is killed (SIGKILL) is finished by the co
 }, 60_000);
 
 describe('a courier started by this process', () => {
-  let sink: HoldingSink;
-  let http: Server;
-  let httpPort: number;
-  const httpHits: Array<{ url: string; key: string | undefined }> = [];
+  let sink: SmtpSink;
+  let http: HttpSink;
   const lookups: string[] = [];
   let courier: Courier;
   const logs = createMemoryLogger();
@@ -158,15 +101,7 @@ describe('a courier started by this process', () => {
   beforeAll(async () => {
     sink = await startHoldingSink();
     sink.release();
-    http = createServer((req, res) => {
-      httpHits.push({ url: req.url ?? '/', key: req.headers['idempotency-key'] as string | undefined });
-      req.resume();
-      if (req.url === '/busy') res.writeHead(503, { 'retry-after': '7' }).end('busy');
-      else if (req.url === '/gone') res.writeHead(410).end('gone');
-      else res.writeHead(200).end('ok');
-    });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    httpPort = (http.address() as AddressInfo).port;
+    http = await startHttpSink({ answer: ({ path }) => (path === '/busy' ? { status: 503, headers: { 'retry-after': '7' } } : path === '/gone' ? 410 : 200) });
     courier = createCourier({
       config: { email: { host: '127.0.0.1', port: sink.port, from: 'shop@courier.test', tls: false }, http: { allow: ['127.0.0.1'], timeoutMs: 5000 } },
       pool: db.pool,
@@ -185,7 +120,7 @@ describe('a courier started by this process', () => {
   afterAll(async () => {
     await courier?.close();
     await sink?.close();
-    await new Promise((r) => http?.close(r));
+    await http?.close();
   });
 
   const ctx = (key: string) => ({ idempotencyKey: key, job: 'courier_test', workflowId: `wf-${key}`, attempt: 1 });
@@ -200,31 +135,31 @@ describe('a courier started by this process', () => {
     );
 
   test('sends email and HTTP, and records each in the sent-ledger itself', async () => {
-    const http = courier.provider('http');
-    expect(http.recordsSent).toBe(true);
+    const httpProvider = courier.provider('http');
+    expect(httpProvider.recordsSent).toBe(true);
     expect(courier.provider('email').recordsSent).toBe(true);
     const mailed = await courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'hi', text: 'hello' }, ctx('k-mail'));
     expect(mailed).toEqual({ capability: 'email.send', detail: { messageId: '<k-mail@forge-jobs>', accepted: 1 } });
     // Bytes cross as bytes (structured clone), not as an object of indices.
-    const posted = await http.execute({ capability: 'http.post', url: `http://sink.courier.test:${httpPort}/orders/1`, body: new Uint8Array([104, 105]) }, ctx('k-post'));
+    const posted = await httpProvider.execute({ capability: 'http.post', url: `http://sink.courier.test:${http.port}/orders/1`, body: new Uint8Array([104, 105]) }, ctx('k-post'));
     expect(posted).toEqual({ capability: 'http.post', detail: { status: 200 } });
-    expect(httpHits.at(-1)).toEqual({ url: '/orders/1', key: 'k-post' });
+    expect(http.hits.at(-1)).toMatchObject({ path: '/orders/1', key: 'k-post' });
     expect(await ledgered('k-mail')).toBe(true);
     expect(await ledgered('k-post')).toBe(true);
     expect(lookups).toContain('sink.courier.test');
   });
 
   test('errors cross the process boundary with their class, code, retry delay and fields', async () => {
-    sink.refuse.add('nobody@courier.test');
+    refused.add('nobody@courier.test');
     const rejected = await failure(courier.provider('email').execute({ capability: 'email.send', to: 'nobody@courier.test', subject: 'x', text: 'y' }, ctx('k-550')));
     expect(rejected).toBeInstanceOf(PermanentError);
     expect(rejected).toMatchObject({ code: 'smtp_rejected', message: expect.stringMatching(/SMTP server refused the message: 550/) });
 
-    const busy = await failure(post(`http://127.0.0.1:${httpPort}/busy`, 'k-busy'));
+    const busy = await failure(post(`http://127.0.0.1:${http.port}/busy`, 'k-busy'));
     expect(busy).toBeInstanceOf(TransientError);
     expect(busy).toMatchObject({ name: 'HttpTransientStatusError', code: 'http_status', retryAfterMs: 7000, status: 503 });
 
-    const gone = await failure(post(`http://127.0.0.1:${httpPort}/gone`, 'k-gone'));
+    const gone = await failure(post(`http://127.0.0.1:${http.port}/gone`, 'k-gone'));
     expect(gone).toBeInstanceOf(PermanentError);
     expect(gone).toMatchObject({ name: 'HttpStatusError', code: 'http_status', status: 410 });
 
@@ -237,25 +172,25 @@ describe('a courier started by this process', () => {
   });
 
   test("the worker's DNS stub answers the courier's lookups, and the guard refuses in the courier before any connect", async () => {
-    const hitsBefore = httpHits.length;
-    const refused = await failure(post(`http://internal.courier.test:${httpPort}/admin`, 'k-ssrf'));
+    const hitsBefore = http.hits.length;
+    const refused = await failure(post(`http://internal.courier.test:${http.port}/admin`, 'k-ssrf'));
     expect(refused).toBeInstanceOf(PermanentError);
     expect(refused).toMatchObject({ name: 'SsrfRefusedError', code: 'ssrf_refused', address: '10.0.0.1' });
     expect(refused.message).toMatch(/refused to connect to internal\.courier\.test \(10\.0\.0\.1\): private/);
     expect(lookups).toContain('internal.courier.test');
 
     // The stub's own error (with its code) reaches the HTTP provider in the courier, which classifies it.
-    const unknown = await failure(post(`http://nowhere.courier.test:${httpPort}/`, 'k-dns'));
+    const unknown = await failure(post(`http://nowhere.courier.test:${http.port}/`, 'k-dns'));
     expect(unknown).toBeInstanceOf(TransientError);
     expect(unknown).toMatchObject({ code: 'network', message: expect.stringMatching(/ENOTFOUND no such host nowhere\.courier\.test/) });
-    expect(httpHits.length).toBe(hitsBefore);
+    expect(http.hits.length).toBe(hitsBefore);
   });
 
   test('a courier that dies mid-send fails that send as transient, and the next send starts a new one', async () => {
     const first = courier.pid()!;
-    sink.holding = true;
+    sink.hold();
     const held = failure(courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'lost', text: 'x' }, ctx('k-lost')));
-    await eventually(async () => sink.arrived.includes('<k-lost@forge-jobs>'), 10_000, 'DATA at the sink');
+    await eventually(async () => ids(sink.arrived).includes('<k-lost@forge-jobs>'), 10_000, 'DATA at the sink');
     process.kill(first, 'SIGKILL');
     const lost = await held;
     expect(lost).toBeInstanceOf(TransientError);
@@ -273,6 +208,6 @@ describe('a courier started by this process', () => {
     const pid = courier.pid()!;
     await courier.close();
     expect(await waitForExit(pid, 5_000)).toBe(true);
-    await expect(post(`http://127.0.0.1:${httpPort}/`, 'k-closed')).rejects.toMatchObject({ code: 'courier_unavailable' });
+    await expect(post(`http://127.0.0.1:${http.port}/`, 'k-closed')).rejects.toMatchObject({ code: 'courier_unavailable' });
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { Client } from 'pg';
 import { isAlive } from '../../src/dev/process-tree';
-import { eventually } from '../helpers/stack';
+import { eventually } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 let dev: ChildProcess;

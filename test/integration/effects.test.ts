@@ -2,11 +2,10 @@
  * Effects, errors and retries on a small shop app (not the helpdesk): real HTTP and SMTP servers on
  * 127.0.0.1, the real dev server and Postgres.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startMailSink } from '../../src/dev/mail-sink';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = {
   version: '0.3.0',
@@ -54,17 +53,10 @@ const artifact = {
   ],
 };
 
-interface Hit {
-  path: string;
-  at: number;
-  headers: IncomingHttpHeaders;
-}
-
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
-const hits: Hit[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('shop');
@@ -74,39 +66,33 @@ beforeAll(async () => {
     CREATE TABLE audits (id serial PRIMARY KEY, what text);
     INSERT INTO customers (name, email) VALUES ('Ann', 'ann@shop.test'), ('Bob', 'bob@shop.test');`);
   sink = await startMailSink();
-  const seen = new Map<string, number>();
-  http = createServer((req, res) => {
-    const path = req.url ?? '/';
-    hits.push({ path, at: Date.now(), headers: req.headers });
-    const n = (seen.get(path) ?? 0) + 1;
-    seen.set(path, n);
-    req.resume();
-    if (path.startsWith('/flaky') && n === 1) return void res.writeHead(500).end('down');
-    if (path.startsWith('/bad')) return void res.writeHead(400).end('no');
-    if (path.startsWith('/down')) return void res.writeHead(503).end('unavailable');
-    if (path.startsWith('/busy') && n === 1) return void res.writeHead(429, { 'retry-after': '2' }).end('later');
-    res.writeHead(200).end('ok');
+  http = await startHttpSink({
+    answer: ({ path, n }) => {
+      if (path.startsWith('/flaky') && n === 1) return 500;
+      if (path.startsWith('/bad')) return 400;
+      if (path.startsWith('/down')) return 503;
+      if (path.startsWith('/busy') && n === 1) return { status: 429, headers: { 'retry-after': '2' } };
+      return 200;
+    },
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
   const config = testConfig('effects', {
     email: { host: '127.0.0.1', port: sink.smtpPort, from: 'shop@shop.test' },
     http: { allow: ['127.0.0.1'] },
-    jobs: { max_attempts: 3, timeout: '10s', order_webhook: { url: `http://127.0.0.1:${port}/{{trigger.note}}` } },
+    jobs: { max_attempts: 3, timeout: '10s', order_webhook: { url: `${http.url}/{{trigger.note}}` } },
   });
   pipeline = await startPipeline({
     artifact,
     config,
     pool: db.pool,
     // A job declared with email.send only, whose handler asks for an HTTP call: the sandbox must refuse it.
-    handlers: { sneaky: ({ target }) => ({ capability: 'http.post', url: `http://127.0.0.1:${port}/sneaky`, body: { leak: target.email } }) },
+    handlers: { sneaky: ({ target }) => ({ capability: 'http.post', url: `${http.url}/sneaky`, body: { leak: target.email } }) },
   });
 });
 
 afterAll(async () => {
   await pipeline?.stop();
   await sink?.close();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -125,7 +111,7 @@ async function run(operation: 'create' | 'update' | 'delete', row: Record<string
 test('HTTP 500 is retried with the same Idempotency-Key, then succeeds', async () => {
   const [result] = await run('create', await order('flaky-1'), 'retry');
   expect(result.state).toBe('completed');
-  const mine = hits.filter((h) => h.path === '/flaky-1');
+  const mine = http.hitsTo('/flaky-1');
   expect(mine).toHaveLength(2);
   expect(mine[0].headers['idempotency-key']).toBeTruthy();
   expect(mine[1].headers['idempotency-key']).toBe(mine[0].headers['idempotency-key']);
@@ -149,7 +135,7 @@ test('HTTP 400 is permanent: dead on the first attempt, with its reason', async 
   expect(result.state).toBe('dead');
   expect(result.status).toBe('FAILED');
   expect(result.failure).toMatch(/400/);
-  expect(hits.filter((h) => h.path === '/bad-1')).toHaveLength(1);
+  expect(http.hitsTo('/bad-1')).toHaveLength(1);
   // The roadmap's §9 fields, as JSON lines.
   const line = pipeline.logs.find((r) => r.event === 'job.dead_letter' && r.job_id === result.workflowId);
   expect(line).toMatchObject({ level: 'error', name: 'order_webhook', capability: 'http.post', attempts: 1, last_error: expect.stringMatching(/400/) });
@@ -160,7 +146,7 @@ test('a transient failure on every attempt is retried with attempt² backoff, th
   const [result] = await run('create', await order('down-1'));
   expect(result.state).toBe('dead');
   expect(result.failure).toMatch(/503/);
-  const mine = hits.filter((h) => h.path === '/down-1');
+  const mine = http.hitsTo('/down-1');
   expect(mine).toHaveLength(3); // [jobs] max_attempts = 3
   // 1² s then 2² s, each plus up to 25 % jitter
   expect(mine[1].at - mine[0].at).toBeGreaterThanOrEqual(950);
@@ -171,7 +157,7 @@ test('a transient failure on every attempt is retried with attempt² backoff, th
 test('HTTP 429 with Retry-After waits that long before the retry', async () => {
   const [result] = await run('create', await order('busy-1'));
   expect(result.state).toBe('completed');
-  const mine = hits.filter((h) => h.path === '/busy-1');
+  const mine = http.hitsTo('/busy-1');
   expect(mine).toHaveLength(2);
   expect(mine[1].at - mine[0].at).toBeGreaterThanOrEqual(1900);
 });
@@ -182,7 +168,7 @@ test('a capability the job did not declare is a sandbox violation: dead on its f
   const sneaky = results.find((r) => r.job === 'sneaky')!;
   expect(sneaky.state).toBe('dead');
   expect(sneaky.failure).toMatch(/did not declare/);
-  expect(hits.filter((h) => h.path === '/sneaky')).toHaveLength(0);
+  expect(http.hitsTo('/sneaky')).toHaveLength(0);
   const violations = pipeline.logs.filter((r) => r.event === 'job.sandbox_violation');
   expect(violations.length).toBeGreaterThanOrEqual(1);
   expect(violations[0]).toMatchObject({ level: 'error', name: 'sneaky', attempted: 'http.post', allowed: ['email.send'] });

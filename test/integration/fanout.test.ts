@@ -4,28 +4,25 @@
  * batches (runBatch); test/integration/batched-effects.test.ts has the batches' failure paths and
  * test/integration/paged-fanout.test.ts the failures at scale.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const TARGETS = 10_000;
 
-const artifact = {
-  entities: {
-    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
-      subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true },
-    } },
-    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
-  },
-  jobs: { ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['title'])
+    .entity('Subscriber', 'subscribers', ['email'])
+    .many('List', 'subscribers', 'Subscriber')
+    .job('ping_subscribers', 'List', 'List.subscribers', { capabilities: ['http.post'] })
+    .hook('List', 'update', ['ping_subscribers']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
-const keys = new Map<string, number>();
 
 beforeAll(async () => {
   db = await createTestDatabase('fanout');
@@ -34,25 +31,17 @@ beforeAll(async () => {
     CREATE TABLE subscribers (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text);
     INSERT INTO lists (title) VALUES ('big');
     INSERT INTO subscribers (list_id, email) SELECT 1, 's' || g || '@list.test' FROM generate_series(1, ${TARGETS}) g;`);
-  http = createServer((req, res) => {
-    const key = String(req.headers['idempotency-key']);
-    keys.set(key, (keys.get(key) ?? 0) + 1);
-    req.resume();
-    res.writeHead(204).end();
-  });
-  http.keepAliveTimeout = 10_000;
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
+  http = await startHttpSink({ answer: () => 204, keepAliveMs: 10_000 });
   const config = testConfig('fanout', {
     http: { allow: ['127.0.0.1'] },
-    jobs: { concurrency: 50, ping_subscribers: { url: `http://127.0.0.1:${port}/ping/{{target.id}}` } },
+    jobs: { concurrency: 50, ping_subscribers: { url: `${http.url}/ping/{{target.id}}` } },
   });
   pipeline = await startPipeline({ artifact, config, pool: db.pool, policy: { partSize: 3000, childConcurrency: 4 } });
 });
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -65,8 +54,8 @@ test(`a fan-out to ${TARGETS} targets completes through part workflows in batche
   await recordHistory('paged', started.workflowId);
   await recordHistory('paged', `${started.workflowId}/part-0`, 'jobPartWorkflow');
   expect(result.result).toMatchObject({ targets: TARGETS, completed: TARGETS, dead: [] });
-  expect(keys.size).toBe(TARGETS);
-  expect([...keys.values()].every((n) => n === 1)).toBe(true);
+  expect(http.distinct()).toBe(TARGETS);
+  expect(http.requests()).toBe(TARGETS);
 
   const client = await temporal();
   const parent = await client.workflow.getHandle(started.workflowId).fetchHistory();

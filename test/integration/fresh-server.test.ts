@@ -7,8 +7,8 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/te
 import { listCustomSearchAttributes } from '../../src/temporal/register';
 import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/stack';
 
 let server: TemporalDevServer;
 let address: string;

@@ -14,16 +14,15 @@
  * guard, not this trap, is what refused.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobClient, createJobWorker } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, testConfig } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { outcome, testConfig } from '../support/stack';
 
 const INJECTION = "x'; DROP TABLE users; --";
 const COMMENT = '/* */ OR 1=1 --';
@@ -100,8 +99,7 @@ const MAX_TARGETS = 3;
 
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
-let http: Server;
-const httpHits: string[] = [];
+let http: HttpSink;
 /** every connect this process attempted to a non-loopback destination (all refused by the trap) */
 const outbound: string[] = [];
 /** the same for the worker's courier process: one line per refused host, after a line saying the trap is in */
@@ -114,7 +112,7 @@ let running: Promise<void>;
 let client: ReturnType<typeof createJobClient>;
 const logs = createMemoryLogger();
 
-const connectTrap = join(__dirname, '..', 'helpers', 'connect-trap.js');
+const connectTrap = join(__dirname, '..', 'support', 'connect-trap.js');
 const { trapOutboundConnects } = require(connectTrap) as { trapOutboundConnects: (onRefused: (host: string) => void) => () => void };
 
 beforeAll(async () => {
@@ -141,13 +139,7 @@ beforeAll(async () => {
     [INJECTION, COMMENT],
   );
   sink = await startMailSink();
-  http = createServer((req, res) => {
-    httpHits.push(req.url ?? '/');
-    req.resume();
-    res.writeHead(200).end('ok');
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
+  http = await startHttpSink();
   const config = testConfig('hostile', {
     email: { host: '127.0.0.1', port: sink.smtpPort, from: 'jobs@hostile.test' },
     // Loopback is allowed for the payload test's sink; the refused addresses below are never allowed.
@@ -181,7 +173,7 @@ beforeAll(async () => {
     handlers: {
       crlf_subject: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'Hello\r\nBcc: everyone@hostile.test' }),
       big_email: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'big', text: 'a'.repeat(1024 * 1024 + 512 * 1024) }),
-      big_http: () => ({ capability: 'http.post', url: `http://127.0.0.1:${port}/big`, body: 'b'.repeat(2 * 1024 * 1024) }),
+      big_http: () => ({ capability: 'http.post', url: `${http.url}/big`, body: 'b'.repeat(2 * 1024 * 1024) }),
     },
   });
   running = worker.run();
@@ -194,7 +186,7 @@ afterAll(async () => {
   await running;
   await client?.close();
   await sink?.close();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
   restoreConnect?.();
   for (const [name, value] of Object.entries(savedEnv ?? {})) {
@@ -270,7 +262,7 @@ test('HTTP jobs aimed at metadata and private addresses are dead with the guard 
   const courierRecord = (existsSync(courierOutbound) ? readFileSync(courierOutbound, 'utf8') : '').split('\n').filter(Boolean);
   expect(courierRecord.filter((l) => l.startsWith('# trapped'))).not.toEqual([]);
   expect(courierRecord.filter((l) => !l.startsWith('# trapped'))).toEqual([]);
-  expect(httpHits).toEqual([]);
+  expect(http.hits).toEqual([]);
 });
 
 test('CR/LF in an email subject from a handler: dead, permanent, one attempt, nothing sent', async () => {
@@ -293,7 +285,7 @@ test('CR/LF in an email subject from a handler: dead, permanent, one attempt, no
     expect(failures[0]).toMatchObject({ permanent: true, code: 'payload_too_large' });
   }
   expect(sink.messages()).toHaveLength(before);
-  expect(httpHits).toEqual([]);
+  expect(http.hits).toEqual([]);
 });
 
 test('a runaway fan-out past [jobs] max_targets dies with a clear reason and sends nothing', async () => {

@@ -2,38 +2,26 @@
  * `courier: false`: email and HTTP are sent in the worker's own process (no child forked), and a confirmed
  * send is still recorded in the sent-ledger by the worker, so a retry of the attempt does not send it again.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startMailSink } from '../../src/dev/mail-sink';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: {
-    Signup: { name: 'Signup', table: 'signups', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    welcome: { name: 'welcome', input_entity: 'Signup', needs_path: '', capabilities: ['email.send', 'http.post'] },
-  },
-  hooks: [{ entity: 'Signup', timing: 'after', operation: 'create', jobs: ['welcome'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Signup', 'signups', ['email']).job('welcome', 'Signup', '', { capabilities: ['email.send', 'http.post'] }).hook('Signup', 'create', ['welcome']),
+);
 
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
-const keys: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('in_process_sends');
   await db.pool.query('CREATE TABLE signups (id serial PRIMARY KEY, email text)');
   sink = await startMailSink();
-  http = createServer((req, res) => {
-    keys.push(String(req.headers['idempotency-key']));
-    req.resume().on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
+  http = await startHttpSink();
   const config = testConfig('in-process-sends', {
     email: { host: '127.0.0.1', port: sink.smtpPort, from: 'shop@example.test' },
     http: { allow: ['127.0.0.1'] },
@@ -42,7 +30,7 @@ beforeAll(async () => {
         to: '{{trigger.email}}',
         subject: 'Welcome',
         text: 'Hello',
-        url: `http://127.0.0.1:${port}/welcomed`,
+        url: `${http.url}/welcomed`,
       },
     },
   });
@@ -52,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
   await sink?.close();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -62,6 +50,7 @@ test('sends happen in the worker process, once each, and are recorded in the sen
   expect((await outcome(job.workflowId)).state).toBe('completed');
 
   expect(sink.messages().filter((m) => m.to.includes('new@example.test'))).toHaveLength(1);
+  const keys = http.hits.map((h) => h.key);
   expect(keys).toHaveLength(1);
   const ledger = await db.pool.query(`SELECT key FROM forge_jobs.effect_ledger WHERE key LIKE 'sent:%' ORDER BY key`);
   expect(ledger.rows).toHaveLength(2);

@@ -3,45 +3,35 @@
  * targets), stats from visibility (the same after a worker restart), the dev endpoints and the worker's
  * Prometheus metrics.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startAppServer, type AppServer } from '../../src/dev/example-app';
 import { createJobInspector } from '../../src/client/inspect';
 import { devJobsEndpoints } from '../../src/dev/endpoints';
 import { freePort } from '../../src/dev/ports';
 import { migrate } from '../../src/sql/migrations';
 import { writeOutboxEvent } from '../../src/outbox/enqueue';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: {
-    Batch: {
-      name: 'Batch',
-      table: 'batches',
-      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: { items: { name: 'items', target: 'Item', target_table: 'items', foreign_key: 'items_id', is_many: true } },
-    },
-    Item: { name: 'Item', table: 'items', fields: { path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    ping_items: { name: 'ping_items', input_entity: 'Batch', needs_path: 'Batch.items', needs_filter: '', capabilities: ['http.post'] },
-    ping_batch: { name: 'ping_batch', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    sneaky: { name: 'sneaky', input_entity: 'Batch', needs_path: '', needs_filter: '', capabilities: ['email.send'] },
-  },
-  hooks: [
-    { entity: 'Batch', timing: 'after', operation: 'create', jobs: ['ping_items'] },
-    { entity: 'Batch', timing: 'after', operation: 'update', jobs: ['ping_batch'] },
-    { entity: 'Batch', timing: 'after', operation: 'delete', jobs: ['sneaky'] },
-  ],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Batch', 'batches', ['note'])
+    .entity('Item', 'items', ['path'])
+    .many('Batch', 'items', 'Item')
+    .job('ping_items', 'Batch', 'Batch.items', { capabilities: ['http.post'] })
+    .job('ping_batch', 'Batch', '', { capabilities: ['http.post'] })
+    .job('sneaky', 'Batch', '', { capabilities: ['email.send'] })
+    .hook('Batch', 'create', ['ping_items'])
+    .hook('Batch', 'update', ['ping_batch'])
+    .hook('Batch', 'delete', ['sneaky']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
 let config: ReturnType<typeof testConfig>;
 let metricsAddress: string;
-const hits: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
 const fixed = new Set<string>();
 const options = () => ({
   artifact,
@@ -55,27 +45,17 @@ beforeAll(async () => {
   await db.pool.query(`
     CREATE TABLE batches (id serial PRIMARY KEY, note text);
     CREATE TABLE items (id serial PRIMARY KEY, batch_id integer REFERENCES batches(id), path text);`);
-  const seen = new Map<string, number>();
-  http = createServer((req, res) => {
-    const path = (req.url ?? '/').slice(1);
-    hits.push({ path, headers: req.headers });
-    const n = (seen.get(path) ?? 0) + 1;
-    seen.set(path, n);
-    req.resume();
-    if (path.startsWith('bad') && !fixed.has(path)) return void res.writeHead(400).end('no');
-    if (path.startsWith('flaky') && n === 1) return void res.writeHead(500).end('down');
-    res.writeHead(200).end('ok');
+  http = await startHttpSink({
+    answer: ({ path, n }) => (path.startsWith('/bad') && !fixed.has(path) ? 400 : path.startsWith('/flaky') && n === 1 ? 500 : 200),
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
   config = testConfig('inspect', {
     email: { host: '127.0.0.1', port: 1, from: 'x@inspect.test' },
     http: { allow: ['127.0.0.1'] },
     jobs: {
       max_attempts: 3,
       timeout: '10s',
-      ping_items: { url: `http://127.0.0.1:${port}/{{target.path}}` },
-      ping_batch: { url: `http://127.0.0.1:${port}/{{trigger.note}}` },
+      ping_items: { url: `${http.url}/{{target.path}}` },
+      ping_batch: { url: `${http.url}/{{trigger.note}}` },
     },
   });
   // The runtime is process-wide and installed by the first worker of this test file's module registry.
@@ -87,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -182,8 +162,8 @@ test('outbox_pending counts undispatched rows of the database the client is give
 });
 
 test('retry redrives a dead job: a new run under the same id runs only the dead targets, with the same idempotency keys', async () => {
-  fixed.add('bad-a2');
-  fixed.add('bad-a3');
+  fixed.add('/bad-a2');
+  fixed.add('/bad-a3');
   const retried = await pipeline.inspector.retry(deadA);
   expect(retried).toHaveLength(1);
   expect(retried[0]).toMatchObject({ workflowId: deadA, job: 'ping_items' });
@@ -191,9 +171,9 @@ test('retry redrives a dead job: a new run under the same id runs only the dead 
   expect(retried[0].onlyTargets?.map(String).sort()).toHaveLength(2);
   expect((await outcome(deadA)).state).toBe('completed');
 
-  const count = (p: string) => hits.filter((h) => h.path === p).length;
-  expect([count('ok-a1'), count('bad-a2'), count('bad-a3')]).toEqual([1, 2, 2]);
-  const keys = hits.filter((h) => h.path === 'bad-a2').map((h) => h.headers['idempotency-key']);
+  const count = (p: string) => http.hitsTo(p).length;
+  expect([count('/ok-a1'), count('/bad-a2'), count('/bad-a3')]).toEqual([1, 2, 2]);
+  const keys = http.hitsTo('/bad-a2').map((h) => h.key);
   expect(keys[0]).toBeTruthy();
   expect(keys[1]).toBe(keys[0]);
 

@@ -15,9 +15,9 @@ import type { RuntimeConfig } from '../../src/config/types';
 import { createMemoryLogger } from '../../src/log';
 import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
-import { startHungServer } from '../../bench/sinks';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { startHungServer } from '../support/sinks';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');

@@ -14,8 +14,8 @@ import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
 import { SA } from '../../src/names';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = {
   entities: {

@@ -6,12 +6,11 @@
  * bound; a 120 KiB trigger record; a job over `[jobs] max_targets`; and a redrive of a partly dead job that
  * runs only its dead targets. A real SMTP server on 127.0.0.1 answers by the address's local part.
  */
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
-import { LOOPBACK_SMTP } from '../../src/dev/mail-sink';
 import type { JobStatus } from '../../src/workflows/state';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startSmtpSink, type SmtpSink } from '../support/sinks';
+import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const PART_SIZE = 1000;
 /** Low enough that a part with retry rounds continues as new at least once. */
@@ -20,22 +19,19 @@ const PART_HISTORY_LIMIT = 150;
 const HISTORY_BOUND = 250;
 const MAX_TARGETS = 5000;
 
-const artifact = {
-  entities: {
-    List: { name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } }, relations: {
-      members: { name: 'members', target: 'Member', target_table: 'members', inverse_key: 'list_id', is_many: true },
-    } },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
-  },
-  jobs: { mail_members: { name: 'mail_members', input_entity: 'List', needs_path: 'List.members', capabilities: ['email.send'] } },
-  hooks: [{ entity: 'List', timing: 'after', operation: 'update', jobs: ['mail_members'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['title'])
+    .entity('Member', 'members', ['email'])
+    .many('List', 'members', 'Member', 'list_id')
+    .job('mail_members', 'List', 'List.members')
+    .hook('List', 'update', ['mail_members']),
+);
 
 let db: TestDatabase;
-let smtp: SMTPServer;
+let smtp: SmtpSink;
 let pipeline: Pipeline;
-/** Messages accepted per address, and RCPT attempts per address. */
-const delivered = new Map<string, number>();
+/** RCPT attempts per address */
 const tried = new Map<string, number>();
 /** perm- addresses are refused with 550 until this is set (the redrive's fix). */
 let permFixed = false;
@@ -63,25 +59,9 @@ beforeAll(async () => {
     INSERT INTO members (list_id, email)
       SELECT 4, (ARRAY['ok', 'flaky', 'perm'])[g % 3 + 1] || '-m' || g || '@list.test' FROM generate_series(1, 3000) g;
     INSERT INTO members (list_id, email) SELECT 5, 'ok-big' || g || '@list.test' FROM generate_series(1, ${MAX_TARGETS + 1}) g;`);
-  smtp = new SMTPServer({
-    ...LOOPBACK_SMTP,
-    size: 1024 * 1024,
-    onRcptTo(address, _session, callback) {
-      const refused = refusal(address.address);
-      callback(refused ? Object.assign(new Error(refused.message), { responseCode: refused.code }) : null);
-    },
-    onData(stream, session, callback) {
-      stream.on('end', () => {
-        for (const to of session.envelope.rcptTo) delivered.set(to.address, (delivered.get(to.address) ?? 0) + 1);
-        callback();
-      });
-      stream.resume();
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  const port = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpSink({ rcpt: refusal, keep: false });
   const config = testConfig('paged', {
-    email: { host: '127.0.0.1', port, from: 'lists@list.test' },
+    email: { host: '127.0.0.1', port: smtp.port, from: 'lists@list.test' },
     jobs: {
       max_attempts: 3,
       timeout: '10s',
@@ -101,7 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+  await smtp?.close();
   await db?.drop();
 });
 
@@ -152,7 +132,7 @@ test('3,000 targets and a 120 KiB record: completed, each address mailed once, t
   expect(result.state).toBe('completed');
   expect(result.result).toMatchObject({ targets: 3000, completed: 3000, dead: [] });
   const addresses = await emails(1);
-  expect(addresses.map((a) => delivered.get(a) ?? 0)).toEqual(addresses.map(() => 1));
+  expect(addresses.map((a) => smtp.recipientCounts.get(a) ?? 0)).toEqual(addresses.map(() => 1));
 
   const runs = await eventually(async () => {
     const found = await executions(id);
@@ -225,10 +205,10 @@ test('a mixed job is dead with its permanent failures only; its redrive runs onl
   expect(dead).toHaveLength(perm.length);
   expect(result.failure).toMatch(new RegExp(`^${perm.length} of 3000 targets dead`));
   // flaky- went out on the second round, once; ok- once; perm- never.
-  for (const a of addresses) expect([a, delivered.get(a) ?? 0]).toEqual([a, a.startsWith('perm-') ? 0 : 1]);
+  for (const a of addresses) expect([a, smtp.recipientCounts.get(a) ?? 0]).toEqual([a, a.startsWith('perm-') ? 0 : 1]);
 
   permFixed = true;
-  const sentBefore = new Map(delivered);
+  const sentBefore = new Map(smtp.recipientCounts);
   const [retried] = await pipeline.inspector.retry(id);
   expect(retried.redriveOf).toBe(dead[0].run_id);
   expect(retried.onlyTargets).toBeUndefined();
@@ -236,7 +216,7 @@ test('a mixed job is dead with its permanent failures only; its redrive runs onl
   expect(again.state).toBe('completed');
   expect(again.result).toMatchObject({ targets: perm.length, completed: perm.length, dead: [] });
   // Exactly the dead targets were mailed, each once; nobody else heard again.
-  for (const a of addresses) expect([a, (delivered.get(a) ?? 0) - (sentBefore.get(a) ?? 0)]).toEqual([a, a.startsWith('perm-') ? 1 : 0]);
+  for (const a of addresses) expect([a, (smtp.recipientCounts.get(a) ?? 0) - (sentBefore.get(a) ?? 0)]).toEqual([a, a.startsWith('perm-') ? 1 : 0]);
   for (const run of await executions(id)) expect(run.events).toBeLessThan(HISTORY_BOUND);
 }, 180_000);
 

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { SA } from '../../src/names';
-import type { TestDatabase } from '../helpers/db';
-import { HELPDESK, helpdeskDatabase } from '../helpers/helpdesk';
-import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import type { TestDatabase } from '../support/db';
+import { HELPDESK, helpdeskDatabase } from '../support/helpdesk';
+import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;

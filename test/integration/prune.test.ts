@@ -1,30 +1,26 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createJobWorker } from '../../src';
 import { ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
-const artifact = {
-  entities: { Ping: { name: 'Ping', table: 'pings', fields: { path: { name: 'path', type: 'string' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Ping', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Ping', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Ping', 'pings', ['path']).job('ping', 'Ping', '', { capabilities: ['http.post'] }).hook('Ping', 'create', ['ping']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
 
 beforeAll(async () => {
   db = await createTestDatabase('prune');
-  http = createServer((req, res) => void res.writeHead(req.url?.startsWith('/bad') ? 400 : 200).end());
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
+  http = await startHttpSink({ answer: ({ path }) => (path.startsWith('/bad') ? 400 : 200) });
   const config = testConfig('prune', {
     http: { allow: ['127.0.0.1'] },
-    jobs: { completed_retention: '1h', ping: { url: `http://127.0.0.1:${port}/{{trigger.path}}` } },
+    jobs: { completed_retention: '1h', ping: { url: `${http.url}/{{trigger.path}}` } },
   });
   expect(config.jobs.completedRetentionMs).toBe(3_600_000);
   pipeline = await startPipeline({ artifact, config, pool: db.pool });
@@ -32,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 

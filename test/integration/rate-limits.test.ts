@@ -4,43 +4,31 @@
  * provider answering 429 with Retry-After under a rate still gets every send through.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobClient, createJobInspector, resolveRuntimeConfig } from '../../src';
 import { startMailSink, type MailSink } from '../../src/dev/mail-sink';
-import { busiestWindow } from '../../bench/stats';
-import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../helpers/cli';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../support/cli';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { busiestWindow, startHttpSink, type HttpSink } from '../support/sinks';
+import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../support/stack';
 
-const artifact = {
-  entities: {
-    List: {
-      name: 'List',
-      table: 'lists',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
-      relations: { members: { name: 'members', target: 'Member', target_table: 'members', is_many: true, inverse_key: 'list_id' } },
-    },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' }, path: { name: 'path', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
-    announce: { name: 'announce', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['email.send'] },
-    ping: { name: 'ping', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['http.post'] },
-  },
-  hooks: [
-    { entity: 'List', timing: 'after', operation: 'create', jobs: ['announce'] },
-    { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping'] },
-  ],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('List', 'lists', ['name'])
+    .entity('Member', 'members', ['email', 'path'])
+    .many('List', 'members', 'Member', 'list_id')
+    .job('announce', 'List', 'List.members', { capabilities: ['email.send'] })
+    .job('ping', 'List', 'List.members', { capabilities: ['http.post'] })
+    .hook('List', 'create', ['announce'])
+    .hook('List', 'update', ['ping']),
+);
 
 let db: TestDatabase;
 let mail: MailSink;
-let http: Server;
-let httpPort: number;
-const hits: Array<{ path: string; at: number; status: number }> = [];
+let http: HttpSink;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -49,26 +37,13 @@ beforeAll(async () => {
     CREATE TABLE lists (id serial PRIMARY KEY, name text);
     CREATE TABLE members (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text, path text);`);
   mail = await startMailSink();
-  const refused = new Set<string>();
-  http = createServer((req, res) => {
-    const path = (req.url ?? '/').slice(1);
-    req.resume();
-    // every "busy" path is refused once with Retry-After, as a provider over its own limit does
-    if (path.startsWith('busy') && !refused.has(path)) {
-      refused.add(path);
-      hits.push({ path, at: Date.now(), status: 429 });
-      return void res.writeHead(429, { 'retry-after': '1' }).end('slow down');
-    }
-    hits.push({ path, at: Date.now(), status: 200 });
-    res.writeHead(200).end('ok');
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  httpPort = (http.address() as AddressInfo).port;
+  // every "busy" path is refused once with Retry-After, as a provider over its own limit does
+  http = await startHttpSink({ answer: ({ path, n }) => (path.startsWith('/busy') && n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200) });
 });
 
 afterAll(async () => {
   await mail?.close();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 
@@ -173,7 +148,7 @@ describe('a job with an HTTP rate of its own', () => {
     const config = testConfig('rate-http', {
       email: { host: '127.0.0.1', port: mail.smtpPort, from: 'rate@forge.test' },
       http: { allow: ['127.0.0.1'] },
-      jobs: { max_attempts: 3, ping: { rate: '4/s', url: `http://127.0.0.1:${httpPort}/{{target.path}}` } },
+      jobs: { max_attempts: 3, ping: { rate: '4/s', url: `${http.url}/{{target.path}}` } },
     });
     const pipeline = await startPipeline({ artifact, config, pool: db.pool });
     try {
@@ -182,13 +157,13 @@ describe('a job with an HTTP rate of its own', () => {
       const [announce] = await pipeline.client.afterCommit('List', 'create', await list('fast', 40));
       expect((await outcome(announce.workflowId)).state).toBe('completed');
       // the email job finished while the rate-limited job still had most of its 20 sends (5 s at 4/s) to make
-      const pingsWhenMailDone = hits.filter((h) => h.path.startsWith('busy-') && h.status === 200).length;
+      const pingsWhenMailDone = http.hits.filter((h) => h.path.startsWith('/busy-') && h.status === 200).length;
       expect(pingsWhenMailDone).toBeLessThan(15);
       expect(await outcome(ping.workflowId)).toMatchObject({ state: 'completed' });
-      const ok = hits.filter((h) => h.path.startsWith('busy-') && h.status === 200);
+      const ok = http.hits.filter((h) => h.path.startsWith('/busy-') && h.status === 200);
       expect(new Set(ok.map((h) => h.path)).size).toBe(20);
-      expect(hits.filter((h) => h.status === 429)).toHaveLength(20);
-      expect(busiestWindow(hits.filter((h) => h.path.startsWith('busy-')).map((h) => h.at), 1000)).toBeLessThanOrEqual(Math.ceil(4 * 1.2));
+      expect(http.hits.filter((h) => h.status === 429)).toHaveLength(20);
+      expect(busiestWindow(http.hits.filter((h) => h.path.startsWith('/busy-')).map((h) => h.at), 1000)).toBeLessThanOrEqual(Math.ceil(4 * 1.2));
     } finally {
       await pipeline.stop();
     }

@@ -3,24 +3,22 @@
  * pass; a workflow change without a patch fails with the workflow id and the first mismatching event (exit 1);
  * the same change behind `patched()` passes; an unreachable server exits 2.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WORKFLOW_TYPES } from '../../src/names';
 import * as workflows from '../../src/workflows';
-import { ROOT, address, ensureBuilt, run } from '../helpers/cli';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../helpers/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
+import { ROOT, address, ensureBuilt, run } from '../support/cli';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startHttpSink, type HttpSink } from '../support/sinks';
+import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'workflows');
-const artifact = {
-  entities: { Note: { name: 'Note', table: 'notes', fields: { text: { name: 'text', type: 'string', sql_type: 'text' } }, relations: {} } },
-  jobs: { ping: { name: 'ping', input_entity: 'Note', needs_path: '', needs_filter: '', capabilities: ['http.post'] } },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['ping'] }],
-};
+const artifact = compiled(
+  newArtifact().entity('Note', 'notes', ['text']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+);
 
 let db: TestDatabase;
-let http: Server;
+let http: HttpSink;
 let pipeline: Pipeline;
 let taskQueue: string;
 const ids: string[] = [];
@@ -29,13 +27,8 @@ beforeAll(async () => {
   ensureBuilt();
   db = await createTestDatabase('replay_server');
   await db.pool.query('CREATE TABLE notes (id serial PRIMARY KEY, text text)');
-  http = createServer((req, res) => {
-    req.resume();
-    res.writeHead(200).end('ok');
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as AddressInfo).port;
-  const config = testConfig('replay-server', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `http://127.0.0.1:${port}/{{trigger.text}}` } } });
+  http = await startHttpSink();
+  const config = testConfig('replay-server', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `${http.url}/{{trigger.text}}` } } });
   taskQueue = config.jobs.taskQueue;
   pipeline = await startPipeline({ artifact, config, pool: db.pool });
   for (const text of ['a', 'b', 'c']) {
@@ -48,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.stop();
-  await new Promise((r) => http?.close(r));
+  await http?.close();
   await db?.drop();
 });
 

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { PLANTED_EMAIL, PLANTED_SECRET, startCodecStack, type CodecStack } from '../helpers/codec-stack';
+import { PLANTED_EMAIL, PLANTED_SECRET, startCodecStack, type CodecStack } from '../support/codec-stack';
 
 const CHROMIUM = process.env.FORGE_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');

@@ -9,9 +9,9 @@ import { Client } from 'pg';
 import { createJobWorker, resolveRuntimeConfig } from '../../src';
 import { embeddedDatabase } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
-import { createTestDatabase } from '../helpers/db';
-import { HELPDESK } from '../helpers/helpdesk';
-import { temporalAddress, uniqueQueue } from '../helpers/stack';
+import { createTestDatabase } from '../support/db';
+import { HELPDESK } from '../support/helpdesk';
+import { temporalAddress, uniqueQueue } from '../support/stack';
 
 const artifact = join(HELPDESK, 'artifact.json');
 const bundle = () => ({ codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! });

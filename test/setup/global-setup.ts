@@ -1,6 +1,6 @@
 /**
  * One Temporal dev server, one Postgres and one workflow bundle for the whole integration run.
- * Test files reach them through the environment (test/helpers/stack.ts reads it).
+ * Test files reach them through the environment (test/support/stack.ts reads it).
  */
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../../../src/dev/process-tree';
-import { eventually } from '../../helpers/stack';
+import { eventually } from '../../support/stack';
 
 jest.setTimeout(120_000);
 

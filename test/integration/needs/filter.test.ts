@@ -1,8 +1,8 @@
 import type { FilterExpr } from '../../../src/artifact/types';
 import { evaluateFilter } from '../../../src/artifact/filter';
 import { resolveNeeds, type Row } from '../../../src/needs';
-import { artifact, f } from '../../helpers/artifact-builder';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
+import { artifact, f } from '../../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 const HOSTILE = "x'; DROP TABLE people; --";
 

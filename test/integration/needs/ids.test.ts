@@ -1,6 +1,6 @@
 import { resolveNeeds, type QueryFn, type Row } from '../../../src/needs';
-import { artifact, f } from '../../helpers/artifact-builder';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
+import { artifact, f } from '../../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 const HOSTILE = "x'; DROP TABLE users; --";
 const COMMENTED = 'a /* b */ c -- d';

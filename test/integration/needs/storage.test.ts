@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { ArtifactError } from '../../../src';
 import { explainCommand } from '../../../src/cli/explain';
 import { startMailSink } from '../../../src/dev/mail-sink';
-import { artifact } from '../../helpers/artifact-builder';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../../helpers/stack';
+import { artifact } from '../../support/artifact-builder';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { outcome, startPipeline, testConfig, type Pipeline } from '../../support/stack';
 
 const RED = '10000000-0000-4000-8000-000000000001';
 const BLUE = '10000000-0000-4000-8000-000000000002';

@@ -8,7 +8,7 @@ import { PermanentError, TransientError } from '../../../src/errors';
 import { classifyPgError, createEntityProvider, ensureLedger } from '../../../src/providers/entity';
 import type { Provider } from '../../../src/providers/types';
 import { insertRow } from '../../../src/sql/ledger';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 function entity(name: string, table: string, fields: string[]): EntityDef {
   return {

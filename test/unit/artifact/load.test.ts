@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactError, loadArtifact, snakeCase } from '../../../src/artifact';
 import { CAPABILITIES } from '../../../src/names';
-import { helpdeskJson, HELPDESK_PATH, problemsOf, TRACKER_PATH, type Json } from './helpers';
+import { helpdeskJson, HELPDESK_PATH, problemsOf, TRACKER_PATH, type Json } from '../../support/artifacts';
 
 describe('the helpdesk artifact', () => {
   const artifact = loadArtifact(HELPDESK_PATH);

@@ -1,7 +1,7 @@
 import { CAPABILITIES } from '../../../src/names';
 import { ArtifactError, loadArtifact } from '../../../src/artifact';
 import type { ArtifactProblem } from '../../../src/artifact';
-import { helpdeskJson, problemsOf, type Json } from './helpers';
+import { helpdeskJson, problemsOf, type Json } from '../../support/artifacts';
 
 /** A small valid artifact for cases whose mistake would ripple through the helpdesk's jobs and hooks. */
 function tiny(): Json {

@@ -1,7 +1,7 @@
 import { applyRelationOverrides, ArtifactError, loadArtifact } from '../../../src/artifact';
 import type { Artifact, ArtifactProblem } from '../../../src/artifact';
 import type { RelationOverride } from '../../../src/config/types';
-import { HELPDESK_PATH, TRACKER_PATH } from './helpers';
+import { HELPDESK_PATH, TRACKER_PATH } from '../../support/artifacts';
 
 const MEMBERS_THROUGH = { table: 'organization_members', source_key: 'organization_id', target_key: 'user_id' };
 

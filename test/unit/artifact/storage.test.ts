@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { applyRelationOverrides, ArtifactError, loadArtifact } from '../../../src/artifact';
 import { resolveArtifact } from '../../../src/artifact/configured';
 import { defaultRuntimeConfig } from '../../../src/config';
-import { artifact } from '../../helpers/artifact-builder';
-import type { Json } from './helpers';
+import { artifact } from '../../support/artifact-builder';
+import type { Json } from '../../support/artifacts';
 
 const COMPILED_PATH = join(__dirname, '../../../examples/helpdesk/artifact.json');
 const compiledJson = (): Json => JSON.parse(readFileSync(COMPILED_PATH, 'utf8'));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ConfigError, loadRuntimeConfig, resolveRuntimeConfig } from '../../../src/config';
-import { configError, writeConfig } from './helpers';
+import { configError, writeConfig } from '../../support/configs';
 
 const noEnv = {} as NodeJS.ProcessEnv;
 const problemsOf = (raw: unknown, env: NodeJS.ProcessEnv = noEnv) => configError(() => resolveRuntimeConfig(raw, { env })).problems;

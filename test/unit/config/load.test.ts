@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { defaultRuntimeConfig, loadRuntimeConfig, resolveRuntimeConfig } from '../../../src/config';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS } from '../../../src/names';
-import { writeConfig } from './helpers';
+import { writeConfig } from '../../support/configs';
 
 const FIXTURES = resolve(__dirname, '../../fixtures/config');
 const noEnv = {} as NodeJS.ProcessEnv;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadArtifact } from '../../../src/artifact';
 import { matchesNothing, parseFilter } from '../../../src/artifact/filter';
 import { resolveRuntimeConfig } from '../../../src/config';
-import { TRACKER_PATH } from '../artifact/helpers';
+import { TRACKER_PATH } from '../../support/artifacts';
 
 const noEnv = {} as NodeJS.ProcessEnv;
 

@@ -1,57 +1,40 @@
-/** The email provider against a real smtp-server on 127.0.0.1, reading what arrived with mailparser. */
+/** The email provider against the SMTP sink on 127.0.0.1 (test/support/sinks.ts), reading what arrived with mailparser. */
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import type { EmailConfig } from '../../../src/config/types';
 import type { EffectContext, EmailRequest } from '../../../src/effects/types';
 import { PermanentError, TransientError } from '../../../src/errors';
 import { createEmailProvider, createUnconfiguredEmailProvider, isValidAddress, messageIdFor, smtpConnections } from '../../../src/providers/email';
 import type { Provider } from '../../../src/providers/types';
+import { startSmtpSink, type SmtpSink } from '../../support/sinks';
 
-const received: ParsedMail[] = [];
-let smtp: SMTPServer;
+let smtp: SmtpSink;
 let config: EmailConfig;
 let provider: Provider;
-
-function smtpError(code: number, text: string): Error {
-  return Object.assign(new Error(text), { responseCode: code });
-}
+/** the messages the sink accepted, parsed */
+const received = () => smtp.messages.map((m) => m.parsed!);
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('busy@')) return callback(smtpError(451, '4.2.1 Mailbox busy, try again later'));
-      if (address.address.startsWith('nobody@')) return callback(smtpError(550, '5.1.1 No such user here'));
-      callback();
+  smtp = await startSmtpSink({
+    parse: true,
+    rcpt: (address) => {
+      if (address.startsWith('busy@')) return { code: 451, message: '4.2.1 Mailbox busy, try again later' };
+      if (address.startsWith('nobody@')) return { code: 550, message: '5.1.1 No such user here' };
+      return undefined;
     },
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          if (mail.subject === 'reject at data') return callback(smtpError(554, '5.7.1 Message content rejected'));
-          received.push(mail);
-          callback();
-        },
-        (err: Error) => callback(err),
-      );
-    },
+    data: (mail) => (mail.parsed?.subject === 'reject at data' ? { code: 554, message: '5.7.1 Message content rejected' } : undefined),
   });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const { port } = smtp.server.address() as AddressInfo;
-  config = { host: '127.0.0.1', port, from: 'Forge Helpdesk <noreply@forge.example>', tls: false };
+  config = { host: '127.0.0.1', port: smtp.port, from: 'Forge Helpdesk <noreply@forge.example>', tls: false };
   provider = createEmailProvider(config);
 });
 
 afterAll(async () => {
   await provider.close?.();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp.close();
 });
 
 beforeEach(() => {
-  received.length = 0;
+  smtp.reset();
 });
 
 function ctx(key: string): EffectContext {
@@ -69,12 +52,12 @@ describe('sending', () => {
     const second = await provider.execute(mail(), ctx(key));
     const other = await provider.execute(mail(), ctx(key + '-other'));
 
-    expect(received).toHaveLength(3);
-    expect(received[0].messageId).toBe(messageIdFor(key));
-    expect(received[1].messageId).toBe(received[0].messageId);
-    expect(received[2].messageId).not.toBe(received[0].messageId);
-    expect(received[0].messageId).toMatch(/^<[A-Za-z0-9_=.-]+@forge-jobs>$/);
-    expect(received[0].headers.get('x-forge-idempotency-key')).toBe(key);
+    expect(received()).toHaveLength(3);
+    expect(received()[0].messageId).toBe(messageIdFor(key));
+    expect(received()[1].messageId).toBe(received()[0].messageId);
+    expect(received()[2].messageId).not.toBe(received()[0].messageId);
+    expect(received()[0].messageId).toMatch(/^<[A-Za-z0-9_=.-]+@forge-jobs>$/);
+    expect(received()[0].headers.get('x-forge-idempotency-key')).toBe(key);
 
     expect(first.detail).toEqual({ messageId: messageIdFor(key), accepted: 1 });
     expect(second.detail).toEqual(first.detail);
@@ -83,7 +66,7 @@ describe('sending', () => {
 
   test('from defaults to config.from and the message is what was asked', async () => {
     await provider.execute(mail({ to: ['a@example.com', 'B <b@example.com>'], html: '<p>hi</p>', headers: { 'X-Ticket': '42' } }), ctx('k-from'));
-    const got = received[0];
+    const got = received()[0];
     expect(got.from?.value).toEqual([{ address: 'noreply@forge.example', name: 'Forge Helpdesk' }]);
     const to = Array.isArray(got.to) ? got.to.flatMap((t) => t.value) : (got.to?.value ?? []);
     expect(to.map((a) => a.address)).toEqual(['a@example.com', 'b@example.com']);
@@ -95,7 +78,7 @@ describe('sending', () => {
 
   test('a request from overrides config.from', async () => {
     await provider.execute(mail({ from: 'support@forge.example' }), ctx('k-own-from'));
-    expect(received[0].from?.value[0].address).toBe('support@forge.example');
+    expect(received()[0].from?.value[0].address).toBe('support@forge.example');
   });
 
   test('the result holds counts, never addresses', async () => {
@@ -106,8 +89,8 @@ describe('sending', () => {
 
   test('a caller cannot replace the Message-ID or the idempotency header', async () => {
     await provider.execute(mail({ headers: { 'Message-ID': '<mine@x>', 'X-Forge-Idempotency-Key': 'forged' } }), ctx('k-reserved'));
-    expect(received[0].messageId).toBe(messageIdFor('k-reserved'));
-    expect(received[0].headers.get('x-forge-idempotency-key')).toBe('k-reserved');
+    expect(received()[0].messageId).toBe(messageIdFor('k-reserved'));
+    expect(received()[0].headers.get('x-forge-idempotency-key')).toBe('k-reserved');
   });
 });
 
@@ -146,7 +129,7 @@ describe('refused before sending', () => {
     const err = await provider.execute(mail(extra), ctx('refused')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toMatch(message);
-    expect(received).toHaveLength(0);
+    expect(received()).toHaveLength(0);
   });
 
   test('the refusal names the field, not the address', async () => {
@@ -158,9 +141,9 @@ describe('refused before sending', () => {
 
   test('one address with a display name, and cc and bcc lists, are sent as they are', async () => {
     await provider.execute(mail({ to: '"Doe, Jane" <jane@example.com>', cc: ['c1@example.com', 'C Two <c2@example.com>'], bcc: 'b@example.com' }), ctx('k-cc'));
-    expect(received).toHaveLength(1);
-    expect(received[0].to).toMatchObject({ value: [{ address: 'jane@example.com', name: 'Doe, Jane' }] });
-    expect(received[0].cc).toMatchObject({ value: [{ address: 'c1@example.com' }, { address: 'c2@example.com' }] });
+    expect(received()).toHaveLength(1);
+    expect(received()[0].to).toMatchObject({ value: [{ address: 'jane@example.com', name: 'Doe, Jane' }] });
+    expect(received()[0].cc).toMatchObject({ value: [{ address: 'c1@example.com' }, { address: 'c2@example.com' }] });
   });
 
   test.each(['a@example.com', 'first.last+tag@sub.example.co.uk', '用户@例子.广告'])('%s is a valid address', (a) => {
@@ -197,7 +180,7 @@ describe('classification of SMTP replies', () => {
   test('a partly rejected message is sent to the rest and counts both', async () => {
     const result = await provider.execute(mail({ to: ['a@example.com', 'nobody@example.com'] }), ctx('k-partial'));
     expect(result.detail).toEqual({ messageId: messageIdFor('k-partial'), accepted: 1, rejected: 1 });
-    expect(received).toHaveLength(1);
+    expect(received()).toHaveLength(1);
   });
 
   test('the provider keeps working after rejections (pooled connection recovers)', async () => {

@@ -1,5 +1,5 @@
 /**
- * The HTTP provider against a real node:http server on 127.0.0.1. Nothing here may ever reach another
+ * The HTTP provider against the scripted HTTP sink on 127.0.0.1 (test/support/sinks.ts). Nothing here may ever reach another
  * address: names resolve through a stub lookup, and net.connect is wrapped so that any attempt to open
  * a socket to a non-loopback address throws in the test instead of sending a packet.
  */
@@ -12,67 +12,45 @@ import { PermanentError, TransientError } from '../../../src/errors';
 import { createHttpProvider, parseRetryAfter } from '../../../src/providers/http';
 import type { LookupFn } from '../../../src/providers/ssrf';
 import type { Provider } from '../../../src/providers/types';
+import { startHttpSink, type HttpAnswer, type HttpHit, type HttpSink } from '../../support/sinks';
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-const seen: Seen[] = [];
-let server: http.Server;
+let sink: HttpSink;
 let port: number;
 let base: string;
 
 // Keeps each connection's first request, to show which connections were opened.
 let closeAfterResponse = false;
 
-function route(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
-  const url = new URL(req.url ?? '/', 'http://x');
-  if (closeAfterResponse) res.setHeader('connection', 'close');
+function route(hit: HttpHit): HttpAnswer {
+  const url = new URL(hit.path, 'http://x');
+  const headers: Record<string, string> = closeAfterResponse ? { connection: 'close' } : {};
   const status = Number(url.searchParams.get('status') ?? '200');
   switch (url.pathname) {
     case '/status':
-      if (url.searchParams.has('retryAfter')) res.setHeader('retry-after', url.searchParams.get('retryAfter')!);
-      res.writeHead(status).end('status body');
-      return;
+      if (url.searchParams.has('retryAfter')) headers['retry-after'] = url.searchParams.get('retryAfter')!;
+      return { status, headers, body: 'status body' };
     case '/redirect':
-      res.writeHead(Number(url.searchParams.get('code') ?? '302'), { location: url.searchParams.get('to')! }).end();
-      return;
+      return { status: Number(url.searchParams.get('code') ?? '302'), headers: { ...headers, location: url.searchParams.get('to')! }, body: '' };
     case '/loop':
-      res.writeHead(302, { location: '/loop' }).end();
-      return;
+      return { status: 302, headers: { ...headers, location: '/loop' }, body: '' };
     case '/big':
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.end(Buffer.alloc(5 * 1024 * 1024, 1));
-      return;
+      return { status: 200, headers: { ...headers, 'content-type': 'application/octet-stream' }, body: Buffer.alloc(5 * 1024 * 1024, 1) };
     case '/slow':
       // never answers: the provider's timeout must end the request
-      return;
+      return 'hang';
     default:
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, echo: body.length }));
+      return { status: 200, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, echo: hit.body.length }) };
   }
 }
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      route(req, res, body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${port}`;
+  sink = await startHttpSink({ answer: route });
+  port = sink.port;
+  base = sink.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sink.close();
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -83,7 +61,7 @@ const realConnect = net.connect;
 let connects: string[] = [];
 
 beforeEach(() => {
-  seen.length = 0;
+  sink.reset();
   connects = [];
   closeAfterResponse = false;
   jest.spyOn(net, 'connect').mockImplementation(((...args: unknown[]) => {
@@ -138,42 +116,42 @@ describe('requests', () => {
   test('GET reaches the allowed local server with the Idempotency-Key', async () => {
     const result = await provider().execute(req('http.get', `${base}/hello?x=1`), ctx('job-key-1'));
     expect(result).toEqual({ capability: 'http.get', detail: { status: 200 } });
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ method: 'GET', url: '/hello?x=1' });
-    expect(seen[0].headers['idempotency-key']).toBe('job-key-1');
+    expect(sink.hits).toHaveLength(1);
+    expect(sink.hits[0]).toMatchObject({ method: 'GET', path: '/hello?x=1' });
+    expect(sink.hits[0].headers['idempotency-key']).toBe('job-key-1');
   });
 
   test('a caller-supplied Idempotency-Key is replaced by the effect key', async () => {
     await provider().execute(req('http.post', `${base}/hook`, { headers: { 'Idempotency-Key': 'mine', 'X-Trace': 'abc' }, body: 'x' }), ctx('effect-key'));
-    expect(seen[0].headers['idempotency-key']).toBe('effect-key');
-    expect(seen[0].headers['x-trace']).toBe('abc');
+    expect(sink.hits[0].headers['idempotency-key']).toBe('effect-key');
+    expect(sink.hits[0].headers['x-trace']).toBe('abc');
   });
 
   test('POST JSON-encodes an object body and sets content-type', async () => {
     await provider().execute(req('http.post', `${base}/hook`, { body: { ticket: 42, subject: 'Help' } }), ctx());
-    expect(seen[0].method).toBe('POST');
-    expect(seen[0].headers['content-type']).toBe('application/json');
-    expect(JSON.parse(seen[0].body)).toEqual({ ticket: 42, subject: 'Help' });
+    expect(sink.hits[0].method).toBe('POST');
+    expect(sink.hits[0].headers['content-type']).toBe('application/json');
+    expect(JSON.parse(sink.hits[0].body)).toEqual({ ticket: 42, subject: 'Help' });
   });
 
   test('a string body is sent as is, with the caller content-type', async () => {
     await provider().execute(req('http.put', `${base}/doc`, { body: 'a=1', headers: { 'content-type': 'text/plain' } }), ctx());
-    expect(seen[0]).toMatchObject({ method: 'PUT', body: 'a=1' });
-    expect(seen[0].headers['content-type']).toBe('text/plain');
+    expect(sink.hits[0]).toMatchObject({ method: 'PUT', body: 'a=1' });
+    expect(sink.hits[0].headers['content-type']).toBe('text/plain');
   });
 
   test('http.delete and http.call use their methods; http.call requires one', async () => {
     const p = provider();
     await p.execute(req('http.delete', `${base}/thing/1`), ctx());
     await p.execute(req('http.call', `${base}/thing/1`, { method: 'patch', body: { a: 1 } }), ctx());
-    expect(seen.map((s) => s.method)).toEqual(['DELETE', 'PATCH']);
+    expect(sink.hits.map((s) => s.method)).toEqual(['DELETE', 'PATCH']);
     await expect(p.execute(req('http.call', `${base}/thing/1`), ctx())).rejects.toThrow(/method is required/);
   });
 
   test('a method other than the capability grants is refused', async () => {
     await expect(provider().execute(req('http.get', `${base}/x`, { method: 'DELETE' }), ctx())).rejects.toBeInstanceOf(PermanentError);
     await expect(provider().execute(req('http.call', `${base}/x`, { method: 'CONNECT' }), ctx())).rejects.toBeInstanceOf(PermanentError);
-    expect(seen).toHaveLength(0);
+    expect(sink.hits).toHaveLength(0);
   });
 
   test('the response body read stops at 1 MiB', async () => {
@@ -183,22 +161,22 @@ describe('requests', () => {
 
   test('a 303 after POST is followed with GET and no body', async () => {
     await provider().execute(req('http.post', `${base}/redirect?code=303&to=/done`, { body: { a: 1 } }), ctx());
-    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+    expect(sink.hits.map((s) => [s.method, s.path, s.body])).toEqual([
       ['POST', '/redirect?code=303&to=/done', '{"a":1}'],
       ['GET', '/done', ''],
     ]);
-    expect(seen[1].headers['content-type']).toBeUndefined();
+    expect(sink.hits[1].headers['content-type']).toBeUndefined();
   });
 
   test('a 307 keeps method and body', async () => {
     await provider().execute(req('http.post', `${base}/redirect?code=307&to=/done`, { body: 'keep' }), ctx('k307'));
-    expect(seen[1]).toMatchObject({ method: 'POST', url: '/done', body: 'keep' });
-    expect(seen[1].headers['idempotency-key']).toBe('k307');
+    expect(sink.hits[1]).toMatchObject({ method: 'POST', path: '/done', body: 'keep' });
+    expect(sink.hits[1].headers['idempotency-key']).toBe('k307');
   });
 
   test('more than 5 redirects is a permanent failure', async () => {
     await expect(provider().execute(req('http.get', `${base}/loop`), ctx())).rejects.toThrow(/more than 5 redirects/);
-    expect(seen).toHaveLength(6);
+    expect(sink.hits).toHaveLength(6);
   });
 });
 
@@ -339,7 +317,7 @@ describe('SSRF guard', () => {
     expect(err).toBeInstanceOf(PermanentError);
     expect(err).toMatchObject({ code: 'ssrf_refused', message: expect.stringMatching(message) });
     expect(connects).toEqual([]);
-    expect(seen).toEqual([]);
+    expect(sink.hits).toEqual([]);
   });
 
   test.each([
@@ -353,7 +331,7 @@ describe('SSRF guard', () => {
       .execute(req('http.get', `${base}/redirect?to=${encodeURIComponent(target)}`), ctx())
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ssrf_refused' });
-    expect(seen.map((s) => s.url)).toEqual([`/redirect?to=${encodeURIComponent(target)}`]);
+    expect(sink.hits.map((s) => s.path)).toEqual([`/redirect?to=${encodeURIComponent(target)}`]);
     expect(connects.every((h) => h === '127.0.0.1')).toBe(true);
   });
 
@@ -362,7 +340,7 @@ describe('SSRF guard', () => {
     expect(result.detail).toEqual({ status: 200 });
     // The socket goes to the address the guard checked, and the Host header keeps the name.
     expect(connects).toEqual(['127.0.0.1']);
-    expect(seen[0].headers.host).toBe(`app.test:${port}`);
+    expect(sink.hits[0].headers.host).toBe(`app.test:${port}`);
   });
 
   test('the allow list by CIDR', async () => {
@@ -384,6 +362,6 @@ describe('SSRF guard', () => {
     });
     expect(calls).toBe(2);
     expect(connects).toEqual(['127.0.0.1']);
-    expect(seen.map((s) => s.url)).toEqual(['/first']);
+    expect(sink.hits.map((s) => s.path)).toEqual(['/first']);
   });
 });

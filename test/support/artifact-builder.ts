@@ -33,6 +33,12 @@ interface PendingRelation {
   through?: ThroughDef;
 }
 
+export interface JobOptions {
+  filter?: FilterExpr;
+  /** default `['email.send']` */
+  capabilities?: string[];
+}
+
 interface PendingJob {
   name: string;
   input: string;
@@ -75,9 +81,14 @@ export class ArtifactBuilder {
     return this;
   }
 
-  /** A job whose needs are the union of `paths` (each `Entity.rel.rel…`, or just `Entity`). */
-  job(name: string, input: string, paths: string | string[], filter?: FilterExpr, capabilities = ['email.send']): this {
-    this.jobs.push({ name, input, paths: Array.isArray(paths) ? paths : [paths], filter, capabilities });
+  /**
+   * A job whose needs are the union of `paths` (each `Entity.rel.rel…`, or just `Entity`); no path (`''` or
+   * `[]`) is the trigger record itself. The fourth argument is the filter, or the filter and capabilities.
+   */
+  job(name: string, input: string, paths: string | string[], filter?: FilterExpr | JobOptions, capabilities = ['email.send']): this {
+    const options: JobOptions = filter === undefined || 'kind' in filter ? { filter, capabilities } : filter;
+    const list = (Array.isArray(paths) ? paths : [paths]).filter((p) => p !== '');
+    this.jobs.push({ name, input, paths: list, filter: options.filter, capabilities: options.capabilities ?? ['email.send'] });
     return this;
   }
 
@@ -112,7 +123,7 @@ export class ArtifactBuilder {
       jobs[j.name] = {
         name: j.name,
         input_entity: j.input,
-        needs: j.paths.map((p) => resolvePath(entities, j.input, p)),
+        needs: j.paths.length === 0 ? [{ text: '', hops: [], targetEntity: j.input }] : j.paths.map((p) => resolvePath(entities, j.input, p)),
         filter: j.filter,
         capabilities: j.capabilities,
       };
@@ -157,7 +168,7 @@ export class ArtifactBuilder {
       entities,
       jobs,
       hooks: this.hooks,
-      migration: { version: '001', up: up === undefined ? [] : typeof up === 'string' ? up.split('\n') : up, down: [] },
+      ...(up !== undefined && { migration: { version: '001', up: typeof up === 'string' ? up.split('\n') : up, down: [] } }),
     };
   }
 }
@@ -180,7 +191,7 @@ export function filterText(expr: FilterExpr): string {
 }
 
 export interface CompiledOptions {
-  /** `migration.up`, as the compiler writes it (lines) or one string */
+  /** `migration.up`, as the compiler writes it (lines) or one string; none written without it */
   migration?: string[] | string;
 }
 

@@ -1,6 +1,6 @@
 import type { EntityDef, RelationDef } from '../../../src/artifact/types';
 import { compileFilter, hopQuery } from '../../../src/sql/needs';
-import { f } from '../../helpers/artifact-builder';
+import { f } from '../../support/artifact-builder';
 
 const HOSTILE = "x'; DROP TABLE users; --";
 const users: EntityDef = { name: 'User', table: 'users', fields: {}, relations: {} };

@@ -5,8 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -15,6 +13,7 @@ import { freePort } from '../../src/dev/ports';
 import { SA } from '../../src/names';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { createTestDatabase, type TestDatabase } from './db';
+import { startHttpSink, type HttpSink } from './sinks';
 import { startPipeline, testConfig, type Pipeline } from './stack';
 
 /** Planted in the trigger record: must never be readable in Temporal's history. */
@@ -49,8 +48,8 @@ export interface CodecStack {
   pipeline: Pipeline;
   /** a client on the test's dev server that decodes with the codec */
   client: Client;
-  /** bodies the webhook received (it answers 400 for plan "bad", else 200) */
-  received: string[];
+  /** the signup webhook (it answers 400 for plan "bad", else 200) */
+  webhook: HttpSink;
   /** creates a signup row and runs its job to the end; the webhook answers 400 when plan is "bad" */
   signup(plan: 'ok' | 'bad'): Promise<{ workflowId: string; status: string; state: string; failure?: string }>;
   /** `temporal workflow show --output json`: the raw history as the Temporal CLI prints it */
@@ -81,19 +80,8 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
     const dev = await startTemporalDevServer({ cliPath, uiPort, extraArgs: ['--ui-codec-endpoint', codecServer.url] });
     stops.push(() => dev.stop());
 
-    const received: string[] = [];
-    const webhook: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        received.push(Buffer.concat(chunks).toString('utf8'));
-        if (req.url?.startsWith('/bad')) res.writeHead(400).end('plan rejected');
-        else res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-    stops.push(() => new Promise((r) => webhook.close(r)));
-    const port = (webhook.address() as AddressInfo).port;
+    const webhook = await startHttpSink({ answer: ({ path }) => (path.startsWith('/bad') ? { status: 400, body: 'plan rejected' } : 200) });
+    stops.push(() => webhook.close());
 
     const db: TestDatabase = await createTestDatabase('codec');
     stops.push(() => db.drop());
@@ -102,7 +90,7 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
     const config = testConfig(name, {
       temporal: { address: dev.address },
       http: { allow: ['127.0.0.1'] },
-      jobs: { max_attempts: 2, timeout: '10s', signup_webhook: { url: `http://127.0.0.1:${port}/{{trigger.plan}}` } },
+      jobs: { max_attempts: 2, timeout: '10s', signup_webhook: { url: `${webhook.url}/{{trigger.plan}}` } },
     });
     const pipeline = await startPipeline({ artifact, config, pool: db.pool, dataConverter });
     stops.push(() => pipeline.stop());
@@ -133,7 +121,7 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
       return stdout;
     }
 
-    return { dev, codecServer, dataConverter, pipeline, client, received, signup, rawHistory, stop };
+    return { dev, codecServer, dataConverter, pipeline, client, webhook, signup, rawHistory, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,5 @@
 /** The request path's bounds on Temporal: the start deadline and the breaker that skips a Temporal known to be away. */
-import { createStartBreaker, isTemporalUnavailable, StartDeadlineError, withinDeadline } from '../../src/client/start';
+import { createStartBreaker, isTemporalUnavailable, StartDeadlineError, withinDeadline } from '../../../src/client/start';
 
 test('withinDeadline settles at the deadline and aborts the start', async () => {
   let aborted = false;

@@ -1,7 +1,8 @@
+/** Runtime config files for the config tests, in temp dirs removed after each file's tests. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/config';
+import { ConfigError } from '../../src/config';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
