@@ -8,7 +8,15 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 60000,
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', testTimeout: 30000, roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'], transform, setupFiles },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      testTimeout: 30000,
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      setupFiles,
+    },
     {
       displayName: 'integration',
       testTimeout: 120000,

@@ -20,41 +20,91 @@ export const REGION_ORG = 2;
 export const artifact = {
   entities: {
     Region: {
-      name: 'Region', table: 'regions', fields: { name: { name: 'name', type: 'string' } },
-      relations: { orgs: { name: 'orgs', target: 'Org', target_table: 'orgs', foreign_key: 'orgs_id', is_many: true, inverse_key: 'region_id' } },
+      name: 'Region',
+      table: 'regions',
+      fields: { name: { name: 'name', type: 'string' } },
+      relations: {
+        orgs: { name: 'orgs', target: 'Org', target_table: 'orgs', foreign_key: 'orgs_id', is_many: true, inverse_key: 'region_id' },
+      },
     },
     Org: {
-      name: 'Org', table: 'orgs', fields: { name: { name: 'name', type: 'string' } },
+      name: 'Org',
+      table: 'orgs',
+      fields: { name: { name: 'name', type: 'string' } },
       relations: {
         region: { name: 'region', target: 'Region', target_table: 'regions', foreign_key: 'region_id', is_many: false },
-        members: { name: 'members', target: 'Member', target_table: 'members', foreign_key: 'members_id', is_many: true, inverse_key: 'org_id' },
+        members: {
+          name: 'members',
+          target: 'Member',
+          target_table: 'members',
+          foreign_key: 'members_id',
+          is_many: true,
+          inverse_key: 'org_id',
+        },
       },
     },
     Member: {
-      name: 'Member', table: 'members',
+      name: 'Member',
+      table: 'members',
       fields: { email: { name: 'email', type: 'string' }, role: { name: 'role', type: 'string' } },
       relations: {},
     },
     Ticket: {
-      name: 'Ticket', table: 'tickets', fields: { subject: { name: 'subject', type: 'string' } },
+      name: 'Ticket',
+      table: 'tickets',
+      fields: { subject: { name: 'subject', type: 'string' } },
       relations: { org: { name: 'org', target: 'Org', target_table: 'orgs', foreign_key: 'org_id', is_many: false } },
     },
     List: {
-      name: 'List', table: 'lists', fields: { title: { name: 'title', type: 'string' } },
-      relations: { subscribers: { name: 'subscribers', target: 'Subscriber', target_table: 'subscribers', foreign_key: 'subscribers_id', is_many: true, inverse_key: 'list_id' } },
+      name: 'List',
+      table: 'lists',
+      fields: { title: { name: 'title', type: 'string' } },
+      relations: {
+        subscribers: {
+          name: 'subscribers',
+          target: 'Subscriber',
+          target_table: 'subscribers',
+          foreign_key: 'subscribers_id',
+          is_many: true,
+          inverse_key: 'list_id',
+        },
+      },
     },
     Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
     Campaign: {
-      name: 'Campaign', table: 'campaigns', fields: { title: { name: 'title', type: 'string' } },
-      relations: { recipients: { name: 'recipients', target: 'Recipient', target_table: 'recipients', foreign_key: 'recipients_id', is_many: true, inverse_key: 'campaign_id' } },
+      name: 'Campaign',
+      table: 'campaigns',
+      fields: { title: { name: 'title', type: 'string' } },
+      relations: {
+        recipients: {
+          name: 'recipients',
+          target: 'Recipient',
+          target_table: 'recipients',
+          foreign_key: 'recipients_id',
+          is_many: true,
+          inverse_key: 'campaign_id',
+        },
+      },
     },
     Recipient: { name: 'Recipient', table: 'recipients', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
   },
   jobs: {
-    notify_agents: { name: 'notify_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
+    notify_agents: {
+      name: 'notify_agents',
+      input_entity: 'Ticket',
+      needs_path: 'Ticket.org.members',
+      needs_filter: '(role == "agent")',
+      capabilities: ['email.send'],
+    },
     ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] },
     mail_campaign: { name: 'mail_campaign', input_entity: 'Campaign', needs_path: 'Campaign.recipients', capabilities: ['email.send'] },
-    region_agents: { name: 'region_agents', input_entity: 'Ticket', needs_path: 'Ticket.org.region.orgs.members', needs_filter: '(role == "agent")', capabilities: ['email.send'] },
+    region_agents: {
+      name: 'region_agents',
+      input_entity: 'Ticket',
+      needs_path: 'Ticket.org.region.orgs.members',
+      needs_filter: '(role == "agent")',
+      capabilities: ['email.send'],
+    },
   },
   hooks: [
     { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents'] },
@@ -98,7 +148,14 @@ export async function seed(pool: Pool): Promise<void> {
 }
 
 /** The raw runtime config (as forge.runtime.toml would give it) for client and worker alike. */
-export function rawConfig(opts: { temporal: string; databaseUrl: string; smtpPort: number; httpUrl: string; taskQueue: string; concurrency?: number }) {
+export function rawConfig(opts: {
+  temporal: string;
+  databaseUrl: string;
+  smtpPort: number;
+  httpUrl: string;
+  taskQueue: string;
+  concurrency?: number;
+}) {
   return {
     database: { adapter: 'postgres', postgres: { url: opts.databaseUrl } },
     temporal: { address: opts.temporal },

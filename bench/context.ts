@@ -38,7 +38,11 @@ export async function insertTicket(pool: Pool, orgId: number, subject: string): 
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
-    const { rows } = await tx.query('INSERT INTO tickets (org_id, subject, body) VALUES ($1, $2, $3) RETURNING *', [orgId, subject, 'bench']);
+    const { rows } = await tx.query('INSERT INTO tickets (org_id, subject, body) VALUES ($1, $2, $3) RETURNING *', [
+      orgId,
+      subject,
+      'bench',
+    ]);
     await tx.query('COMMIT');
     return rows[0];
   } catch (err) {

@@ -28,12 +28,24 @@ async function main(): Promise<void> {
   const concurrency = Number(process.env.COURIER_BENCH_CONCURRENCY ?? 200);
   const rounds = Number(process.env.COURIER_BENCH_ROUNDS ?? 3);
   // the courier's ledger pool takes this application_name too: its Postgres backends are found by it
-  const pool = new Pool({ connectionString: process.env.COURIER_BENCH_DB ?? 'postgres://postgres@127.0.0.1:5432/postgres', max: 4, application_name: 'courier-bench' });
+  const pool = new Pool({
+    connectionString: process.env.COURIER_BENCH_DB ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    max: 4,
+    application_name: 'courier-bench',
+  });
   await ensureLedger(pool);
   const smtp = await startSmtpSink();
-  const quiet = { debug() {}, info() {}, warn: (e: string, f?: unknown) => console.warn(e, f), error: (e: string, f?: unknown) => console.error(e, f) };
+  const quiet = {
+    debug() {},
+    info() {},
+    warn: (e: string, f?: unknown) => console.warn(e, f),
+    error: (e: string, f?: unknown) => console.error(e, f),
+  };
   const courier = createCourier({
-    config: { email: { host: '127.0.0.1', port: smtp.port, from: 'bench@courier.test', tls: false }, http: { allow: ['127.0.0.1'], timeoutMs: 5000 } },
+    config: {
+      email: { host: '127.0.0.1', port: smtp.port, from: 'bench@courier.test', tls: false },
+      http: { allow: ['127.0.0.1'], timeoutMs: 5000 },
+    },
     pool,
     logger: quiet,
   });
@@ -44,9 +56,25 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const pid = courier.pid()!;
       const backends = async () =>
-        (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'courier-bench' AND pid <> pg_backend_pid()")).rows.map((r) => r.pid);
+        (
+          await pool.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'courier-bench' AND pid <> pg_backend_pid()",
+          )
+        ).rows.map((r) => r.pid);
       // backends of the courier's pool (those of this process's pool answer these queries only)
-      const pgCpu = async () => (await backends()).reduce((sum, p) => sum + (() => { try { return cpuSeconds(p); } catch { return 0; } })(), 0);
+      const pgCpu = async () =>
+        (await backends()).reduce(
+          (sum, p) =>
+            sum +
+            (() => {
+              try {
+                return cpuSeconds(p);
+              } catch {
+                return 0;
+              }
+            })(),
+          0,
+        );
       const pgCpu0 = await pgCpu();
       const courierCpu0 = cpuSeconds(pid);
       const selfCpu0 = process.cpuUsage();
@@ -56,7 +84,12 @@ async function main(): Promise<void> {
         while (next < sends) {
           const i = next++;
           await email.execute(
-            { capability: 'email.send', to: `r${i}@courier.bench.test`, subject: `Hello ${i}`, text: `Dear recipient ${i},\n\nthe campaign says hello.\n` },
+            {
+              capability: 'email.send',
+              to: `r${i}@courier.bench.test`,
+              subject: `Hello ${i}`,
+              text: `Dear recipient ${i},\n\nthe campaign says hello.\n`,
+            },
             { idempotencyKey: `fj-bench-${run}-${r}-${i}`, job: 'bench', workflowId: `bench-${run}`, attempt: 1 },
           );
         }
@@ -74,7 +107,9 @@ async function main(): Promise<void> {
     }
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${courier.pid()}/status`, 'utf8'))?.[1];
     console.log(`courier peak RSS ${round(Number(hwm) / 1024, 1)} MiB`);
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM forge_jobs.effect_ledger WHERE key LIKE $1`, [`sent:fj-bench-${run}-%`]);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM forge_jobs.effect_ledger WHERE key LIKE $1`, [
+      `sent:fj-bench-${run}-%`,
+    ]);
     console.log(`ledger rows: ${rows[0].n} of ${sends * rounds}`);
     await pool.query(`DELETE FROM forge_jobs.effect_ledger WHERE key LIKE 'sent:fj-bench-%'`);
   } finally {

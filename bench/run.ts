@@ -57,9 +57,16 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-  const only = new Set((process.env.BENCH_ONLY ?? 'request,capture,smtp,throughput,fanout,needs,scale,rate,replay').split(',').map((s) => s.trim()));
+  const only = new Set(
+    (process.env.BENCH_ONLY ?? 'request,capture,smtp,throughput,fanout,needs,scale,rate,replay').split(',').map((s) => s.trim()),
+  );
   const machine = `${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}`;
-  log(`${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `${machine}; ${quick ? 'QUICK run (not a measurement)' : `${rounds} rounds`}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'forge-jobs-bench-'));
   chmodSync(tmp, 0o755); // embedded Postgres runs as the "postgres" user when we are root
@@ -78,22 +85,37 @@ async function main(): Promise<void> {
     bundle(require.resolve('../src/workflows')),
     bundle(require.resolve('./baseline/workflows')),
   ]);
-  cleanups.unshift(() => temporal.stop(), () => pg.stop(), () => smtp.close(), () => http.close());
+  cleanups.unshift(
+    () => temporal.stop(),
+    () => pg.stop(),
+    () => smtp.close(),
+    () => http.close(),
+  );
   log(`Temporal ${temporal.address}, Postgres on 127.0.0.1:${pg.port}, SMTP 127.0.0.1:${smtp.port}, HTTP ${http.url}`);
 
   const pool = new Pool({ connectionString: pg.url, max: 40 });
   cleanups.unshift(() => pool.end());
   await seed(pool);
-  const raw = rawConfig({ temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port, httpUrl: http.url, taskQueue: FORGE_QUEUE });
+  const raw = rawConfig({
+    temporal: temporal.address,
+    databaseUrl: pg.url,
+    smtpPort: smtp.port,
+    httpUrl: http.url,
+    taskQueue: FORGE_QUEUE,
+  });
   const config = resolveRuntimeConfig(raw, { environment: 'bench', env: {} });
   const artifact = resolveArtifact(rawArtifact, config);
   const policy = process.env.BENCH_POLICY ? JSON.parse(process.env.BENCH_POLICY) : undefined;
   const jobs = createJobClient({ artifact, config, logger: silent, policy });
   const connection = await Connection.connect({ address: temporal.address });
   const temporalClient = new Client({ connection });
-  cleanups.unshift(() => jobs.close(), () => connection.close());
+  cleanups.unshift(
+    () => jobs.close(),
+    () => connection.close(),
+  );
 
-  const rawConfigOn = (o: { taskQueue: string }) => rawConfig({ temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port, httpUrl: http.url, taskQueue: o.taskQueue });
+  const rawConfigOn = (o: { taskQueue: string }) =>
+    rawConfig({ temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port, httpUrl: http.url, taskQueue: o.taskQueue });
   const ctx: BenchContext = {
     quick,
     rounds,
@@ -115,7 +137,11 @@ async function main(): Promise<void> {
     },
     async lanePollers(taskQueue, n) {
       for (let i = 0; i < 600; i++) {
-        const { pollers } = await temporalClient.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPE.activity });
+        const { pollers } = await temporalClient.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: taskQueue },
+          taskQueueType: TASK_QUEUE_TYPE.activity,
+        });
         if (new Set((pollers ?? []).map((p) => p.identity)).size >= n) {
           // each worker counts the lane's workers every 3 s (src/rate/pacer.ts)
           await sleep(3500);
@@ -134,8 +160,16 @@ async function main(): Promise<void> {
 
   const tuning = process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : undefined;
   const common = { config: raw, artifact: rawArtifact, temporal: temporal.address, databaseUrl: pg.url, smtpPort: smtp.port };
-  const forgeWorker = await startChild('forge worker', { ...common, kind: 'forge', bundlePath: forgeBundle, taskQueue: FORGE_QUEUE, tuning }, tmp);
-  const baselineWorker = await startChild('baseline worker', { ...common, kind: 'baseline', bundlePath: baselineBundle, taskQueue: BASELINE_QUEUE }, tmp);
+  const forgeWorker = await startChild(
+    'forge worker',
+    { ...common, kind: 'forge', bundlePath: forgeBundle, taskQueue: FORGE_QUEUE, tuning },
+    tmp,
+  );
+  const baselineWorker = await startChild(
+    'baseline worker',
+    { ...common, kind: 'baseline', bundlePath: baselineBundle, taskQueue: BASELINE_QUEUE },
+    tmp,
+  );
   const idleRss = memory(forgeWorker.pid!).rss;
   let sampledPeak = idleRss;
   const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, memory(forgeWorker.pid!).rss)), 250);
@@ -183,7 +217,10 @@ async function main(): Promise<void> {
     // A run of some scenarios updates their figures and keeps the rest of the last run's file.
     const previous = JSON.parse(readFileSync(file, 'utf8')) as Results;
     const peaksBefore = (previous.worker_rss_peak_by_scenario_mib ?? {}) as Record<string, number>;
-    Object.assign(previous, results, { worker_rss_peak_by_scenario_mib: { ...peaksBefore, ...peaks }, last_partial_run: [...only].join(',') });
+    Object.assign(previous, results, {
+      worker_rss_peak_by_scenario_mib: { ...peaksBefore, ...peaks },
+      last_partial_run: [...only].join(','),
+    });
     Object.assign(results, previous);
   }
   results.goals = goals(results);
@@ -194,7 +231,10 @@ async function main(): Promise<void> {
 
 async function bundle(workflowsPath: string): Promise<string> {
   const noop = () => undefined;
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => log(m) } });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => log(m) },
+  });
   const dir = join(os.tmpdir(), `forge-jobs-bench-bundles-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
@@ -210,8 +250,15 @@ async function bundle(workflowsPath: string): Promise<string> {
  */
 const MALLOC_ARENA_MAX = process.env.MALLOC_ARENA_MAX ?? '2';
 
-async function startChild(name: string, options: { kind: 'forge' | 'baseline' } & Record<string, unknown>, _tmp: string): Promise<ChildProcess> {
-  const args = options.kind === 'forge' ? [join(__dirname, 'forge-worker.js')] : ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts')];
+async function startChild(
+  name: string,
+  options: { kind: 'forge' | 'baseline' } & Record<string, unknown>,
+  _tmp: string,
+): Promise<ChildProcess> {
+  const args =
+    options.kind === 'forge'
+      ? [join(__dirname, 'forge-worker.js')]
+      : ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts')];
   const child = spawn(process.execPath, [...args, JSON.stringify(options)], {
     cwd: join(__dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -268,12 +315,20 @@ type Goal = { goal: string; value: unknown; met: boolean | null };
 
 function goals(r: Results): Record<string, Goal> {
   const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
-  const check = (value: number | undefined, ok: (v: number) => boolean, goal: string): Goal => ({ goal, value: value ?? null, met: value === undefined || Number.isNaN(value) ? null : ok(value) });
+  const check = (value: number | undefined, ok: (v: number) => boolean, goal: string): Goal => ({
+    goal,
+    value: value ?? null,
+    met: value === undefined || Number.isNaN(value) ? null : ok(value),
+  });
   return {
     outbox_ratio: check(n('outbox_ratio'), (v) => v <= 1.3, 'outbox ≤ 1.3× commit alone (p50)'),
     capture_insert_ratio: check(n('capture_insert_ratio'), (v) => v <= 1.3, 'INSERT with capture ≤ 1.3× without (p50)'),
     after_commit_p50_ms: check(n('after_commit_p50_ms'), (v) => v <= 10, 'afterCommit p50 ≤ 10 ms'),
-    after_commit_p99_ms_temporal_down: check(n('after_commit_p99_ms_temporal_down'), (v) => v <= 50, 'afterCommit p99 ≤ 50 ms with Temporal down'),
+    after_commit_p99_ms_temporal_down: check(
+      n('after_commit_p99_ms_temporal_down'),
+      (v) => v <= 50,
+      'afterCommit p99 ≤ 50 ms with Temporal down',
+    ),
     commit_to_smtp_p50_ms: check(n('commit_to_smtp_p50_ms'), (v) => v <= 100, 'commit → SMTP p50 ≤ 100 ms'),
     commit_to_smtp_p99_ms: check(n('commit_to_smtp_p99_ms'), (v) => v <= 300, 'commit → SMTP p99 ≤ 300 ms'),
     jobs_ratio: check(n('jobs_ratio'), (v) => v >= 0.8, '≥ 0.8× the bare baseline'),
@@ -302,30 +357,82 @@ function table(r: Results): string {
     return goal ? `${goal.goal}: ${goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT met'}` : '';
   };
   rows.push(['commit alone p50 / p99', `${v('commit_p50_ms')} / ${v('commit_p99_ms')} ms`, '']);
-  rows.push(['commit + afterCommit p50 / p99', `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`, g('after_commit_p50_ms')]);
+  rows.push([
+    'commit + afterCommit p50 / p99',
+    `${v('after_commit_p50_ms')} / ${v('after_commit_p99_ms')} ms (${v('after_commit_ratio')}×)`,
+    g('after_commit_p50_ms'),
+  ]);
   rows.push(['commit + outbox p50 / p99', `${v('outbox_p50_ms')} / ${v('outbox_p99_ms')} ms (${v('outbox_ratio')}×)`, g('outbox_ratio')]);
-  rows.push(['commit + afterCommit, Temporal down p50 / p99 / max', `${v('after_commit_p50_ms_temporal_down')} / ${v('after_commit_p99_ms_temporal_down')} / ${v('after_commit_max_ms_temporal_down')} ms`, g('after_commit_p99_ms_temporal_down')]);
-  rows.push(['  outbox: COMMIT → start accepted p50 / p99', `${v('outbox_commit_to_start_p50_ms')} / ${v('outbox_commit_to_start_p99_ms')} ms`, '']);
-  rows.push(['INSERT with / without capture p50', `${v('capture_insert_p50_ms')} / ${v('capture_insert_off_p50_ms')} ms (${v('capture_insert_ratio')}×)`, g('capture_insert_ratio')]);
-  rows.push([`INSERT … SELECT ${v('capture_bulk_rows')} rows with / without capture`, `${v('capture_bulk_ms')} / ${v('capture_bulk_off_ms')} ms (${v('capture_bulk_ratio')}×)`, '']);
+  rows.push([
+    'commit + afterCommit, Temporal down p50 / p99 / max',
+    `${v('after_commit_p50_ms_temporal_down')} / ${v('after_commit_p99_ms_temporal_down')} / ${v('after_commit_max_ms_temporal_down')} ms`,
+    g('after_commit_p99_ms_temporal_down'),
+  ]);
+  rows.push([
+    '  outbox: COMMIT → start accepted p50 / p99',
+    `${v('outbox_commit_to_start_p50_ms')} / ${v('outbox_commit_to_start_p99_ms')} ms`,
+    '',
+  ]);
+  rows.push([
+    'INSERT with / without capture p50',
+    `${v('capture_insert_p50_ms')} / ${v('capture_insert_off_p50_ms')} ms (${v('capture_insert_ratio')}×)`,
+    g('capture_insert_ratio'),
+  ]);
+  rows.push([
+    `INSERT … SELECT ${v('capture_bulk_rows')} rows with / without capture`,
+    `${v('capture_bulk_ms')} / ${v('capture_bulk_off_ms')} ms (${v('capture_bulk_ratio')}×)`,
+    '',
+  ]);
   rows.push(['commit → SMTP accepted p50', v('commit_to_smtp_p50_ms', ' ms'), g('commit_to_smtp_p50_ms')]);
   rows.push(['commit → SMTP accepted p99', v('commit_to_smtp_p99_ms', ' ms'), g('commit_to_smtp_p99_ms')]);
-  rows.push(['sustained jobs/s (bare baseline)', `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`, g('jobs_ratio')]);
+  rows.push([
+    'sustained jobs/s (bare baseline)',
+    `${v('jobs_per_s')} (${v('baseline_jobs_per_s')}) = ${v('jobs_ratio')}×`,
+    g('jobs_ratio'),
+  ]);
   rows.push(['fan-out 10,000 targets', `${v('fanout_10k_s', ' s')}, ${v('fanout_effects_per_s')} effects/s`, g('fanout_10k_s')]);
-  rows.push(['fan-out history (job / largest child)', `${v('fanout_history_events')} / ${v('fanout_child_history_events_max')} events, ${v('fanout_children')} children`, '']);
+  rows.push([
+    'fan-out history (job / largest child)',
+    `${v('fanout_history_events')} / ${v('fanout_child_history_events_max')} events, ${v('fanout_children')} children`,
+    '',
+  ]);
   if (r.baseline_fanout_activities_per_s !== undefined) {
     rows.push(['bare workflow, 1 activity per target', v('baseline_fanout_activities_per_s', ' targets/s'), '']);
     rows.push(['bare workflow, 10 targets per activity', v('baseline_fanout_batch10_targets_per_s', ' targets/s'), '']);
   }
-  rows.push(['fan-out 100,000 email targets', `${v('fanout_100k_s', ' s')}, ${v('fanout_100k_effects_per_s')} effects/s`, g('fanout_100k_s')]);
-  rows.push(['fan-out 100,000, SMTP 451 to all → dead', `${v('fanout_100k_all_fail_dead_s', ' s')} (backoff by design ${v('fanout_100k_all_fail_backoff_s', ' s')})`, g('fanout_100k_all_fail_dead_s')]);
+  rows.push([
+    'fan-out 100,000 email targets',
+    `${v('fanout_100k_s', ' s')}, ${v('fanout_100k_effects_per_s')} effects/s`,
+    g('fanout_100k_s'),
+  ]);
+  rows.push([
+    'fan-out 100,000, SMTP 451 to all → dead',
+    `${v('fanout_100k_all_fail_dead_s', ' s')} (backoff by design ${v('fanout_100k_all_fail_backoff_s', ' s')})`,
+    g('fanout_100k_all_fail_dead_s'),
+  ]);
   rows.push(['fan-out 1,000,000 email targets', v('fanout_1m_s', ' s'), g('fanout_1m_s')]);
   rows.push(['largest history of those runs', v('fanout_max_history_events', ' events'), g('fanout_max_history_events')]);
-  rows.push(['needs: hops, queries/resolution', `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`, g('needs_queries_per_resolution')]);
-  rows.push(['needs latency p50 / p99', `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`, '']);
-  rows.push(['rate-limited fan-out, 2 workers', `${v('rate_limited_targets')} mails at ${v('rate_limited_per_s')}/s: ${v('rate_limited_s', ' s')} (ideal ${v('rate_limited_ideal_s', ' s')})`, g('rate_limited_100k_s')]);
+  rows.push([
+    'needs: hops, queries/resolution',
+    `${v('needs_hops')}, ${v('needs_queries_per_resolution')}`,
+    g('needs_queries_per_resolution'),
+  ]);
+  rows.push([
+    'needs latency p50 / p99',
+    `${v('needs_p50_ms')} / ${v('needs_p99_ms')} ms (${v('needs_rows')} rows → ${v('needs_targets')} targets)`,
+    '',
+  ]);
+  rows.push([
+    'rate-limited fan-out, 2 workers',
+    `${v('rate_limited_targets')} mails at ${v('rate_limited_per_s')}/s: ${v('rate_limited_s', ' s')} (ideal ${v('rate_limited_ideal_s', ' s')})`,
+    g('rate_limited_100k_s'),
+  ]);
   rows.push(['busiest second / rate', v('rate_overshoot_max', '×'), g('rate_overshoot_max')]);
-  rows.push(['replay --from-server', `${v('replay_histories_per_min')} histories/min (${v('replay_histories')} in ${v('replay_s')} s, ${v('replay_failed')} failed)`, g('replay_histories_per_min')]);
+  rows.push([
+    'replay --from-server',
+    `${v('replay_histories_per_min')} histories/min (${v('replay_histories')} in ${v('replay_s')} s, ${v('replay_failed')} failed)`,
+    g('replay_histories_per_min'),
+  ]);
   rows.push([
     'peak RSS (VmHWM): worker + courier',
     `${v('worker_and_courier_peak_rss_mib', ' MiB')} = ${v('worker_peak_rss_mib')} + ${v('courier_peak_rss_mib')} (idle worker ${v('worker_idle_rss_mib')}; baseline worker ${v('baseline_worker_peak_rss_mib')}; MALLOC_ARENA_MAX ${v('malloc_arena_max')})`,
@@ -333,7 +440,12 @@ function table(r: Results): string {
   ]);
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => '| ' + row.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
-  return [`${r.machine}${r.quick ? ' — QUICK run' : ''}`, line(['figure', 'value', 'goal']), line(w.map((x) => '-'.repeat(x))), ...rows.map(line)].join('\n');
+  return [
+    `${r.machine}${r.quick ? ' — QUICK run' : ''}`,
+    line(['figure', 'value', 'goal']),
+    line(w.map((x) => '-'.repeat(x))),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

@@ -7,8 +7,21 @@ import type * as DevStackModule from './dev/stack';
 
 // setup: the namespace and its search attributes
 export { connectionOptions } from './temporal/connect';
-export { ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace, ensureNamespace } from './temporal/register';
-export { DEFAULT_TASK_QUEUE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, GRPC_STATUS } from './names';
+export {
+  ensureSearchAttributes,
+  listCustomSearchAttributes,
+  namespaceRetentionMs,
+  registerNamespace,
+  ensureNamespace,
+} from './temporal/register';
+export {
+  DEFAULT_TASK_QUEUE,
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_NAMESPACE,
+  SEARCH_ATTRIBUTES,
+  SEARCH_ATTRIBUTE_TYPES,
+  GRPC_STATUS,
+} from './names';
 // config and artifact as the commands resolve them
 export { defaultRuntimeConfig, parseDuration } from './config';
 export { resolveArtifact, resolveArtifactWithDatabase } from './artifact/configured';
@@ -49,4 +62,5 @@ export type { DevStack, DevStackOptions } from './dev/stack';
  * The dev stack brings an SMTP server and a mail parser (~10 MiB): loaded when called, so the relay or any
  * other command that imports this module does not carry them.
  */
-export const startDevStack: typeof DevStackModule.startDevStack = (...args) => (require('./dev/stack') as typeof DevStackModule).startDevStack(...args);
+export const startDevStack: typeof DevStackModule.startDevStack = (...args) =>
+  (require('./dev/stack') as typeof DevStackModule).startDevStack(...args);

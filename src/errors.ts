@@ -5,7 +5,10 @@
 
 export class PermanentError extends Error {
   readonly kind = 'permanent' as const;
-  constructor(message: string, readonly code = 'permanent') {
+  constructor(
+    message: string,
+    readonly code = 'permanent',
+  ) {
     super(message);
     this.name = 'PermanentError';
   }
@@ -13,15 +16,26 @@ export class PermanentError extends Error {
 
 export class TransientError extends Error {
   readonly kind = 'transient' as const;
-  constructor(message: string, readonly retryAfterMs?: number, readonly code = 'transient') {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    readonly code = 'transient',
+  ) {
     super(message);
     this.name = 'TransientError';
   }
 }
 
 export class SandboxViolation extends PermanentError {
-  constructor(readonly job: string, readonly attempted: string, readonly allowed: string[]) {
-    super(`job ${job} attempted capability "${attempted}", which it did not declare (allowed: ${allowed.join(', ') || 'none'})`, 'sandbox_violation');
+  constructor(
+    readonly job: string,
+    readonly attempted: string,
+    readonly allowed: string[],
+  ) {
+    super(
+      `job ${job} attempted capability "${attempted}", which it did not declare (allowed: ${allowed.join(', ') || 'none'})`,
+      'sandbox_violation',
+    );
     this.name = 'SandboxViolation';
   }
 }

@@ -18,10 +18,12 @@ export type LogSink = (line: string) => void;
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?: Record<string, unknown> } = {}): Logger {
   const min = ORDER[options.level ?? ((process.env.FORGE_LOG_LEVEL as LogLevel) || 'info')] ?? ORDER.info;
   const sink = options.sink ?? ((line: string) => process.stderr.write(line + '\n'));
-  const write = (level: LogLevel) => (event: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, event, ...options.base, ...fields }, errorReplacer));
-  };
+  const write =
+    (level: LogLevel) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[level] < min) return;
+      sink(JSON.stringify({ time: new Date().toISOString(), level, event, ...options.base, ...fields }, errorReplacer));
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

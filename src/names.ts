@@ -40,15 +40,7 @@ export const GRPC_STATUS = {
   UNAVAILABLE: 14,
 } as const;
 
-export const CAPABILITIES = [
-  'email.send',
-  'http.get',
-  'http.post',
-  'http.put',
-  'http.delete',
-  'http.call',
-  'entity.create',
-] as const;
+export const CAPABILITIES = ['email.send', 'http.get', 'http.post', 'http.put', 'http.delete', 'http.call', 'entity.create'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'dead';

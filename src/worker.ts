@@ -2,7 +2,15 @@
  * The worker: polls the task queue, runs jobWorkflow and its activities. Several workers on one queue share
  * the work; any may die, since Temporal hands its tasks to another.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type LogLevel,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createActivities } from './activities';
@@ -97,20 +105,26 @@ function quietRuntime(metrics: { prometheus?: string } = {}, logger?: Logger): s
   const prometheus = metrics.prometheus ?? (process.env.FORGE_METRICS_PROMETHEUS || undefined);
   if (runtimeInstalled) {
     if (prometheus && runtimeInstalled.prometheus !== prometheus) {
-      logger?.warn('metrics.unavailable', { reason: 'the Temporal runtime of this process was installed already', prometheus: runtimeInstalled.prometheus ?? null });
+      logger?.warn('metrics.unavailable', {
+        reason: 'the Temporal runtime of this process was installed already',
+        prometheus: runtimeInstalled.prometheus ?? null,
+      });
     }
     return runtimeInstalled.prometheus;
   }
   runtimeInstalled = { prometheus };
   try {
     Runtime.install({
-      logger: new DefaultLogger((process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN', ({ level, message, meta, timestampNanos }) => {
-        // a rate lane's worker polls activities only, by design (src/rate/lane-worker.ts)
-        if (message.startsWith('No workflows registered')) return;
-        const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
-        if (meta === undefined) console.error(time, `[${level}]`, message);
-        else console.error(time, `[${level}]`, message, meta);
-      }),
+      logger: new DefaultLogger(
+        (process.env.FORGE_TEMPORAL_LOG_LEVEL as LogLevel) ?? 'WARN',
+        ({ level, message, meta, timestampNanos }) => {
+          // a rate lane's worker polls activities only, by design (src/rate/lane-worker.ts)
+          if (message.startsWith('No workflows registered')) return;
+          const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+          if (meta === undefined) console.error(time, `[${level}]`, message);
+          else console.error(time, `[${level}]`, message, meta);
+        },
+      ),
       ...(prometheus && { telemetryOptions: { metrics: { prometheus: { bindAddress: prometheus } } } }),
     });
   } catch (err) {
@@ -157,7 +171,8 @@ export function createJobWorker(options: JobWorkerOptions) {
     // What run() opened, closed in reverse order however it ends (a failed connect included).
     const cleanups: Array<() => Promise<unknown>> = [];
     const cleanup = async () => {
-      for (const close of cleanups.reverse()) await close().catch((err) => logger.warn('executor.cleanup_failed', { error: (err as Error).message }));
+      for (const close of cleanups.reverse())
+        await close().catch((err) => logger.warn('executor.cleanup_failed', { error: (err as Error).message }));
     };
     try {
       await serve(cleanups);
@@ -185,7 +200,9 @@ export function createJobWorker(options: JobWorkerOptions) {
     const taken = new Set(custom.flatMap((p) => p.capabilities));
     const courier = options.courier === false ? undefined : createCourier({ config, pool, lookup: options.lookup, logger });
     if (courier) cleanups.push(() => courier.close());
-    const defaults = defaultProviders({ config, pool, artifact, lookup: options.lookup, courier }).filter((p) => !p.capabilities.some((c) => taken.has(c)));
+    const defaults = defaultProviders({ config, pool, artifact, lookup: options.lookup, courier }).filter(
+      (p) => !p.capabilities.some((c) => taken.has(c)),
+    );
     const providers = createProviderRegistry([...defaults, ...custom]);
     cleanups.push(() => providers.close());
     // Forked now, when some default send is left to it, so a courier that cannot start stops the worker here.
@@ -215,7 +232,14 @@ export function createJobWorker(options: JobWorkerOptions) {
     });
     const lanes = rateLanes(config, taskQueue);
     for (const lane of lanes) {
-      const laneWorker = await createLaneWorker({ connection, namespace: config.temporal.namespace, lane, activities: activityDeps, logger, options: { dataConverter, interceptors } });
+      const laneWorker = await createLaneWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        lane,
+        activities: activityDeps,
+        logger,
+        options: { dataConverter, interceptors },
+      });
       cleanups.push(async () => laneWorker.stop());
       laneWorkers.push(laneWorker.worker);
     }
@@ -241,7 +265,13 @@ export function createJobWorker(options: JobWorkerOptions) {
       });
       cleanups.push(async () => pruner.stop());
     }
-    logger.info('executor.started', { task_queue: taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ...(lanes.length > 0 && { rate_lanes: lanes.map((l) => `${l.taskQueue} ${l.rate.text}`) }), ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }) });
+    logger.info('executor.started', {
+      task_queue: taskQueue,
+      namespace: config.temporal.namespace,
+      address: config.temporal.address,
+      ...(lanes.length > 0 && { rate_lanes: lanes.map((l) => `${l.taskQueue} ${l.rate.text}`) }),
+      ...(metricsAddress && { metrics: `http://${metricsAddress}/metrics` }),
+    });
     // The lanes run and stop with the worker: one that fails stops the others.
     const running = Promise.all([worker, ...laneWorkers].map((w) => w.run().catch((err) => (shutdown(), Promise.reject(err)))));
     markReady();
@@ -272,7 +302,11 @@ export type JobWorker = ReturnType<typeof createJobWorker>;
  * an opener given as `database` starts (and this worker stops). The embedded adapter without an opener
  * says how to get one.
  */
-async function openDatabase(explicit: string | DatabaseOpener | undefined, config: RuntimeConfig, logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+async function openDatabase(
+  explicit: string | DatabaseOpener | undefined,
+  config: RuntimeConfig,
+  logger: Logger,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = (typeof explicit === 'string' ? explicit : undefined) ?? config.database.url ?? (process.env.DATABASE_URL || undefined);
   if (url) return { url, stop: async () => undefined };
   if (config.database.adapter !== 'embedded') {

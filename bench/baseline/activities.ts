@@ -7,7 +7,12 @@ export function createBaselineActivities(deps: { pool: Pool; smtpPort: number })
   const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port: deps.smtpPort, secure: false });
   const agent = new Agent({ headersTimeout: 10_000, bodyTimeout: 10_000 });
   const postTarget = async (req: { url: string; key: string }): Promise<void> => {
-    const res = await request(req.url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', 'idempotency-key': req.key }, body: '{}' });
+    const res = await request(req.url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json', 'idempotency-key': req.key },
+      body: '{}',
+    });
     await res.body.dump();
     if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
   };

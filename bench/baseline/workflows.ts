@@ -12,7 +12,8 @@ const { lookupAgents, sendMail, postTarget, postTargets } = proxyActivities<Base
 
 export async function baselineJob(input: { ticketId: number; orgId: number; subject: string }): Promise<number> {
   const agents = await lookupAgents(input.orgId);
-  for (const agent of agents) await sendMail({ to: agent.email, subject: `New ticket: ${input.subject}`, text: `Ticket ${input.ticketId}` });
+  for (const agent of agents)
+    await sendMail({ to: agent.email, subject: `New ticket: ${input.subject}`, text: `Ticket ${input.ticketId}` });
   return agents.length;
 }
 

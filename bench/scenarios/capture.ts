@@ -17,7 +17,10 @@ const OFF = 'bench_capture_off';
 export async function captureCost(ctx: BenchContext): Promise<Results> {
   await migrate(ctx.pool);
   for (const t of [ON, OFF]) await ctx.pool.query(`DROP TABLE IF EXISTS ${t}; CREATE TABLE ${t} (LIKE tickets INCLUDING ALL)`);
-  const definition = captureDefinition({ entity: 'BenchCapture', operation: 'create', table: ON }, ctx.config.jobs.maxRecordBytes ?? 256 * 1024);
+  const definition = captureDefinition(
+    { entity: 'BenchCapture', operation: 'create', table: ON },
+    ctx.config.jobs.maxRecordBytes ?? 256 * 1024,
+  );
   for (const sql of definition.install) await ctx.pool.query(sql);
   const n = ctx.quick ? 100 : 1000;
   const bulkRows = ctx.quick ? 1000 : 10000;
@@ -32,7 +35,11 @@ export async function captureCost(ctx: BenchContext): Promise<Results> {
         // alternate which table goes first
         for (const which of i % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
           const t0 = nowMs();
-          await ctx.pool.query(`INSERT INTO ${which === 'on' ? ON : OFF} (org_id, subject, body) VALUES ($1, $2, $3)`, [1, `capture ${r}.${i}`, 'bench']);
+          await ctx.pool.query(`INSERT INTO ${which === 'on' ? ON : OFF} (org_id, subject, body) VALUES ($1, $2, $3)`, [
+            1,
+            `capture ${r}.${i}`,
+            'bench',
+          ]);
           if (i >= 0) times[which].push(nowMs() - t0);
         }
       }
@@ -40,7 +47,10 @@ export async function captureCost(ctx: BenchContext): Promise<Results> {
       for (let b = 0; b < bulkRuns; b++) {
         for (const which of b % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
           const t0 = nowMs();
-          await ctx.pool.query(`INSERT INTO ${which === 'on' ? ON : OFF} (org_id, subject, body) SELECT 1, 'bulk ' || g, 'bench' FROM generate_series(1, $1::int) g`, [bulkRows]);
+          await ctx.pool.query(
+            `INSERT INTO ${which === 'on' ? ON : OFF} (org_id, subject, body) SELECT 1, 'bulk ' || g, 'bench' FROM generate_series(1, $1::int) g`,
+            [bulkRows],
+          );
           bulk[which].push(nowMs() - t0);
         }
       }
@@ -56,7 +66,7 @@ export async function captureCost(ctx: BenchContext): Promise<Results> {
       );
     }
     const { rows } = await ctx.pool.query(`SELECT count(*)::int AS n FROM ${OUTBOX_TABLE} WHERE entity = 'BenchCapture'`);
-    const expected = ctx.rounds * ((n + 50) + bulkRuns * bulkRows);
+    const expected = ctx.rounds * (n + 50 + bulkRuns * bulkRows);
     if (rows[0].n !== expected) throw new Error(`capture wrote ${rows[0].n} events, expected ${expected}`);
   } finally {
     for (const sql of definition.drop) await ctx.pool.query(sql);

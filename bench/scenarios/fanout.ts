@@ -13,7 +13,9 @@ export async function fanout(ctx: BenchContext): Promise<Results> {
   let historyEvents = 0;
   let childEventsMax = 0;
   let children = 0;
-  const { rows: [list] } = await ctx.pool.query('SELECT * FROM lists WHERE id = 1');
+  const {
+    rows: [list],
+  } = await ctx.pool.query('SELECT * FROM lists WHERE id = 1');
   for (let r = 0; r < ctx.rounds; r++) {
     ctx.http.reset();
     const t0 = nowMs();
@@ -70,8 +72,13 @@ export async function fanout(ctx: BenchContext): Promise<Results> {
         args: [{ targets: FANOUT_TARGETS, concurrency, url: ctx.http.url, batch }],
       });
       const wall = (nowMs() - t0) / 1000;
-      results[batch === 1 ? 'baseline_fanout_activities_per_s' : `baseline_fanout_batch${batch}_targets_per_s`] = round(FANOUT_TARGETS / wall, 0);
-      ctx.log(`bare workflow, ${batch} target(s) per activity: ${FANOUT_TARGETS} targets in ${round(wall, 1)} s (${round(FANOUT_TARGETS / wall, 0)} targets/s, ${concurrency} activities in flight)`);
+      results[batch === 1 ? 'baseline_fanout_activities_per_s' : `baseline_fanout_batch${batch}_targets_per_s`] = round(
+        FANOUT_TARGETS / wall,
+        0,
+      );
+      ctx.log(
+        `bare workflow, ${batch} target(s) per activity: ${FANOUT_TARGETS} targets in ${round(wall, 1)} s (${round(FANOUT_TARGETS / wall, 0)} targets/s, ${concurrency} activities in flight)`,
+      );
     }
   }
   return results;

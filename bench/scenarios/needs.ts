@@ -35,9 +35,13 @@ export async function needs(ctx: BenchContext): Promise<Results> {
     perResolution = statements / n;
     p50s.push(median(times));
     p99s.push(percentile(times, 99));
-    ctx.log(`needs round ${r + 1}/${ctx.rounds}: ${hops} hops, ${perResolution} queries per resolution, ${targets} targets, p50 ${round(median(times))} ms`);
+    ctx.log(
+      `needs round ${r + 1}/${ctx.rounds}: ${hops} hops, ${perResolution} queries per resolution, ${targets} targets, p50 ${round(median(times))} ms`,
+    );
   }
-  const { rows: [{ count }] } = await ctx.pool.query('SELECT count(*)::int AS count FROM members WHERE org_id IN (SELECT id FROM orgs WHERE region_id = 2)');
+  const {
+    rows: [{ count }],
+  } = await ctx.pool.query('SELECT count(*)::int AS count FROM members WHERE org_id IN (SELECT id FROM orgs WHERE region_id = 2)');
   return {
     needs_hops: hops,
     needs_queries_per_resolution: perResolution,

@@ -17,8 +17,13 @@ export async function rate(ctx: BenchContext): Promise<Results> {
   const perSecond = Number(process.env.BENCH_RATE_PER_S ?? 1000);
   const raw = ctx.rawConfig({ taskQueue: QUEUE });
   const rated = { ...raw, email: { ...raw.email, rate: `${perSecond}/s` } };
-  const { rows: [campaign] } = await ctx.pool.query<Record<string, unknown>>("INSERT INTO campaigns (title) VALUES ('rated') RETURNING *");
-  await ctx.pool.query(`INSERT INTO recipients (campaign_id, email) SELECT $1, 'rated' || g || '@rate.bench.test' FROM generate_series(1, $2) g`, [campaign.id, targets]);
+  const {
+    rows: [campaign],
+  } = await ctx.pool.query<Record<string, unknown>>("INSERT INTO campaigns (title) VALUES ('rated') RETURNING *");
+  await ctx.pool.query(
+    `INSERT INTO recipients (campaign_id, email) SELECT $1, 'rated' || g || '@rate.bench.test' FROM generate_series(1, $2) g`,
+    [campaign.id, targets],
+  );
   const workers = [await ctx.startForgeWorker('rate worker 1', rated), await ctx.startForgeWorker('rate worker 2', rated)];
   try {
     await ctx.lanePollers(`${QUEUE}/email`, 2);
@@ -36,7 +41,9 @@ export async function rate(ctx: BenchContext): Promise<Results> {
       const cpu = cpuPerUnitMs(cpu0, cpuSnapshot(), targets);
       if (result.completed !== targets) throw new Error(`rate: ${result.completed} of ${targets} completed`);
       const busiest = busiestWindow(times, 1000);
-      ctx.log(`rate: ${targets} mails at ${perSecond}/s in ${round(seconds, 1)} s (ideal ${round(targets / perSecond, 1)} s); busiest second ${busiest} mails (${round(busiest / perSecond, 2)}× the rate); CPU ms per mail ${JSON.stringify(cpu)}`);
+      ctx.log(
+        `rate: ${targets} mails at ${perSecond}/s in ${round(seconds, 1)} s (ideal ${round(targets / perSecond, 1)} s); busiest second ${busiest} mails (${round(busiest / perSecond, 2)}× the rate); CPU ms per mail ${JSON.stringify(cpu)}`,
+      );
       return {
         rate_limited_s: round(seconds, 1),
         // the goal's figure, named for its size

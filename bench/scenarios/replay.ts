@@ -27,7 +27,12 @@ export async function replay(ctx: BenchContext): Promise<Results> {
   });
   const perMinute = round((summary.replayed / summary.seconds) * 60, 0);
   ctx.log(`replay: ${summary.replayed} histories (${summary.failed} failed) in ${round(summary.seconds, 1)} s = ${perMinute}/min`);
-  return { replay_histories: summary.replayed, replay_failed: summary.failed, replay_s: round(summary.seconds, 1), replay_histories_per_min: perMinute };
+  return {
+    replay_histories: summary.replayed,
+    replay_failed: summary.failed,
+    replay_s: round(summary.seconds, 1),
+    replay_histories_per_min: perMinute,
+  };
 }
 
 async function runJobs(ctx: BenchContext, n: number): Promise<void> {
@@ -37,7 +42,11 @@ async function runJobs(ctx: BenchContext, n: number): Promise<void> {
     while (next < n) {
       const ticket = await insertTicket(ctx.pool, SOLO_ORG, `replay ${next++}`);
       const [started] = await ctx.jobs.afterCommit('Ticket', 'create', ticket);
-      if (started) await ctx.temporalClient.workflow.getHandle(started.workflowId).result().catch(() => undefined);
+      if (started)
+        await ctx.temporalClient.workflow
+          .getHandle(started.workflowId)
+          .result()
+          .catch(() => undefined);
     }
   };
   await Promise.all(Array.from({ length: 32 }, lane));

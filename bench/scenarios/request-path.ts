@@ -33,12 +33,22 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
   };
   const jobs = createJobClient({ artifact: ctx.artifact, config: ctx.config, taskQueue: IDLE_QUEUE, logger: timing, database: ctx.pool });
   const hung = await startHungServer();
-  const down = createJobClient({ artifact: ctx.artifact, config: ctx.config, taskQueue: IDLE_QUEUE, logger: silent, temporal: { address: hung.address }, database: ctx.pool });
+  const down = createJobClient({
+    artifact: ctx.artifact,
+    config: ctx.config,
+    taskQueue: IDLE_QUEUE,
+    logger: silent,
+    temporal: { address: hung.address },
+    database: ctx.pool,
+  });
   const n = ctx.quick ? 60 : 300;
   const perRound: Array<Record<Variant, number[]> & { commit_to_start: number[] }> = [];
   try {
     for (let r = 0; r < ctx.rounds; r++) {
-      const times = { ...(Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>), commit_to_start: [] as number[] };
+      const times = {
+        ...(Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>),
+        commit_to_start: [] as number[],
+      };
       const committedAt = new Map<string, number>();
       for (let i = -20; i < n; i++) {
         // rotate the order so no variant always runs right after another
@@ -65,7 +75,8 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
       }
       // the outbox rows' starts run in the background after each COMMIT: wait for them (bounded)
       const until = nowMs() + 30_000;
-      while ([...committedAt.keys()].some((id) => !acceptedAt.has(id)) && nowMs() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      while ([...committedAt.keys()].some((id) => !acceptedAt.has(id)) && nowMs() < until)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       for (const [id, t] of committedAt) {
         const accepted = acceptedAt.get(id);
         if (accepted !== undefined) times.commit_to_start.push(accepted - t);
@@ -100,6 +111,5 @@ export async function requestPath(ctx: BenchContext): Promise<Results> {
     request_path_samples: n,
   };
 }
-
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

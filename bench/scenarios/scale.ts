@@ -21,7 +21,9 @@ export async function scale(ctx: BenchContext): Promise<Results> {
   const cpuPerTarget: Record<string, number> = {};
   const run = async (campaign: number, targets: number, label: string, expect: 'completed' | 'dead') => {
     ctx.smtp.reset();
-    const { rows: [row] } = await ctx.pool.query('SELECT * FROM campaigns WHERE id = $1', [campaign]);
+    const {
+      rows: [row],
+    } = await ctx.pool.query('SELECT * FROM campaigns WHERE id = $1', [campaign]);
     const cpu0 = cpuSnapshot();
     const t0 = nowMs();
     const [started] = await ctx.jobs.afterCommit('Campaign', 'update', row, { eventId: `bench-scale-${label}-${process.pid}` });
@@ -64,11 +66,16 @@ export async function scale(ctx: BenchContext): Promise<Results> {
     }
     // Rounds wait for the longest backoff of their failed targets: attempt² s plus up to 25% jitter.
     const attempts = ctx.config.jobs.maxAttempts;
-    results.fanout_100k_all_fail_backoff_s = round(Array.from({ length: attempts - 1 }, (_, i) => (i + 1) ** 2 * 1.25).reduce((a, b) => a + b, 0), 1);
+    results.fanout_100k_all_fail_backoff_s = round(
+      Array.from({ length: attempts - 1 }, (_, i) => (i + 1) ** 2 * 1.25).reduce((a, b) => a + b, 0),
+      1,
+    );
   }
 
   if (process.env.BENCH_FANOUT_1M === '1' || process.env.BENCH_FANOUT_1M === 'only') {
-    await ctx.pool.query(`INSERT INTO recipients (campaign_id, email) SELECT 2, 'm' || g || '@campaign.bench.test' FROM generate_series(1, ${ONE_MILLION}) g`);
+    await ctx.pool.query(
+      `INSERT INTO recipients (campaign_id, email) SELECT 2, 'm' || g || '@campaign.bench.test' FROM generate_series(1, ${ONE_MILLION}) g`,
+    );
     await ctx.pool.query('ANALYZE recipients');
     results.fanout_1m_s = round(await run(2, ONE_MILLION, '1m', 'completed'), 1);
   }
@@ -84,7 +91,9 @@ async function historySizes(client: Client, workflowId: string): Promise<Array<{
   // Visibility lags the close of the last part by a moment: wait until it lists every part's last run closed.
   for (let tries = 0; tries < 50; tries++) {
     const parts: Array<{ id: string; runId: string; open: boolean }> = [];
-    for await (const info of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/part-" AND StartTime >= "${job.startTime.toISOString()}"` })) {
+    for await (const info of client.workflow.list({
+      query: `WorkflowId STARTS_WITH "${workflowId}/part-" AND StartTime >= "${job.startTime.toISOString()}"`,
+    })) {
       parts.push({ id: info.workflowId, runId: info.runId, open: info.status.name === 'RUNNING' });
     }
     if (!parts.some((p) => p.open) || tries === 49) {

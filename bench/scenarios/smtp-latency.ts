@@ -23,7 +23,8 @@ export async function smtpLatency(ctx: BenchContext): Promise<Results> {
       if (i >= 0) times.push(t1 - t0);
       // let the job finish before the next event, so each one meets an idle worker
       await ctx.temporalClient.workflow.getHandle(started.workflowId).result();
-      if (i === n - 1 && r === ctx.rounds - 1) ctx.log(`  where the time goes (last job, ms after its start): ${await timeline(ctx, started.workflowId)}`);
+      if (i === n - 1 && r === ctx.rounds - 1)
+        ctx.log(`  where the time goes (last job, ms after its start): ${await timeline(ctx, started.workflowId)}`);
     }
     p50s.push(median(times));
     p99s.push(percentile(times, 99));
@@ -38,7 +39,11 @@ async function timeline(ctx: BenchContext, workflowId: string): Promise<string> 
   const events = history.events ?? [];
   const ms = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
   const t0 = events.length > 0 ? ms(events[0]) : 0;
-  const short = (type: unknown) => String(type).replace(/^EVENT_TYPE_/, '').toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const short = (type: unknown) =>
+    String(type)
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   return events.map((e) => `${short(eventTypeName(e.eventType))} +${Math.round(ms(e) - t0)}`).join(', ');
 }
 

@@ -46,7 +46,14 @@ export async function throughput(ctx: BenchContext): Promise<Results> {
   };
 }
 
-async function measure(ctx: BenchContext, kind: 'forge' | 'baseline', inFlight: number, warmup: number, seconds: number, r: string): Promise<number> {
+async function measure(
+  ctx: BenchContext,
+  kind: 'forge' | 'baseline',
+  inFlight: number,
+  warmup: number,
+  seconds: number,
+  r: string,
+): Promise<number> {
   const start = nowMs();
   const from = start + warmup * 1000;
   const until = from + seconds * 1000;

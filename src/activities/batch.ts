@@ -8,7 +8,16 @@ import { Context } from '@temporalio/activity';
 import { PermanentError } from '../errors';
 import { boundsQuery, insertDeadTargets, pageQuery, rowsByIdQuery } from '../sql/pages';
 import { mapLimit } from '../map-limit';
-import { DEAD_SAMPLES, FAILURE_TYPES, type BatchInput, type BatchResult, type BoundsInput, type DeadTarget, type Row, type TargetId } from '../workflows/types';
+import {
+  DEAD_SAMPLES,
+  FAILURE_TYPES,
+  type BatchInput,
+  type BatchResult,
+  type BoundsInput,
+  type DeadTarget,
+  type Row,
+  type TargetId,
+} from '../workflows/types';
 import { runTarget, type EffectDeps } from './effect';
 import { effectKey } from './keys';
 import { isLedgered, sentAmong } from './sent-ledger';
@@ -53,21 +62,35 @@ export function createRunBatch(deps: EffectDeps) {
     try {
       for await (const page of pages(deps, source, input)) {
         const dead: DeadTarget[] = [];
-        const sent = lookUpPages ? await sentAmong(deps.pool, page.filter((t) => t.row).map((t) => effectKey(input.jobRef.workflowId, t.id, 0))) : undefined;
+        const sent = lookUpPages
+          ? await sentAmong(
+              deps.pool,
+              page.filter((t) => t.row).map((t) => effectKey(input.jobRef.workflowId, t.id, 0)),
+            )
+          : undefined;
         await mapLimit(page, input.concurrency, async ({ id, row }) => {
           if (!row) {
             // deleted since the job was resolved: nothing to do, as runEffect skips it
             result.completed++;
             return;
           }
-          const outcome = await runTarget(deps, { ...base, targetId: id }, { attempt: input.attempt, target: row, mayHaveSent, sent, announce: false });
+          const outcome = await runTarget(
+            deps,
+            { ...base, targetId: id },
+            { attempt: input.attempt, target: row, mayHaveSent, sent, announce: false },
+          );
           if (!('failure' in outcome)) result.completed++;
           else if (!outcome.failure.nonRetryable && input.attempt < input.maxAttempts) {
             result.retry.push(id);
             result.retryAfterMs = Math.max(result.retryAfterMs, outcome.failure.retryAfterMs ?? 0);
           } else {
             const { type, message } = outcome.failure;
-            dead.push({ target: id, reason: message, type: type === FAILURE_TYPES.transient ? FAILURE_TYPES.exhausted : type, attempts: input.attempt });
+            dead.push({
+              target: id,
+              reason: message,
+              type: type === FAILURE_TYPES.transient ? FAILURE_TYPES.exhausted : type,
+              attempts: input.attempt,
+            });
           }
         });
         if (dead.length > 0) {
@@ -101,7 +124,13 @@ async function* pages(deps: EffectDeps, source: TargetSource, input: BatchInput)
     const q = pageQuery(source.scope, { after, through }, input.pageSize, source.idsOnly ? 'ids' : 'rows');
     const rows = await queryTargets(deps, source.input.job, q.text, q.values);
     if (rows.length === 0) return;
-    yield source.idsOnly ? await byId(deps, source, rows.map((r) => r.id as TargetId)) : rows.map((row) => ({ id: row.id as TargetId, row }));
+    yield source.idsOnly
+      ? await byId(
+          deps,
+          source,
+          rows.map((r) => r.id as TargetId),
+        )
+      : rows.map((row) => ({ id: row.id as TargetId, row }));
     if (rows.length < input.pageSize) return;
     after = rows[rows.length - 1].id as TargetId;
   }

@@ -111,7 +111,13 @@ export async function runTarget(deps: EffectDeps, input: TargetInput, run: Targe
       const ledgered = isLedgered(request.capability);
       const mayHaveSent = run.mayHaveSent ?? (attempt > 1 || input.redrive === true);
       if (ledgered && mayHaveSent && (run.sent?.(idempotencyKey) ?? (await alreadySent(deps.pool, idempotencyKey)))) {
-        deps.logger.info('effect.already_sent', { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId, capability: request.capability, attempt });
+        deps.logger.info('effect.already_sent', {
+          job_id: input.jobWorkflowId,
+          name: input.job,
+          target_id: input.targetId,
+          capability: request.capability,
+          attempt,
+        });
         results.push({ capability: request.capability, detail: { duplicate: true } });
         if (i + 1 < requests.length) run.progress?.(i + 1);
         continue;
@@ -122,7 +128,12 @@ export async function runTarget(deps: EffectDeps, input: TargetInput, run: Targe
       } finally {
         sent?.();
       }
-      if (ledgered && !provider.recordsSent) await recordSent(deps.pool, idempotencyKey, deps.logger, { job_id: input.jobWorkflowId, name: input.job, target_id: input.targetId });
+      if (ledgered && !provider.recordsSent)
+        await recordSent(deps.pool, idempotencyKey, deps.logger, {
+          job_id: input.jobWorkflowId,
+          name: input.job,
+          target_id: input.targetId,
+        });
       // Progress for a retry to resume from; after the last request the completion says it (a heartbeat
       // there would cost one more server call per target).
       if (i + 1 < requests.length) run.progress?.(i + 1);
@@ -143,7 +154,12 @@ export async function runTarget(deps: EffectDeps, input: TargetInput, run: Targe
 /** The input with its trigger record: carried (histories from before records by reference) or read. */
 async function withRecord(deps: EffectDeps, input: EffectInput): Promise<TargetInput> {
   if (input.record) return input as TargetInput;
-  if (!input.jobRunId) throw ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message: 'effect input has neither the record nor its job run', nonRetryable: true });
+  if (!input.jobRunId)
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.permanent,
+      message: 'effect input has neither the record nor its job run',
+      nonRetryable: true,
+    });
   const job = await deps.jobs.read({ workflowId: input.jobWorkflowId, runId: input.jobRunId });
   return { ...input, record: job.record };
 }
@@ -172,7 +188,14 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
   }
   if (isPermanent(err)) {
     // code: why, in one word (ssrf_refused, payload_too_large, smtp_rejected, …), for logs and alerts
-    deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message, permanent: true, code: (err as PermanentError).code });
+    deps.logger.warn('job.failed', {
+      ...base,
+      attempt,
+      max_attempts: input.maxAttempts,
+      error: message,
+      permanent: true,
+      code: (err as PermanentError).code,
+    });
     return { type: FAILURE_TYPES.permanent, message, nonRetryable: true };
   }
   deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
@@ -194,7 +217,9 @@ function toApplicationFailure(failure: EffectFailure): ApplicationFailure {
 /** Lets the job workflow show `failed` while a retry is pending; losing this signal loses nothing but the hint. */
 async function announceRetry(input: EffectInput, attempt: number, error: string): Promise<void> {
   try {
-    await Context.current().client.workflow.getHandle(input.jobWorkflowId).signal<[AttemptFailed]>(SIGNAL.attemptFailed, { target: input.targetId, attempt, error });
+    await Context.current()
+      .client.workflow.getHandle(input.jobWorkflowId)
+      .signal<[AttemptFailed]>(SIGNAL.attemptFailed, { target: input.targetId, attempt, error });
   } catch {
     // the workflow may have closed meanwhile
   }

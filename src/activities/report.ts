@@ -8,10 +8,18 @@ import { countJob } from './metrics';
 export function createReportJob(deps: { logger: Logger; artifact: Artifact }) {
   return async function reportJob(report: JobReport): Promise<void> {
     const capability = deps.artifact.jobs[report.job]?.capabilities.join(',');
-    const fields = { job_id: report.workflowId, name: report.job, capability, targets: report.targets, completed: report.completed, dead: report.dead };
+    const fields = {
+      job_id: report.workflowId,
+      name: report.job,
+      capability,
+      targets: report.targets,
+      completed: report.completed,
+      dead: report.dead,
+    };
     const duration = Date.now() - report.startedAt;
     countJob(report.state === 'completed' ? 'completed' : 'dead', { job: report.job });
     if (report.state === 'completed') deps.logger.info('job.completed', { ...fields, duration_ms: duration });
-    else deps.logger.error('job.dead_letter', { ...fields, attempts: report.attempts, last_error: report.reason, total_duration: duration });
+    else
+      deps.logger.error('job.dead_letter', { ...fields, attempts: report.attempts, last_error: report.reason, total_duration: duration });
   };
 }

@@ -27,12 +27,17 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; job
       if (!record) throw new PermanentError(`resolveTargets of job ${input.job} got neither a record nor its job run`);
       return await resolveInMemory(input.job, record);
     } catch (err) {
-      if (err instanceof PermanentError) throw ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message: err.message, nonRetryable: true });
+      if (err instanceof PermanentError)
+        throw ApplicationFailure.create({ type: FAILURE_TYPES.permanent, message: err.message, nonRetryable: true });
       throw err;
     }
   };
 
-  async function resolveInMemory(jobName: string, record: Row, onlyTargets?: TargetId[]): Promise<{ targetEntity: string; targetIds: TargetId[] }> {
+  async function resolveInMemory(
+    jobName: string,
+    record: Row,
+    onlyTargets?: TargetId[],
+  ): Promise<{ targetEntity: string; targetIds: TargetId[] }> {
     const job = deps.artifact.jobs[jobName];
     if (!job) throw new PermanentError(`job ${jobName} is not in this worker's artifact`);
     const query = async (text: string, values: unknown[]) => (await deps.pool.query(text, values)).rows as Row[];
@@ -54,7 +59,10 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; job
     return { targetEntity, targetIds };
   }
 
-  async function resolvePaged(jobRef: NonNullable<ResolveInput['jobRef']>, paged: NonNullable<ResolveInput['paged']>): Promise<ResolvedTargets> {
+  async function resolvePaged(
+    jobRef: NonNullable<ResolveInput['jobRef']>,
+    paged: NonNullable<ResolveInput['paged']>,
+  ): Promise<ResolvedTargets> {
     const source = await targetSource(deps, jobRef);
     const { input, targetEntity, scope } = source;
     if (!scope) return resolveInMemory(input.job, input.record, input.onlyTargets);
@@ -64,7 +72,10 @@ export function createResolveTargets(deps: { pool: Pool; artifact: Artifact; job
     const count = countTargetsQuery(scope, limit);
     const total = Number((await queryTargets(deps, input.job, count.text, count.values))[0]?.n ?? 0);
     if (!input.redriveOf && total > max) {
-      throw new PermanentError(`needs_limit: needs of job ${input.job} reach more than ${max} targets ([jobs] max_targets = ${max}; counted ${total} before stopping)`, 'needs_limit');
+      throw new PermanentError(
+        `needs_limit: needs of job ${input.job} reach more than ${max} targets ([jobs] max_targets = ${max}; counted ${total} before stopping)`,
+        'needs_limit',
+      );
     }
     if (total <= paged.threshold) {
       const ids = pageQuery(scope, undefined, paged.threshold, 'ids');

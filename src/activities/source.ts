@@ -36,14 +36,26 @@ export function targetSource(deps: SourceDeps, ref: JobRef): Promise<TargetSourc
     const query = async (text: string, values: unknown[]) => (await deps.pool.query(text, values)).rows as Row[];
     if (input.redriveOf) {
       const targetEntity = job.needs[0]?.targetEntity ?? job.input_entity;
-      return { input, targetEntity, table: tableOf(deps, targetEntity), scope: deadTargetsScope(ref.workflowId, input.redriveOf), idsOnly: true };
+      return {
+        input,
+        targetEntity,
+        table: tableOf(deps, targetEntity),
+        scope: deadTargetsScope(ref.workflowId, input.redriveOf),
+        idsOnly: true,
+      };
     }
     const { targetEntity, scope } = await targetScope({ query, artifact: deps.artifact, job, record: input.record });
     const table = tableOf(deps, targetEntity);
     if (!scope || !input.onlyTargets) return { input, targetEntity, table, scope, idsOnly: false };
     // A redrive of a job whose dead targets were listed: its needs, narrowed to them.
     const values = [...scope.values, input.onlyTargets];
-    return { input, targetEntity, table, scope: { ...scope, where: `(${scope.where}) AND t.${quoteIdent('id')} = ANY($${values.length})`, values }, idsOnly: false };
+    return {
+      input,
+      targetEntity,
+      table,
+      scope: { ...scope, where: `(${scope.where}) AND t.${quoteIdent('id')} = ANY($${values.length})`, values },
+      idsOnly: false,
+    };
   });
 }
 

@@ -17,7 +17,11 @@ export function resolveArtifact(artifact: Artifact | string | object, config: Ru
  * Like resolveArtifact, and when the artifact carries no migration, the live catalog of the database
  * takes the migration's place: the tables as they are decide the relations the config does not.
  */
-export async function resolveArtifactWithDatabase(artifact: Artifact | string | object, config: RuntimeConfig, database: CatalogQuery): Promise<Artifact> {
+export async function resolveArtifactWithDatabase(
+  artifact: Artifact | string | object,
+  config: RuntimeConfig,
+  database: CatalogQuery,
+): Promise<Artifact> {
   const loaded = isLoaded(artifact) ? artifact : loadArtifact(artifact as string | object);
   if (loaded.schema !== undefined) return applyRelationOverrides(loaded, config.relations);
   return applyRelationOverrides(loaded, config.relations, await readCatalog(database));

@@ -51,7 +51,10 @@ function loadFields(problems: Problems, path: string, raw: unknown): Record<stri
     const fieldPath = at(path, key);
     const obj = readObject(problems, fieldPath, value);
     if (obj === undefined) continue;
-    const field: FieldDef = { name: readName(problems, fieldPath, key, obj.name), type: readString(problems, at(fieldPath, 'type'), obj.type) ?? '' };
+    const field: FieldDef = {
+      name: readName(problems, fieldPath, key, obj.name),
+      type: readString(problems, at(fieldPath, 'type'), obj.type) ?? '',
+    };
     const sqlType = readOptionalString(problems, at(fieldPath, 'sql_type'), obj.sql_type);
     if (sqlType !== undefined) field.sql_type = sqlType;
     const nullable = readOptionalBoolean(problems, at(fieldPath, 'nullable'), obj.nullable);
@@ -70,12 +73,7 @@ function loadFields(problems: Problems, path: string, raw: unknown): Record<stri
   return fields;
 }
 
-function loadRelations(
-  problems: Problems,
-  path: string,
-  raw: unknown,
-  entities: Record<string, EntityDef>,
-): Record<string, RelationDef> {
+function loadRelations(problems: Problems, path: string, raw: unknown, entities: Record<string, EntityDef>): Record<string, RelationDef> {
   const relations: Record<string, RelationDef> = {};
   if (raw === undefined || raw === null) return relations;
   const source = readObject(problems, path, raw);

@@ -29,7 +29,18 @@ interface Token {
 
 const COMPARE_OPS: readonly string[] = ['==', '!=', '<=', '>=', '<', '>'];
 const WORD_OPERATORS: Record<string, TokenKind> = { and: '&&', or: '||', not: '!' };
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', '0': '\0', '\\': '\\', '"': '"', "'": "'", '/': '/' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  f: '\f',
+  '0': '\0',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+  '/': '/',
+};
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -185,12 +196,16 @@ class Parser {
       this.next();
       return { kind: 'not', expr: { kind: 'in', field, values: this.list() } };
     }
-    throw new FilterSyntaxError(`expected a comparison operator or "in" after ${JSON.stringify(field)}, found ${describe(token)}`, token.column);
+    throw new FilterSyntaxError(
+      `expected a comparison operator or "in" after ${JSON.stringify(field)}, found ${describe(token)}`,
+      token.column,
+    );
   }
 
   private list(): Literal[] {
     const open = this.next();
-    if (open.kind !== '[' && open.kind !== '(') throw new FilterSyntaxError(`expected "[" or "(" after "in", found ${describe(open)}`, open.column);
+    if (open.kind !== '[' && open.kind !== '(')
+      throw new FilterSyntaxError(`expected "[" or "(" after "in", found ${describe(open)}`, open.column);
     const close = open.kind === '[' ? ']' : ')';
     const values: Literal[] = [];
     if (this.peek().kind === close) {
@@ -356,7 +371,14 @@ function compareValues(cell: unknown, value: Exclude<Literal, null>): number | u
     return Number.isNaN(other) ? undefined : Math.sign(cell.getTime() - other);
   }
   if (typeof value === 'number') {
-    const n = typeof cell === 'number' ? cell : typeof cell === 'string' && cell.trim() !== '' ? Number(cell) : typeof cell === 'bigint' ? Number(cell) : NaN;
+    const n =
+      typeof cell === 'number'
+        ? cell
+        : typeof cell === 'string' && cell.trim() !== ''
+          ? Number(cell)
+          : typeof cell === 'bigint'
+            ? Number(cell)
+            : NaN;
     return Number.isNaN(n) ? undefined : Math.sign(n - value);
   }
   if (typeof value === 'boolean') return typeof cell === 'boolean' ? Number(cell) - Number(value) : undefined;

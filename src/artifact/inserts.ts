@@ -30,11 +30,17 @@ export function checkInserts(
     for (const [key, value] of Object.entries(job.field_mappings)) {
       const column = findColumn(table, key);
       if (column) Object.defineProperty(mappings, column.name, { value, enumerable: true, writable: true, configurable: true });
-      else problems.warn(at(at(path, 'field_mappings'), key), `table ${table.name} has no column "${key}" in the artifact's migration; the insert leaves it out`);
+      else
+        problems.warn(
+          at(at(path, 'field_mappings'), key),
+          `table ${table.name} has no column "${key}" in the artifact's migration; the insert leaves it out`,
+        );
     }
     job.field_mappings = mappings;
 
-    const unfilled = Object.values(table.columns).filter((c) => c.notNull && !c.hasDefault && !Object.prototype.hasOwnProperty.call(mappings, c.name));
+    const unfilled = Object.values(table.columns).filter(
+      (c) => c.notNull && !c.hasDefault && !Object.prototype.hasOwnProperty.call(mappings, c.name),
+    );
     if (unfilled.length > 0) {
       const names = unfilled.map((c) => c.name).join(', ');
       const reason =

@@ -50,7 +50,8 @@ function loadJob(
     const filter = parseFilterAt(problems, at(path, 'needs_filter'), filterText);
     if (filter !== undefined) {
       job.filter = filter;
-      if (matchesNothing(filter)) problems.warn(at(path, 'needs_filter'), `job ${key}: the filter can match nothing (an empty "in" list), so the job never runs`);
+      if (matchesNothing(filter))
+        problems.warn(at(path, 'needs_filter'), `job ${key}: the filter can match nothing (an empty "in" list), so the job never runs`);
       const target = commonTarget(needs, entities);
       if (target !== undefined) checkFilter(problems, at(path, 'needs_filter'), filter, target);
     }
@@ -60,7 +61,8 @@ function loadJob(
   const target = knownEntity(problems, at(path, 'target_entity'), targetName, entities);
   if (targetName !== undefined) job.target_entity = targetName;
   const creates = job.capabilities.includes(ENTITY_CREATE);
-  if (creates && (obj.target_entity === undefined || obj.target_entity === null)) problems.add(at(path, 'target_entity'), `required for an ${ENTITY_CREATE} job`);
+  if (creates && (obj.target_entity === undefined || obj.target_entity === null))
+    problems.add(at(path, 'target_entity'), `required for an ${ENTITY_CREATE} job`);
 
   if (obj.field_mappings !== undefined && obj.field_mappings !== null) {
     job.field_mappings = loadFieldMappings(problems, at(path, 'field_mappings'), obj.field_mappings, input, target);
@@ -70,7 +72,12 @@ function loadJob(
   return job;
 }
 
-function knownEntity(problems: Problems, path: string, name: string | undefined, entities: Record<string, EntityDef>): EntityDef | undefined {
+function knownEntity(
+  problems: Problems,
+  path: string,
+  name: string | undefined,
+  entities: Record<string, EntityDef>,
+): EntityDef | undefined {
   if (name === undefined) return undefined;
   if (hasOwn(entities, name)) return entities[name];
   problems.add(path, `unknown entity "${name}"`);
@@ -171,5 +178,7 @@ function loadFieldMappings(
 
 /** `data.org_id`: the trigger record holds the columns of the relations stored on its table too. */
 function isForeignKeyColumn(entity: EntityDef, column: string): boolean {
-  return Object.values(entity.relations).some((r) => r.foreign_key === column && (!r.is_many || (r.inverse_key === undefined && r.through === undefined)));
+  return Object.values(entity.relations).some(
+    (r) => r.foreign_key === column && (!r.is_many || (r.inverse_key === undefined && r.through === undefined)),
+  );
 }

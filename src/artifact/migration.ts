@@ -197,7 +197,10 @@ function splitStatements(tokens: Token[]): Token[][] {
 /** A cursor over one statement's tokens. */
 class Cursor {
   private i = 0;
-  constructor(private readonly tokens: Token[], public label: string) {}
+  constructor(
+    private readonly tokens: Token[],
+    public label: string,
+  ) {}
 
   get done(): boolean {
     return this.i >= this.tokens.length;
@@ -279,7 +282,14 @@ class Cursor {
 
   error(message: string): MigrationSyntaxError {
     const t = this.peek();
-    const near = t === undefined ? 'the end' : t.kind === 'word' || t.kind === 'ident' ? `"${t.text}"` : t.kind === 'punct' ? `"${t.text}"` : `a ${t.kind}`;
+    const near =
+      t === undefined
+        ? 'the end'
+        : t.kind === 'word' || t.kind === 'ident'
+          ? `"${t.text}"`
+          : t.kind === 'punct'
+            ? `"${t.text}"`
+            : `a ${t.kind}`;
     return new MigrationSyntaxError(`${this.label}: ${message} near ${near}`);
   }
 }
@@ -369,7 +379,8 @@ function columnDefinition(c: Cursor): SchemaColumn {
   const name = c.name('a column name');
   const column: SchemaColumn = { name, notNull: false, hasDefault: false };
   const type = c.peek();
-  if (type?.kind === 'word' && ['SERIAL', 'BIGSERIAL', 'SMALLSERIAL', 'SERIAL2', 'SERIAL4', 'SERIAL8'].includes(type.upper)) column.hasDefault = true;
+  if (type?.kind === 'word' && ['SERIAL', 'BIGSERIAL', 'SMALLSERIAL', 'SERIAL2', 'SERIAL4', 'SERIAL8'].includes(type.upper))
+    column.hasDefault = true;
   columnConstraints(column, c);
   return column;
 }

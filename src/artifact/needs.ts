@@ -71,7 +71,12 @@ function readNeedsArray(problems: Problems, path: string, raw: unknown): Written
 }
 
 /** Walks the relations of a path; the first bad segment is reported and ends the walk. */
-function resolvePath(problems: Problems, written: WrittenPath, input: EntityDef, entities: Record<string, EntityDef>): NeedsPath | undefined {
+function resolvePath(
+  problems: Problems,
+  written: WrittenPath,
+  input: EntityDef,
+  entities: Record<string, EntityDef>,
+): NeedsPath | undefined {
   const { text, path } = written;
   if (text === '') return { text, hops: [], targetEntity: input.name };
   const segments = text.split('.').map((s) => s.trim());

@@ -57,7 +57,10 @@ export function applyRelationOverrides(
       name,
       {
         ...structuredClone(job),
-        needs: job.needs.map((n) => ({ ...n, hops: n.hops.map((h) => ({ from: h.from, relation: entities[h.from].relations[h.relation.name] })) })),
+        needs: job.needs.map((n) => ({
+          ...n,
+          hops: n.hops.map((h) => ({ from: h.from, relation: entities[h.from].relations[h.relation.name] })),
+        })),
       },
     ]),
   );
@@ -83,7 +86,13 @@ function overrideRelation(problems: Problems, path: string, entity: string, rela
   const foreignKey = readOptionalString(problems, at(path, 'foreign_key'), override.foreign_key);
   const inverseKey = readOptionalString(problems, at(path, 'inverse_key'), override.inverse_key);
   const through = readThrough(problems, at(path, 'through'), override.through);
-  const base = { name: relation.name, target: relation.target, target_table: relation.target_table, is_many: relation.is_many, declared: declaredStorage(relation) };
+  const base = {
+    name: relation.name,
+    target: relation.target,
+    target_table: relation.target_table,
+    is_many: relation.is_many,
+    declared: declaredStorage(relation),
+  };
 
   if (!relation.is_many) {
     if (inverseKey !== undefined) problems.add(at(path, 'inverse_key'), 'inverse_key applies only to many relations');

@@ -26,7 +26,13 @@ export function declaredStorage(relation: RelationDef): DeclaredStorage {
 type Base = Pick<RelationDef, 'name' | 'target' | 'target_table' | 'is_many' | 'declared'>;
 
 function baseOf(relation: RelationDef): Base {
-  return { name: relation.name, target: relation.target, target_table: relation.target_table, is_many: relation.is_many, declared: declaredStorage(relation) };
+  return {
+    name: relation.name,
+    target: relation.target,
+    target_table: relation.target_table,
+    is_many: relation.is_many,
+    declared: declaredStorage(relation),
+  };
 }
 
 /** The storage of a relation without a config override: the artifact's keys, then the schema, then the convention. */
@@ -35,7 +41,11 @@ export function decideStorage(source: EntityDef, relation: RelationDef, schema: 
   const declared = base.declared!;
   if (!relation.is_many) {
     const foreignKey = declared.foreign_key ?? defaultForeignKey(relation.name);
-    const decided: RelationDef = { ...base, foreign_key: foreignKey, storage: declared.foreign_key !== undefined ? 'artifact' : 'convention' };
+    const decided: RelationDef = {
+      ...base,
+      foreign_key: foreignKey,
+      storage: declared.foreign_key !== undefined ? 'artifact' : 'convention',
+    };
     const table = schema && findTable(schema, source.table);
     const column = table && findColumn(table, foreignKey);
     if (table && !column) return { ...decided, missing: `no column ${foreignKey} on ${table.name} in the ${schema!.origin}` };
@@ -44,7 +54,8 @@ export function decideStorage(source: EntityDef, relation: RelationDef, schema: 
   if (declared.through !== undefined) return { ...base, through: { ...declared.through }, storage: 'artifact' };
   if (declared.inverse_key !== undefined) return { ...base, inverse_key: declared.inverse_key, storage: 'artifact' };
   // a many relation built by hand with only a foreign_key is stored on its source table
-  if (relation.declared === undefined && declared.foreign_key !== undefined) return { ...base, foreign_key: declared.foreign_key, storage: 'artifact' };
+  if (relation.declared === undefined && declared.foreign_key !== undefined)
+    return { ...base, foreign_key: declared.foreign_key, storage: 'artifact' };
   const found = schema && fromSchema(source, relation, declared, schema);
   return found ?? { ...base, inverse_key: defaultInverseKey(source.name), storage: 'convention' };
 }
@@ -71,7 +82,12 @@ function fromSchema(source: EntityDef, relation: RelationDef, declared: Declared
   const inverseKey = defaultInverseKey(source.name);
   const byName = findColumn(targetTable, inverseKey);
   const referencing = sourceTable === targetTable ? [] : columnsReferencing(targetTable, sourceTable);
-  const inverse = byName && (byName.references === undefined || byName.references === sourceTable.name) ? byName : referencing.length === 1 ? referencing[0] : undefined;
+  const inverse =
+    byName && (byName.references === undefined || byName.references === sourceTable.name)
+      ? byName
+      : referencing.length === 1
+        ? referencing[0]
+        : undefined;
   if (inverse) return { ...base, inverse_key: inverse.name, storage };
 
   const joins = sourceTable === targetTable ? [] : joinTables(schema, sourceTable, targetTable);
@@ -79,8 +95,12 @@ function fromSchema(source: EntityDef, relation: RelationDef, declared: Declared
 
   const looked = [
     `no column ${foreignKey} on ${sourceTable.name}`,
-    referencing.length > 1 ? `several columns of ${targetTable.name} reference ${sourceTable.name} (${referencing.map((c) => c.name).join(', ')})` : `no column ${inverseKey} (or referencing ${sourceTable.name}) on ${targetTable.name}`,
-    joins.length > 1 ? `several tables join ${sourceTable.name} and ${targetTable.name} (${joins.map((j) => j.table).join(', ')})` : `no table with keys to both ${sourceTable.name} and ${targetTable.name}`,
+    referencing.length > 1
+      ? `several columns of ${targetTable.name} reference ${sourceTable.name} (${referencing.map((c) => c.name).join(', ')})`
+      : `no column ${inverseKey} (or referencing ${sourceTable.name}) on ${targetTable.name}`,
+    joins.length > 1
+      ? `several tables join ${sourceTable.name} and ${targetTable.name} (${joins.map((j) => j.table).join(', ')})`
+      : `no table with keys to both ${sourceTable.name} and ${targetTable.name}`,
   ];
   return { ...base, storage, missing: `no storage found in the ${schema.origin}: ${looked.join(', ')}` };
 }
@@ -95,7 +115,8 @@ function joinTables(schema: DatabaseSchema, source: SchemaTable, target: SchemaT
     if (table === source || table === target) continue;
     const toSource = columnsReferencing(table, source);
     const toTarget = columnsReferencing(table, target);
-    if (toSource.length === 1 && toTarget.length === 1) joins.push({ table: table.name, source_key: toSource[0].name, target_key: toTarget[0].name });
+    if (toSource.length === 1 && toTarget.length === 1)
+      joins.push({ table: table.name, source_key: toSource[0].name, target_key: toTarget[0].name });
   }
   return joins;
 }
@@ -128,7 +149,10 @@ export function describeStorage(fromTable: string, relation: RelationDef): strin
  * and a relation some job needs whose storage was not found. Derived from the relations alone, so a
  * second decision (the config, the catalog) replaces them exactly.
  */
-export function storageNotes(entities: Record<string, EntityDef>, jobs: Record<string, JobDef>): { warnings: ArtifactProblem[]; missing: ArtifactProblem[] } {
+export function storageNotes(
+  entities: Record<string, EntityDef>,
+  jobs: Record<string, JobDef>,
+): { warnings: ArtifactProblem[]; missing: ArtifactProblem[] } {
   const warnings: ArtifactProblem[] = [];
   for (const entity of Object.values(entities)) {
     for (const relation of Object.values(entity.relations)) {

@@ -106,13 +106,21 @@ export function planBackfill(artifact: Artifact, options: Pick<BackfillOptions, 
       if (!hasField(entity, field)) throw new Error(`--where: ${entity.name} has no field "${field}"`);
     }
   }
-  const operation = options.operation ?? artifact.hooks.find((h) => h.timing === 'after' && h.jobs.includes(job.name))?.operation ?? 'create';
-  const id = `${job.name}-${createHash('sha256').update(`${job.name}\0${filterText ?? ''}\0${operation}\0${options.name ?? ''}`).digest('hex').slice(0, 12)}`;
+  const operation =
+    options.operation ?? artifact.hooks.find((h) => h.timing === 'after' && h.jobs.includes(job.name))?.operation ?? 'create';
+  const id = `${job.name}-${createHash('sha256')
+    .update(`${job.name}\0${filterText ?? ''}\0${operation}\0${options.name ?? ''}`)
+    .digest('hex')
+    .slice(0, 12)}`;
   return { id, job: job.name, entity, operation, filter, filterText };
 }
 
 /** What a backfill would cover: the count and the first ids, writing nothing. */
-export async function dryRunBackfill(pool: Pool, plan: BackfillPlan, first = 10): Promise<{ id: string; total: number; firstIds: string[] }> {
+export async function dryRunBackfill(
+  pool: Pool,
+  plan: BackfillPlan,
+  first = 10,
+): Promise<{ id: string; total: number; firstIds: string[] }> {
   const count = countRowsQuery(plan.entity, plan.filter, null);
   const ids = firstIdsQuery(plan.entity, plan.filter, first);
   const [c, i] = await Promise.all([pool.query(count.text, count.values), pool.query(ids.text, ids.values)]);
@@ -133,7 +141,9 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillPro
   try {
     locked = (await session.query(TRY_LOCK_SQL, [plan.id])).rows[0].locked === true;
     if (!locked) throw new Error(`backfill ${plan.id} is running in another process`);
-    const { rows: [state] } = await session.query(START_BACKFILL_SQL, [plan.id, plan.job, plan.entity.name, plan.operation, plan.filterText ?? null]);
+    const {
+      rows: [state],
+    } = await session.query(START_BACKFILL_SQL, [plan.id, plan.job, plan.entity.name, plan.operation, plan.filterText ?? null]);
     let cursor: string | null = state.cursor_id;
     let done = Number(state.done);
     const remaining = countRowsQuery(plan.entity, plan.filter, cursor);
@@ -141,7 +151,16 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillPro
     const progress = (s: BackfillProgress['state'], written: number, processed: number, elapsedMs: number): BackfillProgress => {
       const perSecond = elapsedMs > 0 ? (processed * 1000) / elapsedMs : 0;
       const left = Math.max(0, total - done);
-      return { id: plan.id, job: plan.job, state: s, done, total, rate: Math.round(perSecond * 10) / 10, etaSeconds: perSecond > 0 ? Math.ceil(left / perSecond) : undefined, written };
+      return {
+        id: plan.id,
+        job: plan.job,
+        state: s,
+        done,
+        total,
+        rate: Math.round(perSecond * 10) / 10,
+        etaSeconds: perSecond > 0 ? Math.ceil(left / perSecond) : undefined,
+        written,
+      };
     };
     if (state.state === 'finished') return { ...progress('finished', 0, 0, 0), total: done };
     await session.query(SET_TOTAL_SQL, [plan.id, total]);
@@ -157,8 +176,19 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillPro
         options.onProgress?.(stopped);
         return stopped;
       }
-      const q = backfillPageQuery({ backfillId: plan.id, job: plan.job, entity: plan.entity, operation: plan.operation, filter: plan.filter, cursor, pageSize, maxRecordBytes: options.maxRecordBytes });
-      const { rows: [page] } = await session.query(q.text, q.values);
+      const q = backfillPageQuery({
+        backfillId: plan.id,
+        job: plan.job,
+        entity: plan.entity,
+        operation: plan.operation,
+        filter: plan.filter,
+        cursor,
+        pageSize,
+        maxRecordBytes: options.maxRecordBytes,
+      });
+      const {
+        rows: [page],
+      } = await session.query(q.text, q.values);
       cursor = page.cursor_id;
       done = Number(page.done);
       written += page.page_rows > 0 ? page.written : 0;

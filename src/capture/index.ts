@@ -67,14 +67,18 @@ async function installed(db: Pick<Pool, 'query'>): Promise<InstalledCapture[]> {
   return rows.map(parseInstalled);
 }
 
-function compare(expected: CaptureDefinition[], present: InstalledCapture[]): Array<{ expected?: CaptureDefinition; present?: InstalledCapture; state: CaptureState }> {
+function compare(
+  expected: CaptureDefinition[],
+  present: InstalledCapture[],
+): Array<{ expected?: CaptureDefinition; present?: InstalledCapture; state: CaptureState }> {
   const byFunction = new Map(present.map((p) => [p.functionName, p]));
   const out: Array<{ expected?: CaptureDefinition; present?: InstalledCapture; state: CaptureState }> = [];
   for (const e of expected) {
     const p = byFunction.get(e.functionName);
     byFunction.delete(e.functionName);
     if (!p) out.push({ expected: e, state: 'missing' });
-    else if (p.hash !== e.hash || !p.triggerPresent || p.triggerName !== e.triggerName || p.table !== e.table) out.push({ expected: e, present: p, state: 'stale' });
+    else if (p.hash !== e.hash || !p.triggerPresent || p.triggerName !== e.triggerName || p.table !== e.table)
+      out.push({ expected: e, present: p, state: 'stale' });
     else out.push({ expected: e, present: p, state: 'installed' });
   }
   for (const p of byFunction.values()) out.push({ present: p, state: 'extra' });
@@ -118,7 +122,13 @@ export async function installCapture(pool: Pool, artifact: Artifact, maxRecordBy
       } catch (err) {
         throw new Error(`capture of ${e.entity} ${e.operation} on table ${e.table}: ${(err as Error).message}; nothing was installed`);
       }
-      changes.push({ entity: e.entity, operation: e.operation, table: e.table, trigger: e.triggerName, action: state === 'missing' ? 'created' : 'replaced' });
+      changes.push({
+        entity: e.entity,
+        operation: e.operation,
+        table: e.table,
+        trigger: e.triggerName,
+        action: state === 'missing' ? 'created' : 'replaced',
+      });
     }
     return changes;
   });

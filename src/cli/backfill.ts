@@ -7,17 +7,31 @@ import type { Command } from 'commander';
 import { dryRunBackfill, listBackfills, maxRecordBytes, planBackfill, runBackfill, type BackfillProgress } from '../admin';
 import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl, UsageError } from './config';
 import { print, printJson, progress as progressLine, toJson } from './format';
-import { artifactOption, configOptions, databaseOption, jsonOption, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type JsonFlags } from './options';
+import {
+  artifactOption,
+  configOptions,
+  databaseOption,
+  jsonOption,
+  type ArtifactFlags,
+  type ConfigFlags,
+  type DatabaseFlags,
+  type JsonFlags,
+} from './options';
 import { renderTable } from './table';
 
-type BackfillFlags = ArtifactFlags & ConfigFlags & DatabaseFlags & JsonFlags & { where?: string; rate?: string; dryRun?: boolean; name?: string; operation?: string };
+type BackfillFlags = ArtifactFlags &
+  ConfigFlags &
+  DatabaseFlags &
+  JsonFlags & { where?: string; rate?: string; dryRun?: boolean; name?: string; operation?: string };
 
 const OPERATIONS = ['create', 'update', 'delete'] as const;
 
 export function registerBackfillCommand(cli: Command): void {
   const backfill = cli
     .command('backfill')
-    .description("run a job once for every existing row of its input entity (resumable: the same command continues after Ctrl-C); `backfill status` lists backfills")
+    .description(
+      'run a job once for every existing row of its input entity (resumable: the same command continues after Ctrl-C); `backfill status` lists backfills',
+    )
     .argument('<job>', 'a job name of the artifact, or "status"')
     .option('--where <filter>', 'only rows matching this filter, in the grammar of needs filters, e.g. \'status == "open"\'')
     .option('--rate <n>', 'at most n rows per second')
@@ -27,18 +41,26 @@ export function registerBackfillCommand(cli: Command): void {
   artifactOption(backfill);
   configOptions(backfill);
   databaseOption(backfill);
-  jsonOption(backfill).action((job: string, flags: BackfillFlags) => (job === 'status' ? statusCommand(flags) : backfillCommand(job, flags)));
+  jsonOption(backfill).action((job: string, flags: BackfillFlags) =>
+    job === 'status' ? statusCommand(flags) : backfillCommand(job, flags),
+  );
 }
 
 export async function backfillCommand(jobName: string, flags: BackfillFlags): Promise<void> {
   const config = loadConfig(flags);
   const artifact = loadCliArtifact(flags, config);
   const rate = flags.rate === undefined ? undefined : Number(flags.rate.replace(/\/s$/, ''));
-  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new UsageError(`--rate must be a positive number of rows per second, got ${JSON.stringify(flags.rate)}`);
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0))
+    throw new UsageError(`--rate must be a positive number of rows per second, got ${JSON.stringify(flags.rate)}`);
   if (flags.operation !== undefined && !(OPERATIONS as readonly string[]).includes(flags.operation)) {
     throw new UsageError(`--operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(flags.operation)}`);
   }
-  const options = { job: jobName, where: flags.where, name: flags.name, operation: flags.operation as (typeof OPERATIONS)[number] | undefined };
+  const options = {
+    job: jobName,
+    where: flags.where,
+    name: flags.name,
+    operation: flags.operation as (typeof OPERATIONS)[number] | undefined,
+  };
   const plan = planBackfill(artifact, options);
   const url = resolveDatabaseUrl(flags, config);
   const pool = await openPool(url, 2);
@@ -46,11 +68,15 @@ export async function backfillCommand(jobName: string, flags: BackfillFlags): Pr
     if (flags.dryRun) {
       const dry = await dryRunBackfill(pool, plan);
       if (flags.json) return printJson({ ...dry, job: plan.job, entity: plan.entity.name, operation: plan.operation });
-      print(`backfill ${dry.id}: ${dry.total} ${plan.entity.name} row${dry.total === 1 ? '' : 's'} would start ${plan.job} (operation ${plan.operation})`);
+      print(
+        `backfill ${dry.id}: ${dry.total} ${plan.entity.name} row${dry.total === 1 ? '' : 's'} would start ${plan.job} (operation ${plan.operation})`,
+      );
       if (dry.firstIds.length > 0) print(`first ids: ${dry.firstIds.join(', ')}`);
       return;
     }
-    progressLine(`backfill ${plan.id}: ${plan.job} over ${plan.entity.name}${plan.filterText ? ` where ${plan.filterText}` : ''} on ${redactUrl(url)}; Ctrl-C stops after the current page`);
+    progressLine(
+      `backfill ${plan.id}: ${plan.job} over ${plan.entity.name}${plan.filterText ? ` where ${plan.filterText}` : ''} on ${redactUrl(url)}; Ctrl-C stops after the current page`,
+    );
     const stop = new AbortController();
     const onSignal = () => {
       if (!flags.json) progressLine('\nstopping after the current page…');
@@ -78,7 +104,8 @@ export async function backfillCommand(jobName: string, flags: BackfillFlags): Pr
       });
       if (tty) process.stderr.write('\n');
       if (flags.json) return;
-      if (result.state === 'finished' && result.written === 0 && result.done > 0) print(`backfill ${result.id} is finished (${result.done} rows); --name <name> runs it again`);
+      if (result.state === 'finished' && result.written === 0 && result.done > 0)
+        print(`backfill ${result.id} is finished (${result.done} rows); --name <name> runs it again`);
       else if (result.state === 'finished') print(`backfill ${result.id} finished: ${result.done} rows, ${result.written} new events`);
       else print(`backfill ${result.id} stopped at ${result.done}/${result.total}; run the same command to resume`);
     } finally {

@@ -6,7 +6,16 @@ import type { Command } from 'commander';
 import { captureStatus, installCapture, maxRecordBytes, removeCapture, type CaptureChange, type CaptureStatusEntry } from '../admin';
 import { loadCliArtifact, loadConfig, openPool, redactUrl, resolveDatabaseUrl } from './config';
 import { print, printJson, progress } from './format';
-import { artifactOption, configOptions, databaseOption, jsonOption, type ArtifactFlags, type ConfigFlags, type DatabaseFlags, type JsonFlags } from './options';
+import {
+  artifactOption,
+  configOptions,
+  databaseOption,
+  jsonOption,
+  type ArtifactFlags,
+  type ConfigFlags,
+  type DatabaseFlags,
+  type JsonFlags,
+} from './options';
 import { renderTable } from './table';
 
 type CaptureFlags = ArtifactFlags & ConfigFlags & DatabaseFlags & JsonFlags;
@@ -18,10 +27,14 @@ export function registerCaptureCommands(cli: Command): void {
     .showHelpAfterError(false);
 
   withFlags(capture.command('install'))
-    .description("create or update the triggers of the artifact's after hooks, and drop those it no longer has, in one transaction; idempotent")
+    .description(
+      "create or update the triggers of the artifact's after hooks, and drop those it no longer has, in one transaction; idempotent",
+    )
     .action((flags: CaptureFlags) => installCommand(flags));
   withFlags(capture.command('status'))
-    .description('list the triggers: installed, missing, stale (differs from the artifact) or extra (no longer in it); exit 1 unless all are installed')
+    .description(
+      'list the triggers: installed, missing, stale (differs from the artifact) or extra (no longer in it); exit 1 unless all are installed',
+    )
     .action((flags: CaptureFlags) => statusCommand(flags));
   databaseOption(configOptions(jsonOption(capture.command('remove'))))
     .description('drop every trigger and function capture install created')

@@ -10,7 +10,10 @@ export interface CodecServerFlags {
 
 export async function codecServerCommand(flags: CodecServerFlags): Promise<void> {
   const codec = codecFromEnv(process.env);
-  if (!codec) throw new Error('codec-server: no key: set FORGE_CODEC_KEY (base64 of 32 bytes) and FORGE_CODEC_KEY_ID, and FORGE_CODEC_KEYS for retired keys');
+  if (!codec)
+    throw new Error(
+      'codec-server: no key: set FORGE_CODEC_KEY (base64 of 32 bytes) and FORGE_CODEC_KEY_ID, and FORGE_CODEC_KEYS for retired keys',
+    );
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`codec-server: --port ${flags.port} is not a port`);
   const server = await startCodecServer({
@@ -34,6 +37,10 @@ export function registerCodecServerCommand(cli: Command): void {
     .description('serve POST /decode and /encode for the Temporal Web UI (--ui-codec-endpoint), with the keys in FORGE_CODEC_KEY*')
     .option('--port <port>', 'port to listen on', String(DEFAULT_CODEC_PORT))
     .option('--host <host>', 'address to bind (it decrypts whatever it is sent: keep it private)', '127.0.0.1')
-    .option('--cors-origin <url>', `a Web UI origin allowed to call it, repeatable (default ${DEFAULT_CORS_ORIGINS.join(', ')})`, (value: string, previous: string[] = []) => [...previous, value])
+    .option(
+      '--cors-origin <url>',
+      `a Web UI origin allowed to call it, repeatable (default ${DEFAULT_CORS_ORIGINS.join(', ')})`,
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(codecServerCommand);
 }

@@ -29,7 +29,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
 
 /** --artifact, else $FORGE_ARTIFACT, else ./artifact.json when present; [relations] of the config apply. */
 export function loadCliArtifact(flags: ArtifactFlags, config: RuntimeConfig, env: NodeJS.ProcessEnv = process.env): Artifact {
-  const path = flags.artifact ?? (env[ENV.artifact] || undefined) ?? (existsSync(DEFAULT_ARTIFACT_FILE) ? DEFAULT_ARTIFACT_FILE : undefined);
+  const path =
+    flags.artifact ?? (env[ENV.artifact] || undefined) ?? (existsSync(DEFAULT_ARTIFACT_FILE) ? DEFAULT_ARTIFACT_FILE : undefined);
   if (!path) throw new UsageError(`no artifact: pass --artifact <path> or set ${ENV.artifact}`);
   if (!existsSync(path)) throw new UsageError(`artifact not found: ${path}`);
   return resolveArtifact(loadArtifact(path), config);

@@ -84,10 +84,17 @@ export async function explainCommand(jobName: string, flags: ExplainFlags): Prom
   }
   print('');
   const targets = explanation.targets;
-  print(`${targets.length} target${targets.length === 1 ? '' : 's'} (${explanation.targetEntity}), ${explanation.queries} SQL statement${explanation.queries === 1 ? '' : 's'}; no effect was run`);
+  print(
+    `${targets.length} target${targets.length === 1 ? '' : 's'} (${explanation.targetEntity}), ${explanation.queries} SQL statement${explanation.queries === 1 ? '' : 's'}; no effect was run`,
+  );
   if (targets.length > 0) {
     const columns = pickColumns(targets, artifact, explanation.targetEntity, flags.columns);
-    print(table(columns, targets.map((t) => columns.map((c) => cell(t[c])))));
+    print(
+      table(
+        columns,
+        targets.map((t) => columns.map((c) => cell(t[c]))),
+      ),
+    );
   }
 }
 
@@ -112,7 +119,9 @@ function parseRecord(text: string | undefined): Row {
     try {
       source = readFileSync(text.slice(1), 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read the record file ${text.slice(1)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(
+        `cannot read the record file ${text.slice(1)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   let value: unknown;
@@ -122,7 +131,9 @@ function parseRecord(text: string | undefined): Row {
     throw new UsageError(`--record is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError(`--record must be a JSON object (the committed row), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw new UsageError(
+      `--record must be a JSON object (the committed row), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   }
   return value as Row;
 }
@@ -142,9 +153,13 @@ const PREFERRED = ['name', 'email', 'title', 'subject', 'role', 'status', 'url']
 function pickColumns(rows: Row[], artifact: Artifact, entity: string, requested: string | undefined): string[] {
   const present = new Set(rows.flatMap((r) => Object.keys(r)));
   if (requested) {
-    const columns = requested.split(',').map((c) => c.trim()).filter(Boolean);
+    const columns = requested
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     const unknown = columns.filter((c) => !present.has(c));
-    if (unknown.length > 0) throw new UsageError(`--columns: the targets have no column ${unknown.join(', ')} (they have ${[...present].join(', ')})`);
+    if (unknown.length > 0)
+      throw new UsageError(`--columns: the targets have no column ${unknown.join(', ')} (they have ${[...present].join(', ')})`);
     return columns;
   }
   const declared = Object.keys(artifact.entities[entity]?.fields ?? {});

@@ -43,14 +43,21 @@ export function program(): Command {
     .option('--no-capture', "do not install database capture (by default rows written with plain SQL start the hooks' jobs too)")
     .action(devCommand);
 
-  const worker = cli.command('worker').description('run a worker: polls the task queue and runs the jobs (and the outbox relay, unless --no-relay)');
+  const worker = cli
+    .command('worker')
+    .description('run a worker: polls the task queue and runs the jobs (and the outbox relay, unless --no-relay)');
   artifactOption(worker);
   configOptions(worker);
   temporalOptions(worker);
   databaseOption(worker);
-  worker.option('--task-queue <name>', 'task queue (default [jobs] task_queue, else forge-jobs)').option('--no-relay', 'do not run the outbox relay in this worker').action(workerCommand);
+  worker
+    .option('--task-queue <name>', 'task queue (default [jobs] task_queue, else forge-jobs)')
+    .option('--no-relay', 'do not run the outbox relay in this worker')
+    .action(workerCommand);
 
-  const migrate = cli.command('migrate').description("create or update forge-jobs' own tables (schema forge_jobs) in the app's database; safe to run again");
+  const migrate = cli
+    .command('migrate')
+    .description("create or update forge-jobs' own tables (schema forge_jobs) in the app's database; safe to run again");
   configOptions(migrate);
   databaseOption(migrate);
   jsonOption(migrate).action(migrateCommand);
@@ -67,7 +74,9 @@ export function program(): Command {
     .option('--poll-interval <ms>', 'sweep the outbox this often even without a NOTIFY (default 1000)')
     .action(relayCommand);
 
-  const outbox = cli.command('outbox').description('outbox rows the relay parked dead after repeated refusals: list them, give them back to the relay');
+  const outbox = cli
+    .command('outbox')
+    .description('outbox rows the relay parked dead after repeated refusals: list them, give them back to the relay');
   const dead = outbox.command('dead').description('list dead outbox rows, newest first: id, event, attempts, reason (never the record)');
   configOptions(dead);
   databaseOption(dead);
@@ -86,7 +95,7 @@ export function program(): Command {
     .command('explain')
     .description("show what a job's needs resolve for a record: the SQL of each hop with its parameters, and the targets; runs no effect")
     .argument('<job>', 'a job name of the artifact')
-    .option('--record <json>', "the committed row as JSON, or @file.json, e.g. '{\"id\":\"…\",\"org_id\":\"…\"}'");
+    .option('--record <json>', 'the committed row as JSON, or @file.json, e.g. \'{"id":"…","org_id":"…"}\'');
   artifactOption(explain);
   configOptions(explain);
   databaseOption(explain);
@@ -96,11 +105,23 @@ export function program(): Command {
   const replay = cli
     .command('replay')
     .description('replay workflow histories against the current workflow code; exit 1 on nondeterminism, naming the mismatch')
-    .argument('[history...]', "history files in Temporal's JSON format ({\"events\": […]}, as the Web UI or `temporal workflow show -o json` give)")
-    .option('--workflow-id <id>', 'the workflow id to replay as (default: from the history); without a file, fetch this workflow\'s history from the server')
+    .argument(
+      '[history...]',
+      'history files in Temporal\'s JSON format ({"events": […]}, as the Web UI or `temporal workflow show -o json` give)',
+    )
+    .option(
+      '--workflow-id <id>',
+      "the workflow id to replay as (default: from the history); without a file, fetch this workflow's history from the server",
+    )
     .option('--run-id <id>', 'with --workflow-id and no file: a run other than the latest')
-    .option('--from-server', 'replay the histories the server holds: every forge-jobs workflow type, all open runs and the latest closed ones')
-    .option('--query <visibility query>', 'with --from-server: the runs to replay instead (e.g. \'TaskQueue = "forge-jobs" AND StartTime > "2026-01-01T00:00:00Z"\')')
+    .option(
+      '--from-server',
+      'replay the histories the server holds: every forge-jobs workflow type, all open runs and the latest closed ones',
+    )
+    .option(
+      '--query <visibility query>',
+      'with --from-server: the runs to replay instead (e.g. \'TaskQueue = "forge-jobs" AND StartTime > "2026-01-01T00:00:00Z"\')',
+    )
     .option('--limit <n>', 'with --from-server: the most closed runs (or runs matching --query) to replay (default 1000)')
     .option('--parallel <k>', 'with --from-server: histories fetched and replayed at once (default 4)')
     .option('--workflows <module>', 'the workflows module to replay against (default: the workflows of this forge-jobs)');
@@ -110,7 +131,9 @@ export function program(): Command {
 
   const setup = cli
     .command('setup')
-    .description('prepare a Temporal cluster: register the namespace if missing, set its retention, register the Forge search attributes; idempotent');
+    .description(
+      'prepare a Temporal cluster: register the namespace if missing, set its retention, register the Forge search attributes; idempotent',
+    );
   temporalOptions(setup);
   configOptions(setup);
   setup
@@ -172,7 +195,11 @@ export function formatError(command: string, err: unknown): string {
   let message = (e?.message ?? String(err)).trim();
   // a library message that already names the command ("codec-server: …", "forge-jobs worker: …")
   for (const p of [`forge-jobs ${command}: `, `${command}: `]) if (command && message.startsWith(p)) message = message.slice(p.length);
-  const oneLine = message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+  const oneLine = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
   return prefix + (oneLine.length > 600 ? `${oneLine.slice(0, 599)}…` : oneLine || (e?.name ?? 'failed'));
 }
 

@@ -5,11 +5,29 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
-import { dataConverterFromEnv, createJobInspector, type DeadJob, type JobDetails, type JobInspector, type JobStats, type RetriedJob } from '../index';
+import {
+  dataConverterFromEnv,
+  createJobInspector,
+  type DeadJob,
+  type JobDetails,
+  type JobInspector,
+  type JobStats,
+  type RetriedJob,
+} from '../index';
 import { connectionOptions, parseSince, rateLanes } from '../admin';
 import { loadConfig, resolveTemporal, UsageError } from './config';
 import { print, printJson } from './format';
-import { configOptions, databaseOption, ENV, jsonOption, temporalOptions, type ConfigFlags, type DatabaseFlags, type JsonFlags, type TemporalFlags } from './options';
+import {
+  configOptions,
+  databaseOption,
+  ENV,
+  jsonOption,
+  temporalOptions,
+  type ConfigFlags,
+  type DatabaseFlags,
+  type JsonFlags,
+  type TemporalFlags,
+} from './options';
 import { ago, renderFields, renderTable } from './table';
 
 type CommonFlags = ConfigFlags & TemporalFlags & JsonFlags & { taskQueue?: string };
@@ -20,10 +38,7 @@ type StatsFlags = CommonFlags & DatabaseFlags;
 const TASK_QUEUE_ENV = 'FORGE_TASK_QUEUE';
 
 export function registerJobsCommands(cli: Command): void {
-  const jobs = cli
-    .command('jobs')
-    .description('inspect jobs on Temporal: dead letters, retry, stats, one job')
-    .showHelpAfterError(false);
+  const jobs = cli.command('jobs').description('inspect jobs on Temporal: dead letters, retry, stats, one job').showHelpAfterError(false);
 
   common(jobs.command('dead'))
     .description('list dead jobs (latest run dead), newest first: job, entity, record, reason, attempts, last error')
@@ -43,7 +58,9 @@ export function registerJobsCommands(cli: Command): void {
     .action((workflowId: string | undefined, flags: RetryFlags) => retryCommand(workflowId, flags));
 
   databaseOption(common(jobs.command('stats')))
-    .description('counts from Temporal and the outbox: workers, queue depth, enqueued, completed, failed, retried, dead, sandbox violations')
+    .description(
+      'counts from Temporal and the outbox: workers, queue depth, enqueued, completed, failed, retried, dead, sandbox violations',
+    )
     .action((flags: StatsFlags) => statsCommand(flags));
 
   common(jobs.command('show'))
@@ -56,7 +73,10 @@ function common(cmd: Command): Command {
   cmd.showHelpAfterError(false);
   configOptions(cmd);
   temporalOptions(cmd);
-  cmd.option('--task-queue <name>', `the task queue (env ${TASK_QUEUE_ENV}; else [jobs] task_queue; default forge-jobs; * for all, where listing)`);
+  cmd.option(
+    '--task-queue <name>',
+    `the task queue (env ${TASK_QUEUE_ENV}; else [jobs] task_queue; default forge-jobs; * for all, where listing)`,
+  );
   return jsonOption(cmd);
 }
 
@@ -73,7 +93,8 @@ export async function deadCommand(flags: DeadFlags): Promise<void> {
 export async function retryCommand(workflowId: string | undefined, flags: RetryFlags): Promise<void> {
   const filtered = flags.job !== undefined || flags.entity !== undefined || flags.since !== undefined;
   if (workflowId && (filtered || flags.all)) throw new UsageError('give either a workflow id or --job/--entity/--since/--all, not both');
-  if (!workflowId && !filtered && !flags.all) throw new UsageError('nothing to retry: give a workflow id, --job <name>, --entity <name>, --since <time> or --all');
+  if (!workflowId && !filtered && !flags.all)
+    throw new UsageError('nothing to retry: give a workflow id, --job <name>, --entity <name>, --since <time> or --all');
   checkSince(flags.since);
   await withInspector(flags, undefined, async (inspector) => {
     const retried = await inspector.retry(workflowId ?? { job: flags.job, entity: flags.entity, since: flags.since });
@@ -100,13 +121,18 @@ export async function showCommand(workflowId: string, flags: CommonFlags): Promi
 }
 
 /** Connects to Temporal (and Postgres when a URL is given), runs fn, and closes both. */
-async function withInspector(flags: CommonFlags, databaseUrl: string | undefined, fn: (inspector: JobInspector, taskQueue: string) => Promise<void>): Promise<void> {
+async function withInspector(
+  flags: CommonFlags,
+  databaseUrl: string | undefined,
+  fn: (inspector: JobInspector, taskQueue: string) => Promise<void>,
+): Promise<void> {
   const config = loadConfig(flags);
   const temporal = resolveTemporal(flags, config);
   const taskQueue = flags.taskQueue ?? (process.env[TASK_QUEUE_ENV] || undefined) ?? config.jobs.taskQueue;
   if (!taskQueue.trim()) throw new UsageError('the task queue is empty');
   const url = databaseUrl ?? config.database.url;
-  if (url !== undefined && !/^postgres(ql)?:\/\//i.test(url)) throw new UsageError('the database must be a postgres:// or postgresql:// URL');
+  if (url !== undefined && !/^postgres(ql)?:\/\//i.test(url))
+    throw new UsageError('the database must be a postgres:// or postgresql:// URL');
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...connectionOptions(temporal), connectTimeout: '5s' });
@@ -117,7 +143,13 @@ async function withInspector(flags: CommonFlags, databaseUrl: string | undefined
   pool?.on('error', () => undefined);
   try {
     const client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFromEnv() });
-    const inspector = createJobInspector({ temporalClient: async () => client, namespace: temporal.namespace, taskQueue, database: pool, lanes: rateLanes(config, taskQueue) });
+    const inspector = createJobInspector({
+      temporalClient: async () => client,
+      namespace: temporal.namespace,
+      taskQueue,
+      database: pool,
+      lanes: rateLanes(config, taskQueue),
+    });
     await fn(inspector, taskQueue);
   } finally {
     await pool?.end();
@@ -135,7 +167,9 @@ function checkSince(since: string | undefined): void {
   try {
     parseSince(since);
   } catch {
-    throw new UsageError(`--since must be an ISO time (2026-05-01T12:00:00Z) or a duration such as 30m, 24h, 7d; got ${JSON.stringify(since)}`);
+    throw new UsageError(
+      `--since must be an ISO time (2026-05-01T12:00:00Z) or a duration such as 30m, 24h, 7d; got ${JSON.stringify(since)}`,
+    );
   }
 }
 
@@ -160,7 +194,10 @@ export function renderRetried(retried: RetriedJob[]): string {
   if (retried.length === 0) return 'no dead jobs to retry';
   const rows = renderTable(retried, [
     { header: 'JOB', value: (r) => r.job, max: 32 },
-    { header: 'RUNS', value: (r) => (r.onlyTargets ? `${r.onlyTargets.length} dead target${r.onlyTargets.length === 1 ? '' : 's'}` : 'all targets') },
+    {
+      header: 'RUNS',
+      value: (r) => (r.onlyTargets ? `${r.onlyTargets.length} dead target${r.onlyTargets.length === 1 ? '' : 's'}` : 'all targets'),
+    },
     { header: 'NEW RUN', value: (r) => r.runId },
     { header: 'WORKFLOW ID', value: (r) => r.workflowId },
   ]);
@@ -181,7 +218,10 @@ export function renderStats(s: JobStats): string {
     ['outbox_pending', s.outbox_pending === null ? `n/a (no database: --database or ${ENV.database})` : s.outbox_pending],
     ['outbox_unmatched', s.outbox_unmatched ?? 'n/a'],
     ['outbox_dead', s.outbox_dead ?? 'n/a'],
-    ...s.rate_lanes.map((l): [string, string] => [`rate lane ${l.lane}`, `${l.backlog} waiting at ${l.rate} (${l.task_queue}, ${l.workers} workers)`]),
+    ...s.rate_lanes.map((l): [string, string] => [
+      `rate lane ${l.lane}`,
+      `${l.backlog} waiting at ${l.rate} (${l.task_queue}, ${l.workers} workers)`,
+    ]),
   ]);
 }
 
@@ -195,7 +235,10 @@ export function renderShow(job: JobDetails): string {
       ['task queue', job.taskQueue],
       ['started', job.startTime],
       ['closed', job.closeTime],
-      ['targets', job.targets === undefined ? undefined : `${job.targets}${job.completed === undefined ? '' : `, ${job.completed} completed`}`],
+      [
+        'targets',
+        job.targets === undefined ? undefined : `${job.targets}${job.completed === undefined ? '' : `, ${job.completed} completed`}`,
+      ],
       ['retries', job.retries],
       ['reason', job.reason],
       ['error', job.failure],

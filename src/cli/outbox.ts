@@ -40,7 +40,11 @@ export async function outboxRetryCommand(ids: string[], flags: OutboxFlags & { a
   try {
     const retried = await retryDeadOutbox(pool, ids.length > 0 ? ids : null);
     if (flags.json) return printJson({ retried });
-    print(retried.length === 0 ? 'no dead outbox rows matched' : `gave ${retried.length} dead outbox row${retried.length > 1 ? 's' : ''} back to the relay: ${retried.join(', ')}`);
+    print(
+      retried.length === 0
+        ? 'no dead outbox rows matched'
+        : `gave ${retried.length} dead outbox row${retried.length > 1 ? 's' : ''} back to the relay: ${retried.join(', ')}`,
+    );
   } finally {
     await pool.end();
   }

@@ -36,7 +36,9 @@ export async function relayCommand(flags: RelayFlags): Promise<void> {
         process.off('SIGTERM', term);
       };
     });
-    progress(`starting the outbox relay: ${redactUrl(url)} → Temporal ${temporal.address} (namespace ${temporal.namespace}, task queue ${client.taskQueue})`);
+    progress(
+      `starting the outbox relay: ${redactUrl(url)} → Temporal ${temporal.address} (namespace ${temporal.namespace}, task queue ${client.taskQueue})`,
+    );
     const relay = await startRelay({ pool, client, pollIntervalMs });
     progress('relay running; Ctrl-C to stop');
     const signal = await stopRequested;

@@ -9,7 +9,14 @@ import { historyFromJSON, type History } from '@temporalio/common/lib/proto-util
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { WORKFLOWS_PATH } from '../index';
-import { GRPC_STATUS, connectionOptions, describeReplayFailure, DEFAULT_REPLAY_LIMIT, DEFAULT_REPLAY_PARALLEL, replayFromServer } from '../admin';
+import {
+  GRPC_STATUS,
+  connectionOptions,
+  describeReplayFailure,
+  DEFAULT_REPLAY_LIMIT,
+  DEFAULT_REPLAY_PARALLEL,
+  replayFromServer,
+} from '../admin';
 import { UsageError, loadConfig, resolveTemporal } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, JsonFlags, TemporalFlags } from './options';
@@ -54,11 +61,13 @@ interface Result {
 
 export async function replayCommand(files: string[], flags: ReplayFlags): Promise<void> {
   if (flags.fromServer) {
-    if (files.length > 0 || flags.workflowId) throw new UsageError('--from-server replays what the server holds; give no files or --workflow-id with it');
+    if (files.length > 0 || flags.workflowId)
+      throw new UsageError('--from-server replays what the server holds; give no files or --workflow-id with it');
     return replayServer(flags);
   }
   if (flags.query || flags.limit || flags.parallel) throw new UsageError('--query, --limit and --parallel go with --from-server');
-  if (files.length === 0 && !flags.workflowId) throw new UsageError('give a history file (Temporal JSON) or --workflow-id <id> to fetch one');
+  if (files.length === 0 && !flags.workflowId)
+    throw new UsageError('give a history file (Temporal JSON) or --workflow-id <id> to fetch one');
   if (files.length > 1 && flags.workflowId) throw new UsageError('--workflow-id applies to one history; give one file with it');
   const loaded = files.length > 0 ? files.map((f) => loadFile(f, flags.workflowId)) : [await fetchHistory(flags.workflowId!, flags)];
 
@@ -75,7 +84,14 @@ export async function replayCommand(files: string[], flags: ReplayFlags): Promis
       await Worker.runReplayHistory({ workflowBundle: bundle }, item.history, item.workflowId);
       results.push({ source: item.source, workflowId: item.workflowId, workflowType, events, ok: true });
     } catch (err) {
-      results.push({ source: item.source, workflowId: item.workflowId, workflowType, events, ok: false, error: describeReplayFailure(err, item.history) });
+      results.push({
+        source: item.source,
+        workflowId: item.workflowId,
+        workflowType,
+        events,
+        ok: false,
+        error: describeReplayFailure(err, item.history),
+      });
     }
   }
 
@@ -101,7 +117,9 @@ async function replayServer(flags: ReplayFlags): Promise<void> {
   quietRuntime();
   try {
     const client = new Client({ connection, namespace: temporal.namespace });
-    progress(`replaying ${flags.query ? `runs matching ${flags.query}` : `open runs and the last ${limit} closed`} from ${temporal.address} (namespace ${temporal.namespace})…`);
+    progress(
+      `replaying ${flags.query ? `runs matching ${flags.query}` : `open runs and the last ${limit} closed`} from ${temporal.address} (namespace ${temporal.namespace})…`,
+    );
     let lastProgress = Date.now();
     const summary = await replayFromServer({
       client,
@@ -129,7 +147,10 @@ async function replayServer(flags: ReplayFlags): Promise<void> {
     }
     if (summary.failed > 0) {
       const kind = summary.nondeterministic === summary.failed ? 'nondeterministic' : 'failed to replay';
-      throw new ExitError(`${summary.failed} of ${summary.replayed} histories ${kind} against ${flags.workflows ?? 'this checkout'}'s workflow code`, 1);
+      throw new ExitError(
+        `${summary.failed} of ${summary.replayed} histories ${kind} against ${flags.workflows ?? 'this checkout'}'s workflow code`,
+        1,
+      );
     }
   } finally {
     await connection.close();
@@ -198,7 +219,9 @@ async function fetchHistory(workflowId: string, flags: ReplayFlags): Promise<Loa
     return { source: `workflow ${workflowId}`, history, workflowId };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message)) {
-      throw new UsageError(`workflow ${workflowId}${flags.runId ? ` run ${flags.runId}` : ''} not found in namespace ${temporal.namespace}`);
+      throw new UsageError(
+        `workflow ${workflowId}${flags.runId ? ` run ${flags.runId}` : ''} not found in namespace ${temporal.namespace}`,
+      );
     }
     throw err;
   } finally {

@@ -8,7 +8,15 @@
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msNumberToTs } from '@temporalio/common/lib/time';
 import type { TemporalConfig } from '../index';
-import { GRPC_STATUS, SEARCH_ATTRIBUTE_TYPES, connectionOptions, ensureSearchAttributes, listCustomSearchAttributes, namespaceRetentionMs, registerNamespace } from '../admin';
+import {
+  GRPC_STATUS,
+  SEARCH_ATTRIBUTE_TYPES,
+  connectionOptions,
+  ensureSearchAttributes,
+  listCustomSearchAttributes,
+  namespaceRetentionMs,
+  registerNamespace,
+} from '../admin';
 import { UsageError, formatDuration, loadConfig, parseRetention, resolveTemporal } from './config';
 import { print, printJson, progress, table } from './format';
 import { DEFAULT_RETENTION, type ConfigFlags, type JsonFlags, type TemporalFlags } from './options';
@@ -26,7 +34,7 @@ interface SetupReport {
 export async function setupCommand(flags: SetupFlags): Promise<void> {
   const temporal = resolveTemporal(flags, loadConfig(flags));
   // --no-retention leaves an existing namespace's retention alone; a new namespace still needs one.
-  const retentionMs = parseRetention(flags.retention === false ? DEFAULT_RETENTION : flags.retention ?? DEFAULT_RETENTION);
+  const retentionMs = parseRetention(flags.retention === false ? DEFAULT_RETENTION : (flags.retention ?? DEFAULT_RETENTION));
   const waitMs = flags.wait === undefined ? 60_000 : Number(flags.wait) * 1000;
   if (!(waitMs >= 0)) throw new UsageError(`--wait must be a number of seconds, got ${JSON.stringify(flags.wait)}`);
 
@@ -54,13 +62,18 @@ export async function setupCommand(flags: SetupFlags): Promise<void> {
       report.retention.after = report.retention.before;
       if (flags.retention !== false && before !== retentionMs) {
         progress(`setting the retention of ${temporal.namespace} to ${formatDuration(retentionMs)}…`);
-        await service.updateNamespace({ namespace: temporal.namespace, config: { workflowExecutionRetentionTtl: msNumberToTs(retentionMs) } });
+        await service.updateNamespace({
+          namespace: temporal.namespace,
+          config: { workflowExecutionRetentionTtl: msNumberToTs(retentionMs) },
+        });
         report.retention = { before: report.retention.before, after: formatDuration(retentionMs), changed: true };
       }
     }
 
     progress(`registering search attributes on ${temporal.namespace}…`);
-    const existing = await untilNamespaceServes(temporal.namespace, waitMs, () => listCustomSearchAttributes(connection, temporal.namespace));
+    const existing = await untilNamespaceServes(temporal.namespace, waitMs, () =>
+      listCustomSearchAttributes(connection, temporal.namespace),
+    );
     await untilNamespaceServes(temporal.namespace, waitMs, () => ensureSearchAttributes(connection, temporal.namespace));
     report.searchAttributes = Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([name, type]) => ({ name, type, added: !(name in existing) }));
 
@@ -75,8 +88,14 @@ export async function setupCommand(flags: SetupFlags): Promise<void> {
         : `${report.retention.after}`
       : `${report.retention.after ?? 'unknown'} (unchanged)`;
     print(`namespace ${temporal.namespace} on ${temporal.address}: ${ns}, retention ${retention}`);
-    print(table(['search attribute', 'type', 'status'], report.searchAttributes.map((a) => [a.name, a.type, a.added ? 'added' : 'present'])));
-    const changes = Number(report.namespaceCreated) + Number(report.retention.changed) + report.searchAttributes.filter((a) => a.added).length;
+    print(
+      table(
+        ['search attribute', 'type', 'status'],
+        report.searchAttributes.map((a) => [a.name, a.type, a.added ? 'added' : 'present']),
+      ),
+    );
+    const changes =
+      Number(report.namespaceCreated) + Number(report.retention.changed) + report.searchAttributes.filter((a) => a.added).length;
     print(changes === 0 ? 'nothing to do: already set up' : 'set up');
   } finally {
     await connection.close();

@@ -8,12 +8,35 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Row } from '../workflows/types';
 import { matchHooks } from './hooks';
-import { deriveEventId, jobWorkflowId, recordIdOf, transactionEventId, checkRecordSize, maxRecordBytes, RecordTooLargeError } from '../outbox/event';
+import {
+  deriveEventId,
+  jobWorkflowId,
+  recordIdOf,
+  transactionEventId,
+  checkRecordSize,
+  maxRecordBytes,
+  RecordTooLargeError,
+} from '../outbox/event';
 import { createStartBreaker, isTemporalUnavailable, withinDeadline } from './start';
 import { inTransactionAnswered } from '../postgres/transaction';
 import { outboxRow, recordKeyOf, writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
-import { CURRENT_TRANSACTION_ID_SQL, enqueueOutboxStatement, MARK_DISPATCHED_SQL, outboxRowStatement, RELEASE_OUTBOX_SQL, type OutboxRowInput, type Queryable } from '../sql/outbox';
-import { createJobStarter, errorText, type JobStarterOptions, type OutboxDispatchError, type PlannedStart, type StartedJob } from './starter';
+import {
+  CURRENT_TRANSACTION_ID_SQL,
+  enqueueOutboxStatement,
+  MARK_DISPATCHED_SQL,
+  outboxRowStatement,
+  RELEASE_OUTBOX_SQL,
+  type OutboxRowInput,
+  type Queryable,
+} from '../sql/outbox';
+import {
+  createJobStarter,
+  errorText,
+  type JobStarterOptions,
+  type OutboxDispatchError,
+  type PlannedStart,
+  type StartedJob,
+} from './starter';
 
 export { DEFAULT_MAX_RECORD_BYTES, RecordTooLargeError } from '../outbox/event';
 export { DEFAULT_START_DEADLINE_MS, StartDeadlineError } from './start';
@@ -64,7 +87,8 @@ export function createJobClient(options: JobClientOptions) {
 
   function eventIdOf(entity: string, operation: string, record: Row, opts: AfterCommitOptions): string {
     if (opts.eventId) return opts.eventId;
-    if (opts.transactionId !== undefined) return transactionEventId(opts.transactionId, entity, operation, recordKeyOf(entity, operation, record));
+    if (opts.transactionId !== undefined)
+      return transactionEventId(opts.transactionId, entity, operation, recordKeyOf(entity, operation, record));
     return deriveEventId(entity, operation, record);
   }
 
@@ -79,7 +103,13 @@ export function createJobClient(options: JobClientOptions) {
     return afterCommitOn(options.database, entity, operation, record, opts);
   }
 
-  async function afterCommitOn(database: Pool | undefined, entity: string, operation: string, record: Row, opts: AfterCommitOptions): Promise<StartedJob[]> {
+  async function afterCommitOn(
+    database: Pool | undefined,
+    entity: string,
+    operation: string,
+    record: Row,
+    opts: AfterCommitOptions,
+  ): Promise<StartedJob[]> {
     let planned: PlannedStart[];
     let eventId: string;
     try {
@@ -104,17 +134,38 @@ export function createJobClient(options: JobClientOptions) {
     const reason = errorText((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason);
     const workflowIds = failed.map((p) => p.workflowId);
     if (!database) {
-      logger.error('hook.start_lost', { entity, operation, event_id: eventId, workflow_ids: workflowIds, error: reason, why: 'no database to hold the event for the relay (JobClientOptions.database)' });
+      logger.error('hook.start_lost', {
+        entity,
+        operation,
+        event_id: eventId,
+        workflow_ids: workflowIds,
+        error: reason,
+        why: 'no database to hold the event for the relay (JobClientOptions.database)',
+      });
       return started;
     }
     try {
       const row = outboxRow(entity, operation, record, { eventId, jobs: failed.map((p) => p.job), maxRecordBytes: recordLimit });
       const q = outboxRowStatement({ ...row, eventId, transactionId: opts.transactionId?.toString() });
       const { rows } = await database.query(q.text, q.values);
-      logger.warn('hook.start_deferred', { entity, operation, event_id: eventId, outbox_id: rows[0].id, workflow_ids: workflowIds, error: reason });
+      logger.warn('hook.start_deferred', {
+        entity,
+        operation,
+        event_id: eventId,
+        outbox_id: rows[0].id,
+        workflow_ids: workflowIds,
+        error: reason,
+      });
       return [...started, ...failed.map((p) => ({ job: p.job, workflowId: p.workflowId }))];
     } catch (err) {
-      logger.error('hook.start_lost', { entity, operation, event_id: eventId, workflow_ids: workflowIds, error: reason, outbox_error: errorText(err) });
+      logger.error('hook.start_lost', {
+        entity,
+        operation,
+        event_id: eventId,
+        workflow_ids: workflowIds,
+        error: reason,
+        outbox_error: errorText(err),
+      });
       return started;
     }
   }
@@ -156,12 +207,14 @@ export function createJobClient(options: JobClientOptions) {
     return jobs.map((job) => ({ job, workflowId: jobWorkflowId({ job, entity, operation, recordId, eventId }) }));
   }
 
-
   /**
    * Starts the jobs of outbox rows this process just committed (leased to it, so no relay claims them
    * meanwhile) and marks them dispatched; a row not started is given back to the relays at once.
    */
-  async function startCommitted(pool: Pool, rows: Array<{ id: string; row: OutboxRowInput; eventId: string; transactionId?: string }>): Promise<void> {
+  async function startCommitted(
+    pool: Pool,
+    rows: Array<{ id: string; row: OutboxRowInput; eventId: string; transactionId?: string }>,
+  ): Promise<void> {
     const done: string[] = [];
     const released: Array<{ id: string; error: string }> = [];
     if (!breaker.shouldTry()) {
@@ -194,7 +247,9 @@ export function createJobClient(options: JobClientOptions) {
   }
 
   function inBackground(work: Promise<unknown>): void {
-    const tracked = work.catch((err) => logger.error('outbox.start_failed', { error: errorText(err) })).finally(() => background.delete(tracked));
+    const tracked = work
+      .catch((err) => logger.error('outbox.start_failed', { error: errorText(err) }))
+      .finally(() => background.delete(tracked));
     background.add(tracked);
   }
 
@@ -208,23 +263,33 @@ export function createJobClient(options: JobClientOptions) {
    * which starts them right after COMMIT without the request waiting; the relay's sweep starts any this
    * process could not (a crash between COMMIT and the starts loses nothing).
    */
-  async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient, emit: Emit) => Promise<T>, mode: { outbox?: boolean } = {}): Promise<T> {
+  async function withTransaction<T>(
+    pool: Pool,
+    fn: (tx: PoolClient, emit: Emit) => Promise<T>,
+    mode: { outbox?: boolean } = {},
+  ): Promise<T> {
     const events: Array<[string, string, Row, { eventId?: string } | undefined]> = [];
     const emit: Emit = (entity, operation, record, opts) => events.push([entity, operation, record, opts]);
     if (mode.outbox) {
       let rows: OutboxRowInput[] = [];
-      const { value, answers } = await inTransactionAnswered(pool, (tx) => fn(tx, emit), () => {
-        rows = events.flatMap(([e, o, r, opts]) => outboxEvent(e, o, r, opts ?? {})?.row ?? []);
-        return rows.map((row) => enqueueOutboxStatement(row, { leaseMs: COMMITTER_LEASE_MS }));
-      });
+      const { value, answers } = await inTransactionAnswered(
+        pool,
+        (tx) => fn(tx, emit),
+        () => {
+          rows = events.flatMap(([e, o, r, opts]) => outboxEvent(e, o, r, opts ?? {})?.row ?? []);
+          return rows.map((row) => enqueueOutboxStatement(row, { leaseMs: COMMITTER_LEASE_MS }));
+        },
+      );
       if (rows.length > 0) {
         const written = rows.map((row, i) => ({ row, id: String(answers[i][0].id), eventId: String(answers[i][0].event_id) }));
         inBackground(startCommitted(pool, written));
       }
       return value;
     }
-    const { value, answers } = await inTransactionAnswered(pool, (tx) => fn(tx, emit), () =>
-      events.length > 0 ? [{ text: CURRENT_TRANSACTION_ID_SQL, values: [] }] : [],
+    const { value, answers } = await inTransactionAnswered(
+      pool,
+      (tx) => fn(tx, emit),
+      () => (events.length > 0 ? [{ text: CURRENT_TRANSACTION_ID_SQL, values: [] }] : []),
     );
     if (events.length > 0) {
       const transactionId = String(answers[0][0].transaction_id);

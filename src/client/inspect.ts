@@ -144,7 +144,11 @@ export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
     (connecting ??= Connection.connect({ ...connectionOptions(config.temporal), connectTimeout: '3s' }).then(
       (connection) => {
         ownConnection = connection;
-        return new Client({ connection, namespace: config.temporal.namespace, dataConverter: inspectorOptions.dataConverter ?? dataConverterFromEnv() });
+        return new Client({
+          connection,
+          namespace: config.temporal.namespace,
+          dataConverter: inspectorOptions.dataConverter ?? dataConverterFromEnv(),
+        });
       },
       (err) => {
         connecting = undefined;
@@ -182,7 +186,8 @@ export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
       const runs = jobQuery(undefined, `WorkflowId IN (${batch.map(quote).join(', ')})`);
       for await (const run of client.workflow.list({ query: runs })) {
         const known = latest.get(run.workflowId);
-        if (!known || run.startTime.getTime() > known.start) latest.set(run.workflowId, { runId: run.runId, start: run.startTime.getTime() });
+        if (!known || run.startTime.getTime() > known.start)
+          latest.set(run.workflowId, { runId: run.runId, start: run.startTime.getTime() });
       }
     }
     return dead
@@ -252,7 +257,11 @@ export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
     // its list. When the list was cut short, a part did not finish, or resolution failed, everything runs (what
     // already ran is recognised by its idempotency key).
     const redriveOf = run.details?.deadRun;
-    const onlyTargets = redriveOf ? undefined : dead.length > 0 && dead.length >= deadCount ? dead.map((d) => d.target) : run.input.onlyTargets;
+    const onlyTargets = redriveOf
+      ? undefined
+      : dead.length > 0 && dead.length >= deadCount
+        ? dead.map((d) => d.target)
+        : run.input.onlyTargets;
     const input: JobInput = { ...run.input, onlyTargets, redriveOf };
     if (onlyTargets === undefined) delete input.onlyTargets;
     if (redriveOf === undefined) delete input.redriveOf;
@@ -265,7 +274,14 @@ export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         typedSearchAttributes: jobSearchAttributes({ ...attrs, state: 'pending' }),
       });
-      return { workflowId, runId: handle.firstExecutionRunId, previousRunId: description.runId, job: attrs.job, ...(onlyTargets && { onlyTargets }), ...(redriveOf && { redriveOf }) };
+      return {
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        previousRunId: description.runId,
+        job: attrs.job,
+        ...(onlyTargets && { onlyTargets }),
+        ...(redriveOf && { redriveOf }),
+      };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`${workflowId} was redriven meanwhile`);
       throw err;
@@ -311,7 +327,12 @@ export function createJobInspector(inspectorOptions: InspectorOptions = {}) {
       });
     }
     if (!runs.some((r) => r.runId === description.runId)) {
-      runs.push({ runId: description.runId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime });
+      runs.push({
+        runId: description.runId,
+        status: description.status.name,
+        startTime: description.startTime,
+        closeTime: description.closeTime,
+      });
     }
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     const state = live?.state ?? (description.typedSearchAttributes.get(SA.state) as JobState | undefined) ?? 'pending';

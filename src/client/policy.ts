@@ -25,7 +25,12 @@ export function jobPolicy(config: RuntimeConfig, overrides: Partial<JobPolicy> =
  * The policy of one job: a rate-limited job runs on its lane, `perTask` targets per activity at most (the
  * server counts tasks: src/rate/lanes.ts). A small job keeps one target per activity.
  */
-export function policyOfJob(policy: JobPolicy, config: RuntimeConfig, taskQueue: string, job: { name: string; capabilities: readonly string[] }): JobPolicy {
+export function policyOfJob(
+  policy: JobPolicy,
+  config: RuntimeConfig,
+  taskQueue: string,
+  job: { name: string; capabilities: readonly string[] },
+): JobPolicy {
   const lane = laneOfJob(config, taskQueue, job);
   if (!lane) return policy;
   // Two seconds of the rate in flight, so the server sets the pace and not the round trip of each send

@@ -88,7 +88,11 @@ async function namespaceRetentionMs(client: Client, namespace: string): Promise<
 
 /** Runs pruneCompleted now and then, for as long as the worker runs; a failed sweep is logged and retried later. */
 export function startCompletedPruner(
-  options: Omit<PruneOptions, 'now'> & { intervalMs?: number; logger?: Logger; ledger?: { pool: Pick<Pool, 'query'>; jobs: Pick<JobsConfig, 'maxAttempts' | 'timeoutMs'> } },
+  options: Omit<PruneOptions, 'now'> & {
+    intervalMs?: number;
+    logger?: Logger;
+    ledger?: { pool: Pick<Pool, 'query'>; jobs: Pick<JobsConfig, 'maxAttempts' | 'timeoutMs'> };
+  },
 ): { stop(): void } {
   const logger = options.logger ?? createLogger();
   const pruneKeys = async ({ pool, jobs }: NonNullable<typeof options.ledger>) => {

@@ -40,7 +40,12 @@ export async function withinDeadline<T>(deadlineMs: number, start: (signal: Abor
 }
 
 // gRPC status codes meaning "not now" rather than "no": CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE.
-const TRANSIENT_CODES = new Set<number>([GRPC_STATUS.CANCELLED, GRPC_STATUS.DEADLINE_EXCEEDED, GRPC_STATUS.RESOURCE_EXHAUSTED, GRPC_STATUS.UNAVAILABLE]);
+const TRANSIENT_CODES = new Set<number>([
+  GRPC_STATUS.CANCELLED,
+  GRPC_STATUS.DEADLINE_EXCEEDED,
+  GRPC_STATUS.RESOURCE_EXHAUSTED,
+  GRPC_STATUS.UNAVAILABLE,
+]);
 
 /**
  * Whether a failed start says Temporal could not be reached or did not answer in time (try again later, no

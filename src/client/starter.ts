@@ -99,7 +99,15 @@ export function createJobStarter(options: JobStarterOptions) {
       logger.info('hook.matched', { entity, operation, timing: hook.timing, jobs: hook.jobs.map((j) => j.name) });
       for (const job of hook.jobs) {
         const workflowId = jobWorkflowId({ job: job.name, entity, operation, recordId, eventId });
-        const input: JobInput = { eventId, job: job.name, entity, operation: operation as JobInput['operation'], record, capabilities: [...job.capabilities], policy: policyOfJob(policy, config, taskQueue, job) };
+        const input: JobInput = {
+          eventId,
+          job: job.name,
+          entity,
+          operation: operation as JobInput['operation'],
+          record,
+          capabilities: [...job.capabilities],
+          policy: policyOfJob(policy, config, taskQueue, job),
+        };
         planned.push({ job: job.name, workflowId, input, recordId });
       }
     }
@@ -113,10 +121,19 @@ export function createJobStarter(options: JobStarterOptions) {
    * all were tried, so the row stays: OutboxDispatchError says whether Temporal was unavailable, refused,
    * or whether the running artifact lacks a job. A workflow already started counts as started.
    */
-  async function dispatch(entity: string, operation: string, record: Row, eventId: string, jobs?: string[] | null, deadlineMs = DISPATCH_DEADLINE_MS): Promise<StartedJob[]> {
+  async function dispatch(
+    entity: string,
+    operation: string,
+    record: Row,
+    eventId: string,
+    jobs?: string[] | null,
+    deadlineMs = DISPATCH_DEADLINE_MS,
+  ): Promise<StartedJob[]> {
     const named = jobs && jobs.length > 0 ? jobs : matchHooks(artifact, entity, operation).flatMap((h) => h.jobs.map((j) => j.name));
     const missing = jobs && jobs.length > 0 ? named.filter((name) => !artifact.jobs[name]) : [];
-    const hooks: MatchedHook[] = [{ entity, operation, timing: 'after', jobs: named.filter((name) => artifact.jobs[name]).map((name) => artifact.jobs[name]) }];
+    const hooks: MatchedHook[] = [
+      { entity, operation, timing: 'after', jobs: named.filter((name) => artifact.jobs[name]).map((name) => artifact.jobs[name]) },
+    ];
     const planned = named.length === missing.length ? [] : plan(hooks, entity, operation, record, eventId);
     const results = await Promise.allSettled(planned.map((p) => start(p.workflowId, p.input, p.recordId, deadlineMs)));
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ job: planned[i].job, error: r.reason }] : []));
@@ -134,7 +151,14 @@ export function createJobStarter(options: JobStarterOptions) {
     return withinDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
   }
 
-  async function startNow(workflowId: string, input: JobInput, recordId: string, signal: AbortSignal, deadlineMs: number, registered = false): Promise<void> {
+  async function startNow(
+    workflowId: string,
+    input: JobInput,
+    recordId: string,
+    signal: AbortSignal,
+    deadlineMs: number,
+    registered = false,
+  ): Promise<void> {
     const client = await temporalClient();
     if (signal.aborted) throw new StartDeadlineError(deadlineMs);
     try {
@@ -145,7 +169,13 @@ export function createJobStarter(options: JobStarterOptions) {
           args: [input],
           // The same event again must not start a second run; a redrive reuses the id explicitly.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: jobSearchAttributes({ job: input.job, entity: input.entity, operation: input.operation, recordId, state: 'pending' }),
+          typedSearchAttributes: jobSearchAttributes({
+            job: input.job,
+            entity: input.entity,
+            operation: input.operation,
+            recordId,
+            state: 'pending',
+          }),
         }),
       );
       logger.debug('job.enqueued', { job_id: workflowId, name: input.job, capability: input.capabilities.join(',') });
@@ -166,7 +196,19 @@ export function createJobStarter(options: JobStarterOptions) {
     await ownConnection?.close();
   }
 
-  return { artifact, config, taskQueue, namespace: temporal.namespace, startDeadlineMs, logger, temporalClient, plan, start, dispatch, close };
+  return {
+    artifact,
+    config,
+    taskQueue,
+    namespace: temporal.namespace,
+    startDeadlineMs,
+    logger,
+    temporalClient,
+    plan,
+    start,
+    dispatch,
+    close,
+  };
 }
 
 export type JobStarter = ReturnType<typeof createJobStarter>;

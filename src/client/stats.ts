@@ -85,7 +85,6 @@ export async function workerIdentities(client: Client, namespace: string, taskQu
   return [...identities].sort();
 }
 
-
 async function laneStats(client: Client, namespace: string, lane: RateLane): Promise<RateLaneStats> {
   const response = await client.workflowService.describeTaskQueue({
     namespace,

@@ -41,7 +41,10 @@ export function createEncryptionCodec(options: EncryptionCodecOptions): PayloadC
   }
   const currentKeyId = options.currentKeyId;
   const current = keys.get(currentKeyId);
-  if (!current) throw new CodecKeyError(`payload codec: the current key id "${currentKeyId}" is not among the keys (${[...keys.keys()].join(', ') || 'none'})`);
+  if (!current)
+    throw new CodecKeyError(
+      `payload codec: the current key id "${currentKeyId}" is not among the keys (${[...keys.keys()].join(', ') || 'none'})`,
+    );
 
   function encryptOne(payload: Payload): Payload {
     const plain = temporal.api.common.v1.Payload.encode(payload).finish();
@@ -77,7 +80,9 @@ export function createEncryptionCodec(options: EncryptionCodecOptions): PayloadC
     try {
       plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
     } catch {
-      throw new CodecKeyError(`payload codec: payload does not decrypt with key "${keyId}" (wrong key material, or the payload was altered)`);
+      throw new CodecKeyError(
+        `payload codec: payload does not decrypt with key "${keyId}" (wrong key material, or the payload was altered)`,
+      );
     }
     const decoded = temporal.api.common.v1.Payload.decode(plain);
     return { metadata: decoded.metadata ?? {}, data: decoded.data ?? new Uint8Array() };

@@ -15,10 +15,16 @@ export function codecFromEnv(env: CodecEnv = process.env): PayloadCodec | undefi
   const keyId = env.FORGE_CODEC_KEY_ID?.trim();
   const older = env.FORGE_CODEC_KEYS?.trim();
   if (!key && !keyId && !older) return undefined;
-  if (!key) throw new CodecKeyError('FORGE_CODEC_KEY is not set (FORGE_CODEC_KEY_ID or FORGE_CODEC_KEYS is): set the current key, base64 of 32 bytes');
+  if (!key)
+    throw new CodecKeyError(
+      'FORGE_CODEC_KEY is not set (FORGE_CODEC_KEY_ID or FORGE_CODEC_KEYS is): set the current key, base64 of 32 bytes',
+    );
   if (!keyId) throw new CodecKeyError('FORGE_CODEC_KEY_ID is not set: name the current key (the id goes into every payload it encrypts)');
   const keys: Record<string, Buffer> = {};
-  for (const entry of (older ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (older ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':');
     if (colon <= 0) throw new CodecKeyError(`FORGE_CODEC_KEYS: "${entry.slice(0, 20)}…" is not id:base64`);
     const id = entry.slice(0, colon).trim();
@@ -37,6 +43,7 @@ export function dataConverterFromEnv(env: CodecEnv = process.env): DataConverter
 function parseKey(text: string, what: string): Buffer {
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw new CodecKeyError(`${what} is not base64`);
   const key = Buffer.from(text, 'base64');
-  if (key.length !== KEY_BYTES) throw new CodecKeyError(`${what} decodes to ${key.length} bytes; AES-256 needs ${KEY_BYTES} (openssl rand -base64 32)`);
+  if (key.length !== KEY_BYTES)
+    throw new CodecKeyError(`${what} decodes to ${key.length} bytes; AES-256 needs ${KEY_BYTES} (openssl rand -base64 32)`);
   return key;
 }

@@ -38,7 +38,8 @@ export function readJobs(reader: Reader, doc: Table): ConfigInputs['jobs'] {
 function checkTemplate(reader: Reader, template: JobTemplate, path: string): JobTemplate {
   for (const field of STRING_FIELDS) {
     const value = template[field];
-    if (value !== undefined && typeof value !== 'string') reader.problem(childPath(path, field), `expected a string, got ${typeName(value)}`);
+    if (value !== undefined && typeof value !== 'string')
+      reader.problem(childPath(path, field), `expected a string, got ${typeName(value)}`);
   }
   const headers = template.headers;
   if (headers !== undefined) {
@@ -46,7 +47,8 @@ function checkTemplate(reader: Reader, template: JobTemplate, path: string): Job
     else {
       for (const [name, value] of Object.entries(headers)) {
         // undefined: an env: variable that is not set, already reported
-        if (value !== undefined && typeof value !== 'string') reader.problem(childPath(childPath(path, 'headers'), name), `expected a string, got ${typeName(value)}`);
+        if (value !== undefined && typeof value !== 'string')
+          reader.problem(childPath(childPath(path, 'headers'), name), `expected a string, got ${typeName(value)}`);
       }
     }
   }

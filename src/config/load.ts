@@ -18,7 +18,11 @@ function readConfigFile(path: string, file: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOENT' ? `file not found: ${file}` : code === 'EISDIR' ? `is a directory, not a file: ${file}` : `cannot read ${file}: ${code ?? String(err)}`;
+      code === 'ENOENT'
+        ? `file not found: ${file}`
+        : code === 'EISDIR'
+          ? `is a directory, not a file: ${file}`
+          : `cannot read ${file}: ${code ?? String(err)}`;
     throw new ConfigError(path, [{ path: '', message }]);
   }
 }

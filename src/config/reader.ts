@@ -98,7 +98,9 @@ export class Reader {
       ms = parseDuration(value, path);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const message = read.envName ? `invalid duration in environment variable ${read.envName} (use seconds, or a number with ms, s, m or h, e.g. "30s")` : err.problems[0].message;
+      const message = read.envName
+        ? `invalid duration in environment variable ${read.envName} (use seconds, or a number with ms, s, m or h, e.g. "30s")`
+        : err.problems[0].message;
       this.problem(path, message);
       return undefined;
     }
@@ -123,7 +125,10 @@ export class Reader {
       if (taken !== undefined) out.push(taken);
     };
     if (read.envName && typeof read.value === 'string') {
-      read.value.split(/[\s,]+/).filter(Boolean).forEach((value, i) => take(value, indexPath(path, i)));
+      read.value
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .forEach((value, i) => take(value, indexPath(path, i)));
       return out;
     }
     if (!Array.isArray(read.value)) {
@@ -163,7 +168,12 @@ export class Reader {
     if (isTable(value)) {
       const out: Table = {};
       for (const [key, item] of Object.entries(value)) {
-        Object.defineProperty(out, key, { value: this.deep(item, childPath(path, key)), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: this.deep(item, childPath(path, key)),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }

@@ -22,7 +22,12 @@ export function readRelations(reader: Reader, doc: Table): Record<string, Relati
     }
     const table = reader.table(section, key, path);
     if (!table) continue;
-    Object.defineProperty(relations, key, { value: readRelation(reader, table, path), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(relations, key, {
+      value: readRelation(reader, table, path),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return relations;
 }

@@ -37,7 +37,9 @@ export function resolveRuntimeConfig(raw: unknown, options: ResolveOptions = {})
   const reader = new Reader(env);
   const source = raw === undefined ? {} : raw;
   if (!isTable(source)) {
-    throw new ConfigError(options.file ?? INLINE_SOURCE, [{ path: '', message: `expected a table at the top level, got ${typeName(source)}` }]);
+    throw new ConfigError(options.file ?? INLINE_SOURCE, [
+      { path: '', message: `expected a table at the top level, got ${typeName(source)}` },
+    ]);
   }
   const doc = applyEnvironment(source, environment, reader.problems);
   const inputs = {

@@ -27,7 +27,10 @@ function readTls(reader: Reader, section: Table, baseDir: string | undefined): C
   if (!read) return undefined;
   if (!isTable(read.value)) {
     if (typeof read.value !== 'boolean' && !read.envName) {
-      reader.problem('temporal.tls', `expected true, false or a table { client_cert, client_key, server_root_ca_cert, server_name }, got ${typeName(read.value)}`);
+      reader.problem(
+        'temporal.tls',
+        `expected true, false or a table { client_cert, client_key, server_root_ca_cert, server_name }, got ${typeName(read.value)}`,
+      );
       return undefined;
     }
     // false is the same as absent, so consumers can test `if (tls)`

@@ -9,7 +9,16 @@ import { childPath, isTable, type Table } from './values';
 const KNOWN: Record<string, readonly string[]> = {
   email: ['host', 'port', 'user', 'password', 'from', 'tls', 'rate'],
   // sub-tables of [jobs] are per-job templates, whose keys are the template's own
-  jobs: ['concurrency', 'timeout', 'max_attempts', 'task_queue', 'max_record_bytes', 'max_targets', 'start_deadline', 'completed_retention'],
+  jobs: [
+    'concurrency',
+    'timeout',
+    'max_attempts',
+    'task_queue',
+    'max_record_bytes',
+    'max_targets',
+    'start_deadline',
+    'completed_retention',
+  ],
   temporal: ['address', 'namespace', 'tls', 'api_key'],
   'temporal.tls': ['client_cert', 'client_key', 'server_root_ca_cert', 'server_name'],
   http: ['allow', 'timeout', 'rate'],

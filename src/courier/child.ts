@@ -115,10 +115,17 @@ function onSend(message: Send): void {
   // The worker hears by the deadline, when Temporal gives the attempt up anyway. An email still in flight
   // then (an SMTP server holding its reply) goes on, and is still recorded if it is accepted.
   let answered = false;
-  const timer = setTimeout(() => {
-    answered = true;
-    post({ type: 'error', id, error: toWire(new TransientError(`${capability}: still in flight at the attempt's deadline`, undefined, 'timeout')) });
-  }, Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      answered = true;
+      post({
+        type: 'error',
+        id,
+        error: toWire(new TransientError(`${capability}: still in flight at the attempt's deadline`, undefined, 'timeout')),
+      });
+    },
+    Math.max(0, deadline - Date.now()),
+  );
   const settle = (reply: FromCourier, outcome: Record<string, unknown>) => {
     clearTimeout(timer);
     inFlight.delete(sending);
@@ -128,7 +135,11 @@ function onSend(message: Send): void {
   };
   sending.then(
     (result) => settle({ type: 'result', id, result }, { outcome: 'sent' }),
-    (err) => settle({ type: 'error', id, error: toWire(err) }, { outcome: 'failed', error: (err as Error).message, code: (err as { code?: unknown }).code }),
+    (err) =>
+      settle(
+        { type: 'error', id, error: toWire(err) },
+        { outcome: 'failed', error: (err as Error).message, code: (err as { code?: unknown }).code },
+      ),
   );
 }
 
@@ -148,7 +159,8 @@ async function drainAndExit(reason: string): Promise<void> {
   if (!accepting) return;
   accepting = false;
   const orphaned = reason !== 'close';
-  for (const { reject } of lookups.values()) reject(Object.assign(new Error('the worker that resolves names is gone'), { code: 'EAI_AGAIN' }));
+  for (const { reject } of lookups.values())
+    reject(Object.assign(new Error('the worker that resolves names is gone'), { code: 'EAI_AGAIN' }));
   lookups.clear();
   const holding = inFlight.size;
   if (orphaned) local.info('courier.orphaned', { reason, in_flight: holding });

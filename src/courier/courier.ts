@@ -121,7 +121,9 @@ export function createCourier(options: CourierOptions): Courier {
     const lost = [...pending].filter(([, p]) => p.proc === proc);
     for (const [id] of lost) {
       // Transient: the retry looks in the sent-ledger first, so a send the courier finished is not repeated.
-      take(id)?.reject(new TransientError(`the courier process exited (${signal ?? `code ${code}`}) during the send`, undefined, 'courier_lost'));
+      take(id)?.reject(
+        new TransientError(`the courier process exited (${signal ?? `code ${code}`}) during the send`, undefined, 'courier_lost'),
+      );
     }
     // A courier that died is started again by the next send.
     if (!closed) logger.warn('courier.exited', { pid: proc.pid, code, signal, in_flight: lost.length });
@@ -134,7 +136,13 @@ export function createCourier(options: CourierOptions): Courier {
     // Its own process group (detached), so a kill of the worker's group leaves it to finish its sends.
     // The environment is this process's (named, so a test's changes to it count too); secrets (SMTP and
     // database passwords) go over IPC, never to a log.
-    const proc = fork(script, [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv, env: process.env });
+    const proc = fork(script, [], {
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      execArgv,
+      env: process.env,
+    });
     // The worker's own life decides when it exits; the courier follows it (IPC disconnect).
     proc.unref();
     proc.channel?.unref();
@@ -151,7 +159,13 @@ export function createCourier(options: CourierOptions): Courier {
       onExit(proc, code, signal);
     });
     const timer = setTimeout(() => markFailed(new Error(`the courier was not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    proc.send({ type: 'init', email: options.config.email, http: options.config.http, database, lookupFromParent: options.lookup !== undefined } satisfies ToCourier);
+    proc.send({
+      type: 'init',
+      email: options.config.email,
+      http: options.config.http,
+      database,
+      lookupFromParent: options.lookup !== undefined,
+    } satisfies ToCourier);
     try {
       await ready;
     } catch (err) {
@@ -181,7 +195,11 @@ export function createCourier(options: CourierOptions): Courier {
     try {
       proc = await running();
     } catch (err) {
-      throw new TransientError(`${request.capability}: the courier is not available: ${(err as Error).message}`, undefined, 'courier_unavailable');
+      throw new TransientError(
+        `${request.capability}: the courier is not available: ${(err as Error).message}`,
+        undefined,
+        'courier_unavailable',
+      );
     }
     return new Promise<EffectResult>((resolve, reject) => {
       const id = nextId++;
@@ -191,11 +209,19 @@ export function createCourier(options: CourierOptions): Courier {
       try {
         proc.send(message, (err) => {
           // Not written to the channel, so not sent: the retry may send it.
-          if (err) take(id)?.reject(new TransientError(`${request.capability}: the courier is not available: ${err.message}`, undefined, 'courier_unavailable'));
+          if (err)
+            take(id)?.reject(
+              new TransientError(`${request.capability}: the courier is not available: ${err.message}`, undefined, 'courier_unavailable'),
+            );
         });
       } catch (err) {
         // Structured clone refused the request (a function in it, say): sending it again cannot help.
-        take(id)?.reject(new PermanentError(`${request.capability}: the request cannot be passed to the courier: ${(err as Error).message}`, 'courier_unserialisable'));
+        take(id)?.reject(
+          new PermanentError(
+            `${request.capability}: the request cannot be passed to the courier: ${(err as Error).message}`,
+            'courier_unserialisable',
+          ),
+        );
       }
     });
   }

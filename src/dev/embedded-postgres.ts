@@ -122,11 +122,15 @@ async function launch(options: EmbeddedPostgresOptions, port: number): Promise<E
   const entryUrl = pathToFileURL(entryPath).href;
   const binaries = asRoot ? await traversableBinaries(options.binariesPackageDir ?? binariesPackageDir(entryPath), log) : undefined;
   if (asRoot) await mkdir(dirname(dataDir), { recursive: true });
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, entryUrl, JSON.stringify(runnerOptions), ...(binaries ? [binaries] : [])], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    // initdb and postgres (as the postgres user) inherit the working directory: one they can enter
-    cwd: asRoot ? dirname(dataDir) : undefined,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', RUNNER, entryUrl, JSON.stringify(runnerOptions), ...(binaries ? [binaries] : [])],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // initdb and postgres (as the postgres user) inherit the working directory: one they can enter
+      cwd: asRoot ? dirname(dataDir) : undefined,
+    },
+  );
   // The runner's own lines go to the log; its JSON messages on stdout carry Postgres' lines and readiness.
   const recent = logRing(30);
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -138,7 +142,10 @@ async function launch(options: EmbeddedPostgresOptions, port: number): Promise<E
   await untilReady(child, {
     ready: (signal) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`embedded Postgres did not start within ${START_TIMEOUT_MS / 1000}s`)), START_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`embedded Postgres did not start within ${START_TIMEOUT_MS / 1000}s`)),
+          START_TIMEOUT_MS,
+        );
         signal.addEventListener('abort', () => clearTimeout(timer));
         const settle = (error?: Error) => {
           clearTimeout(timer);

@@ -20,7 +20,8 @@ export function devJobsEndpoints(inspector: Pick<JobInspector, 'stats' | 'deadJo
       if (url.pathname === '/_dev/jobs/dead') {
         const p = url.searchParams;
         const limit = p.get('limit');
-        if (limit !== null && !/^[1-9]\d*$/.test(limit)) return reply(res, 400, { error: `limit must be a positive integer, got ${JSON.stringify(limit)}` });
+        if (limit !== null && !/^[1-9]\d*$/.test(limit))
+          return reply(res, 400, { error: `limit must be a positive integer, got ${JSON.stringify(limit)}` });
         const dead = await inspector.deadJobs({
           job: p.get('job') ?? undefined,
           entity: p.get('entity') ?? undefined,

@@ -16,7 +16,10 @@ export function updateRowQuery(table: string, id: unknown, fields: Record<string
   const cols = Object.keys(fields);
   const sets = cols.map((c, i) => `${quoteIdent(c)} = $${i + 2}`);
   sets.push(`"updated_at" = now()`);
-  return { text: `UPDATE ${quoteTable(table)} SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, values: [id, ...cols.map((c) => fields[c])] };
+  return {
+    text: `UPDATE ${quoteTable(table)} SET ${sets.join(', ')} WHERE id = $1 RETURNING *`,
+    values: [id, ...cols.map((c) => fields[c])],
+  };
 }
 
 export function deleteRowQuery(table: string, id: unknown): Query {

@@ -119,7 +119,10 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 class BodyError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }

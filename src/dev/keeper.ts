@@ -31,7 +31,10 @@ export interface Keeper {
 
 export function keepWhileAlive(child: ChildProcess, graceMs = 5000): Keeper {
   if (child.pid === undefined) return { release: () => undefined };
-  const keeper = spawn(process.execPath, ['-e', KEEPER, String(child.pid), String(graceMs)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const keeper = spawn(process.execPath, ['-e', KEEPER, String(child.pid), String(graceMs)], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   keeper.on('error', () => undefined);
   keeper.stdin?.on('error', () => undefined);
   // Neither the keeper nor its pipe keeps our event loop alive.

@@ -245,7 +245,11 @@ function addresses(field: AddressObject | AddressObject[] | undefined): string[]
 
 function listen(
   start: (port: number, ready: () => void) => void,
-  server: { once(event: 'error', listener: (error: Error) => void): unknown; off(event: 'error', listener: (error: Error) => void): unknown; address(): unknown },
+  server: {
+    once(event: 'error', listener: (error: Error) => void): unknown;
+    off(event: 'error', listener: (error: Error) => void): unknown;
+    address(): unknown;
+  },
   port: number,
 ): Promise<number> {
   return new Promise((resolve, reject) => {

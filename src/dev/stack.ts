@@ -77,7 +77,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     // Both at once; whichever starts is stopped again when the other fails.
     const [temporal, db] = await Promise.allSettled([
       preferPort(7233).then(async (port) =>
-        startTemporalDevServer({ cliPath, port, uiPort: await preferPort(8233), dbFilename: join(home, 'temporal-dev.db'), log, logFile: temporalLog }),
+        startTemporalDevServer({
+          cliPath,
+          port,
+          uiPort: await preferPort(8233),
+          dbFilename: join(home, 'temporal-dev.db'),
+          log,
+          logFile: temporalLog,
+        }),
       ),
       resolveDatabase({ url: process.env.DATABASE_URL, log }),
     ]);
@@ -96,7 +103,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     started('mail sink', () => sink.close());
     checkpoint();
 
-    const config: RuntimeConfig = withDevServices(loadRuntimeConfig(options.config), { temporal: temporal.value.address, smtpPort: sink.smtpPort });
+    const config: RuntimeConfig = withDevServices(loadRuntimeConfig(options.config), {
+      temporal: temporal.value.address,
+      smtpPort: sink.smtpPort,
+    });
     const logger = createLogger();
     const worker = createJobWorker({ artifact, config, database: pool, logger });
     const running = worker.run();
@@ -108,7 +118,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     checkpoint();
     if (options.capture !== false) {
       const changes = await installCapture(pool, artifact, maxRecordBytes(config));
-      log(`capture: triggers on ${[...new Set(changes.map((c) => c.table))].join(', ') || 'no tables'} write every committed row into the outbox`);
+      log(
+        `capture: triggers on ${[...new Set(changes.map((c) => c.table))].join(', ') || 'no tables'} write every committed row into the outbox`,
+      );
     }
 
     const client = createJobClient({ artifact, config, logger, database: pool });
@@ -118,12 +130,25 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await client.close();
       await inspector.close();
     });
-    const app = await startAppServer({ pool, client, artifact: worker.artifact, port: await preferPort(options.appPort ?? 3000), devRoutes: devJobsEndpoints(inspector) });
+    const app = await startAppServer({
+      pool,
+      client,
+      artifact: worker.artifact,
+      port: await preferPort(options.appPort ?? 3000),
+      devRoutes: devJobsEndpoints(inspector),
+    });
     started('app server', () => app.close());
     checkpoint();
 
     return {
-      urls: { ui: temporal.value.uiUrl, temporal: temporal.value.address, postgres: db.value.url, smtp: `127.0.0.1:${sink.smtpPort}`, mail: sink.webUrl, app: app.url },
+      urls: {
+        ui: temporal.value.uiUrl,
+        temporal: temporal.value.address,
+        postgres: db.value.url,
+        smtp: `127.0.0.1:${sink.smtpPort}`,
+        mail: sink.webUrl,
+        app: app.url,
+      },
       temporalLog,
       stop,
     };
@@ -138,7 +163,15 @@ function withDevServices(config: RuntimeConfig, dev: { temporal: string; smtpPor
   return {
     ...config,
     temporal: { ...config.temporal, address: dev.temporal },
-    email: { host: '127.0.0.1', from: config.email?.from ?? 'forge-jobs@localhost', ...config.email, port: dev.smtpPort, tls: false, user: undefined, password: undefined },
+    email: {
+      host: '127.0.0.1',
+      from: config.email?.from ?? 'forge-jobs@localhost',
+      ...config.email,
+      port: dev.smtpPort,
+      tls: false,
+      user: undefined,
+      password: undefined,
+    },
   };
 }
 

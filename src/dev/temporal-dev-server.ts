@@ -44,7 +44,6 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
-
 /** `temporal server start-dev` on 127.0.0.1 with the Forge search attributes, resolved once it answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   // Retried even when the caller fixed port and uiPort: the clash may be on the HTTP or metrics port we chose.
@@ -56,18 +55,27 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   });
 }
 
-async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort, metricsPort]: readonly number[]): Promise<TemporalDevServer> {
+async function launch(
+  options: TemporalDevServerOptions,
+  [port, uiPort, httpPort, metricsPort]: readonly number[],
+): Promise<TemporalDevServer> {
   const log = options.log ?? (() => undefined);
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const args = [
     'server',
     'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--http-port', String(httpPort),
-    '--metrics-port', String(metricsPort),
-    '--log-level', 'warn',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--http-port',
+    String(httpPort),
+    '--metrics-port',
+    String(metricsPort),
+    '--log-level',
+    'warn',
     ...serverTuningFlags(),
     ...(options.searchAttributes === false
       ? []
@@ -89,11 +97,16 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
   const output = logRing(40, (line) => log(`[temporal] ${line}`));
   child.stdout?.on('data', output.add);
   child.stderr?.on('data', output.add);
-  const tail = async () => (options.logFile ? (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim()).slice(-20) : output.lines());
+  const tail = async () =>
+    options.logFile
+      ? (await readFile(options.logFile, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(-20)
+      : output.lines();
 
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= stopProcessGroup(child, 5000).finally(() => keeper.release()));
+  const stop = () => (stopping ??= stopProcessGroup(child, 5000).finally(() => keeper.release()));
 
   // The readiness loop stops as soon as the server has exited, instead of polling until the deadline.
   await untilReady(child, {
@@ -114,7 +127,14 @@ async function launch(options: TemporalDevServerOptions, [port, uiPort, httpPort
     stop,
   });
   log(`Temporal dev server ready on ${address}${options.logFile ? ` (log ${options.logFile})` : ''}`);
-  return { address, namespace, uiUrl: `http://127.0.0.1:${uiPort}`, process: child, stop, ...(options.logFile && { logFile: options.logFile }) };
+  return {
+    address,
+    namespace,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    process: child,
+    stop,
+    ...(options.logFile && { logFile: options.logFile }),
+  };
 }
 
 /** Appends to the log file (its directory made), each run starting with a line saying when. */
@@ -155,7 +175,9 @@ async function waitUntilServing(address: string, namespace: string, timeoutMs: n
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`Temporal dev server on ${address} did not answer within ${timeoutMs / 1000}s${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `Temporal dev server on ${address} did not answer within ${timeoutMs / 1000}s${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

@@ -19,7 +19,9 @@ export interface HandlerArgs {
   target: Row;
 }
 
-export type JobHandler = (args: HandlerArgs) => EffectRequest | EffectRequest[] | null | undefined | Promise<EffectRequest | EffectRequest[] | null | undefined>;
+export type JobHandler = (
+  args: HandlerArgs,
+) => EffectRequest | EffectRequest[] | null | undefined | Promise<EffectRequest | EffectRequest[] | null | undefined>;
 
 export async function buildRequests(
   job: JobDef,
@@ -35,7 +37,14 @@ export async function buildRequests(
 }
 
 function fromTemplateOrDefault(capability: string, job: JobDef, args: HandlerArgs, template: JobTemplate | undefined): EffectRequest {
-  const scope: TemplateScope = { trigger: args.trigger, data: args.trigger, target: args.target, job: args.job, operation: args.operation, entity: args.entity };
+  const scope: TemplateScope = {
+    trigger: args.trigger,
+    data: args.trigger,
+    target: args.target,
+    job: args.job,
+    operation: args.operation,
+    entity: args.entity,
+  };
   const t = (key: keyof JobTemplate): string | undefined =>
     typeof template?.[key] === 'string' ? renderTemplate(template[key] as string, scope) : undefined;
 
@@ -59,7 +68,10 @@ function fromTemplateOrDefault(capability: string, job: JobDef, args: HandlerArg
       url,
       method: t('method'),
       headers: template?.headers ? (renderValue(template.headers, scope) as Record<string, string>) : undefined,
-      body: template?.body !== undefined ? renderValue(template.body, scope) : { job: args.job, operation: args.operation, entity: args.entity, record: args.trigger },
+      body:
+        template?.body !== undefined
+          ? renderValue(template.body, scope)
+          : { job: args.job, operation: args.operation, entity: args.entity, record: args.trigger },
     };
   }
   if (capability === 'entity.create') {

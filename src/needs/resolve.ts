@@ -81,7 +81,9 @@ async function run(input: ResolveNeedsInput, trace: HopExplanation[] | undefined
   for (const path of paths) {
     if (path.targetEntity !== targetEntity) {
       // De-duplication by id is only meaningful within one entity.
-      throw new PermanentError(`needs of job ${job.name} reach both ${targetEntity} and ${path.targetEntity}; all paths must reach one entity`);
+      throw new PermanentError(
+        `needs of job ${job.name} reach both ${targetEntity} and ${path.targetEntity}; all paths must reach one entity`,
+      );
     }
   }
 
@@ -100,7 +102,10 @@ async function run(input: ResolveNeedsInput, trace: HopExplanation[] | undefined
     }
     union.addAll(rows);
     if (union.size > maxTargets) {
-      throw new PermanentError(`needs of job ${job.name} reached ${union.size} targets, more than the limit ${maxTargets} ([jobs] max_targets)`, 'needs_limit');
+      throw new PermanentError(
+        `needs of job ${job.name} reached ${union.size} targets, more than the limit ${maxTargets} ([jobs] max_targets)`,
+        'needs_limit',
+      );
     }
   }
   return { targetEntity, targets: union.rows(), queries };
@@ -114,7 +119,12 @@ interface WalkContext {
 }
 
 /** Follows `hops` hops of a path (all of them by default) from the trigger record. */
-async function walk(path: NeedsPath, ctx: WalkContext, trace: HopExplanation[] | undefined, hops = path.hops.length): Promise<{ rows: Row[]; queries: number }> {
+async function walk(
+  path: NeedsPath,
+  ctx: WalkContext,
+  trace: HopExplanation[] | undefined,
+  hops = path.hops.length,
+): Promise<{ rows: Row[]; queries: number }> {
   let rows: Row[] = [ctx.record];
   let queries = 0;
   for (let i = 0; i < hops; i++) {

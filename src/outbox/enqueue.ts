@@ -27,9 +27,21 @@ export interface OutboxEventOptions {
  * the row is written in (forge_jobs.event_id). A record whose JSON exceeds `maxRecordBytes` (default
  * 256 KiB) throws RecordTooLargeError here, before any SQL, so the app's transaction decides what to do.
  */
-export function outboxRow(entity: string, operation: string, record: Record<string, unknown>, options: OutboxEventOptions = {}): OutboxRowInput {
+export function outboxRow(
+  entity: string,
+  operation: string,
+  record: Record<string, unknown>,
+  options: OutboxEventOptions = {},
+): OutboxRowInput {
   checkRecordSize(entity, operation, record, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
-  return { eventId: options.eventId, entity, operation, record, recordKey: recordKeyOf(entity, operation, record), jobs: options.jobs ?? [] };
+  return {
+    eventId: options.eventId,
+    entity,
+    operation,
+    record,
+    recordKey: recordKeyOf(entity, operation, record),
+    jobs: options.jobs ?? [],
+  };
 }
 
 /** What a transaction's event id is of: the record's id, or its content when it has none. */

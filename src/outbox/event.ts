@@ -21,7 +21,10 @@ type Row = Record<string, unknown>;
  * string, so an id taken in SQL (enqueue, a capture trigger) and one taken here agree.
  */
 export function transactionEventId(transactionId: string | bigint, entity: string, operation: string, recordId: string): string {
-  return createHash('sha256').update(`${String(transactionId)}|${entity}|${operation}|${recordId}`, 'utf8').digest('hex').slice(0, 20);
+  return createHash('sha256')
+    .update(`${String(transactionId)}|${entity}|${operation}|${recordId}`, 'utf8')
+    .digest('hex')
+    .slice(0, 20);
 }
 
 /**
@@ -30,7 +33,10 @@ export function transactionEventId(transactionId: string | bigint, entity: strin
  * `updated_at` tells its versions apart; one without it should pass the transaction id.
  */
 export function deriveEventId(entity: string, operation: string, record: Row): string {
-  return createHash('sha256').update(`${entity}\0${operation}\0${stableJson(record)}`).digest('hex').slice(0, 20);
+  return createHash('sha256')
+    .update(`${entity}\0${operation}\0${stableJson(record)}`)
+    .digest('hex')
+    .slice(0, 20);
 }
 
 export function recordIdOf(record: Row): string {
@@ -46,7 +52,9 @@ function stableJson(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return '[' + value.map(stableJson).join(',') + ']';
   if (value && typeof value === 'object') {
-    const entries = Object.keys(value as Row).sort().map((k) => JSON.stringify(k) + ':' + stableJson((value as Row)[k]));
+    const entries = Object.keys(value as Row)
+      .sort()
+      .map((k) => JSON.stringify(k) + ':' + stableJson((value as Row)[k]));
     return '{' + entries.join(',') + '}';
   }
   return JSON.stringify(value ?? null);

@@ -143,7 +143,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const { rows } = await pool.query<OutboxRow>(CLAIM_OUTBOX_SQL, [cursor, batchSize, leaseMs]);
     if (rows.length === 0) return { claimed: 0, dispatched: 0, last: cursor, unavailable: false };
     rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
-    const results = await Promise.allSettled(rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id, row.jobs)));
+    const results = await Promise.allSettled(
+      rows.map((row) => client.dispatch(row.entity, row.operation, row.record, row.event_id, row.jobs)),
+    );
     const ok: string[] = [];
     let unavailable = false;
     for (let i = 0; i < rows.length; i++) {
@@ -159,13 +161,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const kind = (result.reason as { kind?: string })?.kind;
       if (kind === 'unmatched') {
         // A rolling deploy or a renamed job: the workflow ids the app was given must still come to exist.
-        const { rows: [mark] } = await pool.query(MARK_UNMATCHED_SQL, [row.id, unmatchedRetryMs, error]);
+        const {
+          rows: [mark],
+        } = await pool.query(MARK_UNMATCHED_SQL, [row.id, unmatchedRetryMs, error]);
         if (mark?.first) logger.warn('outbox.unmatched', { ...fields, jobs: row.jobs ?? [], error });
       } else if (kind === 'unavailable' || (kind === undefined && isTemporalUnavailable(result.reason))) {
         unavailable = true;
         await pool.query(MARK_UNAVAILABLE_SQL, [row.id, error, unavailableRetryMs]);
       } else {
-        const { rows: [mark] } = await pool.query(MARK_REFUSED_SQL, [row.id, error, maxAttempts]);
+        const {
+          rows: [mark],
+        } = await pool.query(MARK_REFUSED_SQL, [row.id, error, maxAttempts]);
         if (mark?.dead) logger.error('outbox.dead', { ...fields, attempts: mark.attempts, error });
         else logger.warn('outbox.dispatch_failed', { ...fields, attempts: mark?.attempts, error });
       }
@@ -196,7 +202,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (stopped) return;
     pollTimer = setTimeout(async () => {
       wake('poll');
-      if (Date.now() - lastPrune >= pruneIntervalMs) await prune().catch((err) => logger.warn('outbox.prune_failed', { error: (err as Error).message }));
+      if (Date.now() - lastPrune >= pruneIntervalMs)
+        await prune().catch((err) => logger.warn('outbox.prune_failed', { error: (err as Error).message }));
       schedulePoll();
     }, pollIntervalMs);
     pollTimer.unref?.();

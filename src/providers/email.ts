@@ -105,7 +105,8 @@ export function messageIdFor(idempotencyKey: string): string {
       return /[A-Za-z0-9_-]/.test(c) ? c : '=' + b.toString(16).toUpperCase().padStart(2, '0');
     })
     .join('');
-  const left = escaped.length > 0 && escaped.length <= 200 ? escaped : 'sha256.' + createHash('sha256').update(idempotencyKey).digest('hex');
+  const left =
+    escaped.length > 0 && escaped.length <= 200 ? escaped : 'sha256.' + createHash('sha256').update(idempotencyKey).digest('hex');
   return `<${left}@forge-jobs>`;
 }
 
@@ -134,7 +135,10 @@ function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext
   checkNoLineBreak('subject', req.subject);
   if (req.text !== undefined && typeof req.text !== 'string') throw new PermanentError('email.send: text must be a string');
   if (req.html !== undefined && typeof req.html !== 'string') throw new PermanentError('email.send: html must be a string');
-  checkPayloadSize('email.send: the body (text + html)', Buffer.byteLength(req.text ?? '', 'utf8') + Buffer.byteLength(req.html ?? '', 'utf8'));
+  checkPayloadSize(
+    'email.send: the body (text + html)',
+    Buffer.byteLength(req.text ?? '', 'utf8') + Buffer.byteLength(req.html ?? '', 'utf8'),
+  );
 
   const headers: Record<string, string> = {};
   for (const [name, rawValue] of Object.entries(req.headers ?? {})) {
@@ -220,7 +224,8 @@ export function classifySmtpError(err: unknown): Error {
   if (typeof e.responseCode === 'number') {
     const reply = `${e.responseCode}${enhancedStatus(e.response)}${code}`;
     // 503 (bad sequence of commands) blames the session, not the message: a new connection can succeed.
-    if (e.responseCode >= 500 && e.responseCode !== 503) return new PermanentError(`SMTP server refused the message: ${reply}`, 'smtp_rejected');
+    if (e.responseCode >= 500 && e.responseCode !== 503)
+      return new PermanentError(`SMTP server refused the message: ${reply}`, 'smtp_rejected');
     return new TransientError(`SMTP server deferred the message: ${reply}`, undefined, 'smtp_deferred');
   }
   // No reply code: nodemailer's own message, unless it carries a server answer (then only the code).

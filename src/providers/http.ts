@@ -40,14 +40,21 @@ const CROSS_ORIGIN_DROPPED = new Set(['authorization', 'cookie', 'proxy-authoriz
 
 /** An HTTP response status that ends the effect: permanent for most 4xx, transient for 408/425/429/5xx. */
 export class HttpStatusError extends PermanentError {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message, 'http_status');
     this.name = 'HttpStatusError';
   }
 }
 
 export class HttpTransientStatusError extends TransientError {
-  constructor(message: string, readonly status: number, retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+    retryAfterMs?: number,
+  ) {
     super(message, retryAfterMs, 'http_status');
     this.name = 'HttpTransientStatusError';
   }
@@ -116,7 +123,8 @@ function prepare(req: HttpRequest, ctx: EffectContext): PreparedRequest {
     method = asked;
   } else {
     // The capability is what the sandbox granted; a request may not widen it with another method.
-    if (asked && asked !== implied) throw new PermanentError(`${req.capability}: method ${asked} does not match the capability (${implied})`);
+    if (asked && asked !== implied)
+      throw new PermanentError(`${req.capability}: method ${asked} does not match the capability (${implied})`);
     method = implied;
   }
   if (!ALLOWED_METHODS.has(method)) throw new PermanentError(`${req.capability}: method ${JSON.stringify(method)} is not allowed`);
@@ -147,7 +155,8 @@ function prepare(req: HttpRequest, ctx: EffectContext): PreparedRequest {
     body = JSON.stringify(req.body);
     if (!('content-type' in headers)) headers['content-type'] = 'application/json';
   }
-  if (body !== undefined) checkPayloadSize(`${req.capability}: the request body`, typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
+  if (body !== undefined)
+    checkPayloadSize(`${req.capability}: the request body`, typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
   return { method, url, headers, body };
 }
 
@@ -182,7 +191,8 @@ async function exchange(agent: Dispatcher, first: PreparedRequest, allow: readon
   try {
     for (let redirects = 0; ; redirects++) {
       // An address literal is refused here already, so its error never depends on the connector path.
-      if (isIpLiteral(current.url.hostname)) assertAddressAllowed(current.url.hostname, current.url.hostname.replace(/^\[|\]$/g, ''), allow);
+      if (isIpLiteral(current.url.hostname))
+        assertAddressAllowed(current.url.hostname, current.url.hostname.replace(/^\[|\]$/g, ''), allow);
 
       const res = await undiciRequest(current.url, {
         dispatcher: agent,

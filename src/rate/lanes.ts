@@ -41,7 +41,11 @@ export function rateLanes(config: RuntimeConfig, taskQueue: string): RateLane[] 
  * The lane of one job: its own rate first, then the rate of the provider its capabilities send through
  * (email before http for a job that has both, since one lane carries a job's every send).
  */
-export function laneOfJob(config: RuntimeConfig, taskQueue: string, job: { name: string; capabilities: readonly string[] }): RateLane | undefined {
+export function laneOfJob(
+  config: RuntimeConfig,
+  taskQueue: string,
+  job: { name: string; capabilities: readonly string[] },
+): RateLane | undefined {
   const own = Object.prototype.hasOwnProperty.call(config.jobs.rates, job.name) ? config.jobs.rates[job.name] : undefined;
   if (own) return lane(taskQueue, `job/${job.name}`, own);
   if (config.email?.rate && job.capabilities.includes('email.send')) return lane(taskQueue, 'email', config.email.rate);

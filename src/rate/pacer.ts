@@ -81,7 +81,11 @@ export function watchLaneWorkers(
   let stopped = false;
   const refresh = async () => {
     try {
-      const response = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPE.activity });
+      const response = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType: TASK_QUEUE_TYPE.activity,
+      });
       const now = Date.now();
       const fresh = new Set(
         (response.pollers ?? [])

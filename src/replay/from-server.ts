@@ -88,7 +88,10 @@ export async function replayFromServer(options: ServerReplayOptions): Promise<Se
 async function selectRuns(client: Client, query: string | undefined, limit: number): Promise<WorkflowExecutionInfo[]> {
   if (query !== undefined) return take(client.workflow.list({ query }), limit);
   const { open, closed } = defaultReplayQueries();
-  return [...(await take(client.workflow.list({ query: open }), Infinity)), ...(await take(client.workflow.list({ query: closed }), limit))];
+  return [
+    ...(await take(client.workflow.list({ query: open }), Infinity)),
+    ...(await take(client.workflow.list({ query: closed }), limit)),
+  ];
 }
 
 async function take<T>(items: AsyncIterable<T>, limit: number): Promise<T[]> {

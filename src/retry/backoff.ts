@@ -20,7 +20,8 @@ export interface BackoffOptions {
 export function backoffMs(attempt: number, opts: BackoffOptions = {}): number {
   const n = Number.isFinite(attempt) ? Math.max(1, Math.floor(attempt)) : 1;
   const hint = opts.retryAfterMs;
-  const base = hint !== undefined && Number.isFinite(hint) && hint >= 0 ? Math.min(hint, MAX_BACKOFF_MS) : Math.min(n * n * 1000, MAX_BACKOFF_MS);
+  const base =
+    hint !== undefined && Number.isFinite(hint) && hint >= 0 ? Math.min(hint, MAX_BACKOFF_MS) : Math.min(n * n * 1000, MAX_BACKOFF_MS);
   const r = Math.min(Math.max((opts.random ?? Math.random)(), 0), 1);
   return Math.min(Math.round(base + base * JITTER * r), MAX_BACKOFF_MS);
 }

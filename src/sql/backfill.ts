@@ -38,7 +38,10 @@ export function countRowsQuery(entity: EntityDef, filter: FilterExpr | undefined
 export function firstIdsQuery(entity: EntityDef, filter: FilterExpr | undefined, limit: number): Statement {
   const w = where(entity, filter, null);
   const id = `${T}.${quoteIdent('id')}`;
-  return { text: `SELECT ${id}::text AS id FROM ${quoteTable(entity.table)} AS ${T} WHERE ${w.sql} ORDER BY ${id} LIMIT ${Math.max(0, Math.floor(limit))}`, values: w.values };
+  return {
+    text: `SELECT ${id}::text AS id FROM ${quoteTable(entity.table)} AS ${T} WHERE ${w.sql} ORDER BY ${id} LIMIT ${Math.max(0, Math.floor(limit))}`,
+    values: w.values,
+  };
 }
 
 export interface PageParams {

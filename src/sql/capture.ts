@@ -144,7 +144,8 @@ END`;
     `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp ` +
     `AS $forge_jobs$${body}$forge_jobs$`;
   const createTrigger =
-    `CREATE TRIGGER ${quoteIdent(triggerName)} AFTER ${event} ON ${quoteTable(table)} ` + `REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`;
+    `CREATE TRIGGER ${quoteIdent(triggerName)} AFTER ${event} ON ${quoteTable(table)} ` +
+    `REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`;
   const hash = createHash('sha256').update(`${createFunction}\n${createTrigger}`).digest('hex').slice(0, 16);
   const comment = COMMENT_PREFIX + JSON.stringify({ entity, operation, table, trigger: triggerName, hash });
   return {
@@ -184,8 +185,22 @@ export const INSTALLED_CAPTURE_SQL = `
    ORDER BY p.proname`;
 
 export function parseInstalled(row: { function_name: string; comment: string; trigger_present: boolean }): InstalledCapture {
-  const meta = JSON.parse(row.comment.slice(COMMENT_PREFIX.length)) as { entity: string; operation: CaptureOperation; table: string; trigger: string; hash: string };
-  return { entity: meta.entity, operation: meta.operation, table: meta.table, functionName: row.function_name, triggerName: meta.trigger, hash: meta.hash, triggerPresent: row.trigger_present };
+  const meta = JSON.parse(row.comment.slice(COMMENT_PREFIX.length)) as {
+    entity: string;
+    operation: CaptureOperation;
+    table: string;
+    trigger: string;
+    hash: string;
+  };
+  return {
+    entity: meta.entity,
+    operation: meta.operation,
+    table: meta.table,
+    functionName: row.function_name,
+    triggerName: meta.trigger,
+    hash: meta.hash,
+    triggerPresent: row.trigger_present,
+  };
 }
 
 /** Drops a trigger (when its table still exists) and its function. */

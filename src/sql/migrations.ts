@@ -15,7 +15,11 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 1, name: 'effect_ledger', sql: CREATE_LEDGER_SQL },
   { id: 2, name: 'outbox', sql: CREATE_OUTBOX_SQL },
   // The ledger is pruned by age (src/client/prune.ts): without this index every sweep reads the whole table.
-  { id: 3, name: 'effect_ledger_created_at', sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)` },
+  {
+    id: 3,
+    name: 'effect_ledger_created_at',
+    sql: `CREATE INDEX IF NOT EXISTS effect_ledger_created_at_idx ON forge_jobs.effect_ledger (created_at)`,
+  },
   // A large job's dead targets, kept where a redrive can page them instead of in one failure payload.
   { id: 4, name: 'dead_targets', sql: CREATE_DEAD_TARGETS_SQL },
   { id: 5, name: 'outbox_event_ids_leases_dead', sql: OUTBOX_EDGES_SQL },

@@ -30,12 +30,7 @@ const JOIN = 'j';
  * key values for a relation stored on the source table, their ids otherwise. The filter, when given, is the job's
  * needs_filter: the caller passes it for the last hop only.
  */
-export function hopQuery(
-  relation: RelationDef,
-  fromTable: string,
-  keys: unknown[],
-  filter?: HopFilter,
-): SqlQuery {
+export function hopQuery(relation: RelationDef, fromTable: string, keys: unknown[], filter?: HopFilter): SqlQuery {
   const { sql: where, values } = hopWhere(relation, fromTable, keys, filter);
   const id = `${TARGET}.${quoteIdent('id')}`;
   return { text: `SELECT ${TARGET}.* FROM ${quoteTable(relation.target_table)} AS ${TARGET} WHERE ${where} ORDER BY ${id}`, values };

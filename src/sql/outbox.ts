@@ -200,7 +200,16 @@ export interface OutboxRowInput {
 export function enqueueOutboxStatement(row: OutboxRowInput, options: { leaseMs?: number; notify?: boolean } = {}): Statement {
   return {
     text: ENQUEUE_OUTBOX_SQL,
-    values: [row.eventId ?? null, row.entity, row.operation, JSON.stringify(row.record), row.recordKey, row.jobs.length ? row.jobs : null, options.leaseMs ?? null, options.notify ?? false],
+    values: [
+      row.eventId ?? null,
+      row.entity,
+      row.operation,
+      JSON.stringify(row.record),
+      row.recordKey,
+      row.jobs.length ? row.jobs : null,
+      options.leaseMs ?? null,
+      options.notify ?? false,
+    ],
   };
 }
 
@@ -222,5 +231,15 @@ export async function insertOutboxRow(tx: Queryable, row: OutboxRowInput): Promi
 
 /** A row written after the event's transaction committed (its own transaction), every value given. */
 export function outboxRowStatement(row: OutboxRowInput & { eventId: string; transactionId?: string }): Statement {
-  return { text: INSERT_OUTBOX_SQL, values: [row.eventId, row.entity, row.operation, JSON.stringify(row.record), row.transactionId ?? null, row.jobs.length ? row.jobs : null] };
+  return {
+    text: INSERT_OUTBOX_SQL,
+    values: [
+      row.eventId,
+      row.entity,
+      row.operation,
+      JSON.stringify(row.record),
+      row.transactionId ?? null,
+      row.jobs.length ? row.jobs : null,
+    ],
+  };
 }

@@ -105,7 +105,14 @@ export function insertDeadTargets(workflowId: string, runId: string, dead: DeadT
       `INSERT INTO ${DEAD_TARGETS_TABLE} (workflow_id, run_id, target, type, reason, attempts)` +
       ` SELECT $1, $2, d.target, d.type, d.reason, d.attempts FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS d(target, type, reason, attempts)` +
       ` ON CONFLICT (workflow_id, run_id, target) DO NOTHING`,
-    values: [workflowId, runId, dead.map((d) => d.target), dead.map((d) => d.type ?? null), dead.map((d) => d.reason), dead.map((d) => d.attempts)],
+    values: [
+      workflowId,
+      runId,
+      dead.map((d) => d.target),
+      dead.map((d) => d.type ?? null),
+      dead.map((d) => d.reason),
+      dead.map((d) => d.attempts),
+    ],
   };
 }
 

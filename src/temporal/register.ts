@@ -4,7 +4,14 @@
  */
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
 import { msNumberToTs, tsToMs } from '@temporalio/common/lib/time';
-import { DEFAULT_NAMESPACE, GRPC_STATUS, INDEXED_VALUE_TYPE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES, type SearchAttributeName } from '../names';
+import {
+  DEFAULT_NAMESPACE,
+  GRPC_STATUS,
+  INDEXED_VALUE_TYPE,
+  SEARCH_ATTRIBUTES,
+  SEARCH_ATTRIBUTE_TYPES,
+  type SearchAttributeName,
+} from '../names';
 
 export { INDEXED_VALUE_TYPE };
 
@@ -39,7 +46,10 @@ export async function ensureSearchAttributes(
 }
 
 /** Custom search attribute names mapped to their IndexedValueType number. */
-export async function listCustomSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string = DEFAULT_NAMESPACE): Promise<Record<string, number>> {
+export async function listCustomSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string = DEFAULT_NAMESPACE,
+): Promise<Record<string, number>> {
   const response = await connection.operatorService.listSearchAttributes({ namespace });
   const result: Record<string, number> = {};
   for (const [name, type] of Object.entries(response.customAttributes ?? {})) result[name] = Number(type);
@@ -47,7 +57,10 @@ export async function listCustomSearchAttributes(connection: Pick<Connection, 'o
 }
 
 /** The namespace's retention in ms, or undefined when the namespace does not exist. */
-export async function namespaceRetentionMs(connection: Pick<Connection, 'workflowService'>, namespace: string): Promise<number | undefined> {
+export async function namespaceRetentionMs(
+  connection: Pick<Connection, 'workflowService'>,
+  namespace: string,
+): Promise<number | undefined> {
   try {
     const response = await connection.workflowService.describeNamespace({ namespace });
     return tsToMs(response.config?.workflowExecutionRetentionTtl);
@@ -58,7 +71,11 @@ export async function namespaceRetentionMs(connection: Pick<Connection, 'workflo
 }
 
 /** Registers a namespace; false when another process registered it first. */
-export async function registerNamespace(connection: Pick<Connection, 'workflowService'>, namespace: string, retentionMs: number): Promise<boolean> {
+export async function registerNamespace(
+  connection: Pick<Connection, 'workflowService'>,
+  namespace: string,
+  retentionMs: number,
+): Promise<boolean> {
   try {
     await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msNumberToTs(retentionMs) });
     return true;
@@ -69,7 +86,11 @@ export async function registerNamespace(connection: Pick<Connection, 'workflowSe
 }
 
 /** Registers the namespace when it is missing; safe from several processes. True when this call created it. */
-export async function ensureNamespace(connection: Pick<Connection, 'workflowService'>, namespace: string, retentionMs: number): Promise<boolean> {
+export async function ensureNamespace(
+  connection: Pick<Connection, 'workflowService'>,
+  namespace: string,
+  retentionMs: number,
+): Promise<boolean> {
   if ((await namespaceRetentionMs(connection, namespace)) !== undefined) return false;
   return registerNamespace(connection, namespace, retentionMs);
 }

@@ -7,7 +7,18 @@ import { ApplicationFailure, executeChild, patched, setHandler, startChild, work
 import { jobActivities, reportJob } from './activities';
 import { keepSamples } from './batches';
 import { jobPartWorkflow } from './part';
-import { attemptFailedSignal, countRetry, newStatus, partProgressSignal, setFailure, setRetries, setState, stateQuery, statusQuery, type JobStatus } from './state';
+import {
+  attemptFailedSignal,
+  countRetry,
+  newStatus,
+  partProgressSignal,
+  setFailure,
+  setRetries,
+  setState,
+  stateQuery,
+  statusQuery,
+  type JobStatus,
+} from './state';
 import { jobTargetsWorkflow, runTargets } from './targets';
 import {
   FAILURE_TYPES,
@@ -84,14 +95,28 @@ async function pagedJob(run: Run): Promise<JobResult> {
     const { targetEntity, targetIds } = resolved;
     status.targets = targetIds.length;
     const { eventId, job, entity, operation, capabilities } = input;
-    const base = { eventId, job, entity, operation, capabilities, jobWorkflowId: workflowId, jobRunId: jobRef.runId, targetEntity, ...(redrive && { redrive: true as const }) };
+    const base = {
+      eventId,
+      job,
+      entity,
+      operation,
+      capabilities,
+      jobWorkflowId: workflowId,
+      jobRunId: jobRef.runId,
+      targetEntity,
+      ...(redrive && { redrive: true as const }),
+    };
     const result = await runTargets(base, targetIds, input.policy, onDone(status), false);
     return finish(run, result, targetIds.length, targetEntity);
   }
   return runParts(run, jobRef, resolved);
 }
 
-async function runParts(run: Run, jobRef: JobRef, resolved: { targetEntity: string; total: number; parts: TargetId[] }): Promise<JobResult> {
+async function runParts(
+  run: Run,
+  jobRef: JobRef,
+  resolved: { targetEntity: string; total: number; parts: TargetId[] },
+): Promise<JobResult> {
   const { input, status, report, workflowId } = run;
   const { targetEntity, total, parts } = resolved;
   status.targets = total;
@@ -179,12 +204,15 @@ async function finish(run: Run, result: TargetsResult, targets: number, targetEn
   status.deadTargets = result.dead.slice(0, MAX_DEAD_LISTED);
   if (result.dead.length > 0) {
     const first = result.dead[0];
-    const reason =
-      result.dead.length === 1
-        ? first.reason
-        : `${result.dead.length} of ${targets} targets dead; first: ${first.reason}`;
+    const reason = result.dead.length === 1 ? first.reason : `${result.dead.length} of ${targets} targets dead; first: ${first.reason}`;
     const sandbox = result.dead.some((d) => d.type === FAILURE_TYPES.sandbox);
-    return die(status, report, reason, { targets, completed: result.completed, dead: result.dead }, sandbox ? FAILURE_TYPES.sandbox : (first.type ?? FAILURE_TYPES.dead));
+    return die(
+      status,
+      report,
+      reason,
+      { targets, completed: result.completed, dead: result.dead },
+      sandbox ? FAILURE_TYPES.sandbox : (first.type ?? FAILURE_TYPES.dead),
+    );
   }
   setState(status, 'completed');
   await reportJob({ ...report, state: 'completed', targets, completed: result.completed, dead: 0 });
@@ -199,7 +227,10 @@ async function unpagedJob(run: Run): Promise<JobResult> {
   let targetEntity: string;
   let targetIds: TargetId[];
   try {
-    ({ targetEntity, targetIds } = (await resolveTargets({ job: input.job, entity: input.entity, record: input.record })) as { targetEntity: string; targetIds: TargetId[] });
+    ({ targetEntity, targetIds } = (await resolveTargets({ job: input.job, entity: input.entity, record: input.record })) as {
+      targetEntity: string;
+      targetIds: TargetId[];
+    });
   } catch (err) {
     return die(status, report, `needs resolution failed: ${reasonOf(err)}`, { targets: 0, completed: 0, dead: [] }, FAILURE_TYPES.needs);
   }

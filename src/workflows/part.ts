@@ -26,7 +26,14 @@ export async function jobPartWorkflow(input: PartInput): Promise<PartResult> {
   else {
     const { targetBounds } = pagedActivities(policy);
     const bounds = await targetBounds({ jobRef: input.jobRef, targetEntity: input.targetEntity, range: input.range, every: size });
-    carry = { attempt: 1, units: ranges(input.range, bounds), pending: [], delayMs: 0, totals: { completed: 0, dead: 0, retried: 0 }, samples: [] };
+    carry = {
+      attempt: 1,
+      units: ranges(input.range, bounds),
+      pending: [],
+      delayMs: 0,
+      totals: { completed: 0, dead: 0, retried: 0 },
+      samples: [],
+    };
   }
 
   for (;;) {

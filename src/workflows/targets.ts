@@ -6,7 +6,16 @@
 import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
 import { batchActivities, jobActivities } from './activities';
 import { mapLimit } from '../map-limit';
-import { FAILURE_TYPES, type DeadTarget, type EffectInput, type JobPolicy, type TargetId, type TargetOutcome, type TargetsInput, type TargetsResult } from './types';
+import {
+  FAILURE_TYPES,
+  type DeadTarget,
+  type EffectInput,
+  type JobPolicy,
+  type TargetId,
+  type TargetOutcome,
+  type TargetsInput,
+  type TargetsResult,
+} from './types';
 
 type Base = Omit<EffectInput, 'targetId' | 'maxAttempts'>;
 /** A target's end: completed (or skipped), or dead with its reason. */
@@ -71,7 +80,8 @@ async function runBatches(base: Base, targetIds: TargetId[], policy: JobPolicy, 
     let delayMs = 0;
     for (const outcome of outcomes) {
       if (outcome.status !== 'failed') settle(outcome.target);
-      else if (outcome.nonRetryable || policy.maxAttempts <= 1) settle(outcome.target, deadOf(outcome.target, outcome.type, outcome.message));
+      else if (outcome.nonRetryable || policy.maxAttempts <= 1)
+        settle(outcome.target, deadOf(outcome.target, outcome.type, outcome.message));
       else {
         alone.push(outcome.target);
         delayMs = Math.max(delayMs, outcome.retryAfterMs ?? 0);

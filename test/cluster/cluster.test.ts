@@ -131,15 +131,27 @@ through = { table = "ticket_tags", source_key = "ticket_id", target_key = "tag_i
 function startWorker(name: string, configPath: string): WorkerProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, FORGE_LOG_LEVEL: 'info' };
   // the generated file alone says where everything is
-  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'FORGE_RUNTIME_CONFIG', 'FORGE_ARTIFACT', 'FORGE_CODEC_KEY', 'FORGE_ENV']) {
+  for (const key of [
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'FORGE_RUNTIME_CONFIG',
+    'FORGE_ARTIFACT',
+    'FORGE_CODEC_KEY',
+    'FORGE_ENV',
+  ]) {
     delete env[key];
   }
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', join(HELPDESK, 'artifact.json'), '--config', configPath], {
-    cwd: workDir,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', join(HELPDESK, 'artifact.json'), '--config', configPath],
+    {
+      cwd: workDir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logFile = createWriteStream(join(workDir, `${name}.log`));
   let markReady: () => void = () => undefined;
   let failReady: (error: Error) => void = () => undefined;
@@ -175,12 +187,23 @@ interface Ticket {
 }
 
 async function insertTicket(tx: { query: Pool['query'] }, org: string, subject: string) {
-  const { rows: [o] } = await tx.query('SELECT id FROM organizations WHERE name = $1', [org]);
-  const { rows: [author] } = await tx.query(
+  const {
+    rows: [o],
+  } = await tx.query('SELECT id FROM organizations WHERE name = $1', [org]);
+  const {
+    rows: [author],
+  } = await tx.query(
     `SELECT u.id FROM users u JOIN organization_members m ON m.user_id = u.id WHERE m.organization_id = $1 AND u.role = 'customer' ORDER BY u.email LIMIT 1`,
     [o.id],
   );
-  const { rows: [ticket] } = await tx.query('INSERT INTO tickets (subject, body, org_id, author_id) VALUES ($1, $2, $3, $4) RETURNING *', [subject, 'It broke.', o.id, author.id]);
+  const {
+    rows: [ticket],
+  } = await tx.query('INSERT INTO tickets (subject, body, org_id, author_id) VALUES ($1, $2, $3, $4) RETURNING *', [
+    subject,
+    'It broke.',
+    o.id,
+    author.id,
+  ]);
   return ticket;
 }
 
@@ -212,7 +235,6 @@ async function agentsOf(org: string): Promise<string[]> {
   );
   return rows.map((r) => r.email);
 }
-
 
 const mailsFor = (subject: string) => sink.messages().filter((m) => m.subject === `New ticket: ${subject}`);
 
@@ -259,7 +281,10 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
         const runs = [];
         for await (const wf of inspector.workflow.list({ query: `ForgeRecordId = "${t.id}"` })) runs.push(wf);
         if (runs.length < 2 || runs.some((r) => r.status.name !== 'COMPLETED')) return false;
-        workflowIds.set(t.id, runs.map((r) => r.workflowId));
+        workflowIds.set(
+          t.id,
+          runs.map((r) => r.workflowId),
+        );
       }
       return true;
     },
@@ -278,7 +303,8 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
     }
   }
   const jobs = new Set<string>();
-  for await (const wf of inspector.workflow.list({ query: `ExecutionStatus = "Completed"` })) jobs.add(wf.typedSearchAttributes.get(SA.job) as string);
+  for await (const wf of inspector.workflow.list({ query: `ExecutionStatus = "Completed"` }))
+    jobs.add(wf.typedSearchAttributes.get(SA.job) as string);
   expect([...jobs].sort()).toEqual(['log_ticket_created', 'notify_agents']);
 
   // The ledger-protected entity.create: one ActivityLog row per ticket.
@@ -289,13 +315,17 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   expect(tickets.map((t) => [t.subject, logged.get(t.subject) ?? 0])).toEqual(tickets.map((t) => [t.subject, 1]));
 
   // Every agent of the ticket's organization got its mail; duplicates are counted by Message-ID.
-  await eventually(async () => {
-    for (const t of tickets) {
-      const to = new Set(mailsFor(t.subject).flatMap((m) => m.to));
-      for (const agent of await agentsOf(t.org)) if (!to.has(agent)) return false;
-    }
-    return true;
-  }, 30_000, 'every expected mail');
+  await eventually(
+    async () => {
+      for (const t of tickets) {
+        const to = new Set(mailsFor(t.subject).flatMap((m) => m.to));
+        for (const agent of await agentsOf(t.org)) if (!to.has(agent)) return false;
+      }
+      return true;
+    },
+    30_000,
+    'every expected mail',
+  );
   for (const t of tickets) {
     const delivered = [...new Set(mailsFor(t.subject).flatMap((m) => m.to))].sort();
     expect(delivered).toEqual(await agentsOf(t.org));
@@ -304,11 +334,17 @@ test('every helpdesk job completes exactly once through a Temporal server crash 
   for (const mail of sink.messages()) byMessageId.set(mail.messageId, (byMessageId.get(mail.messageId) ?? 0) + 1);
   const duplicates = [...byMessageId.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
   const total = await expectedMails(tickets);
-  for (const [phase, list] of [['phase 1 (server killed)', phase1], ['phase 2 (outbox during outage)', phase2], ['phase 3 (worker killed)', phase3]] as const) {
+  for (const [phase, list] of [
+    ['phase 1 (server killed)', phase1],
+    ['phase 2 (outbox during outage)', phase2],
+    ['phase 3 (worker killed)', phase3],
+  ] as const) {
     const last = Math.max(...list.flatMap((t) => mailsFor(t.subject).map((m) => Date.parse(m.receivedAt))));
     say(`${phase}: last mail at ${((last - started) / 1000).toFixed(1)}s`);
   }
-  say(`${tickets.length} tickets, ${tickets.length * 2} jobs completed once each; ${sink.messages().length} mails for ${total} expected, ${duplicates} duplicate(s) by Message-ID`);
+  say(
+    `${tickets.length} tickets, ${tickets.length * 2} jobs completed once each; ${sink.messages().length} mails for ${total} expected, ${duplicates} duplicate(s) by Message-ID`,
+  );
   // A mail is never sent twice under two ids (every Message-ID belongs to one (job, target)), nor twice under one.
   expect(byMessageId.size).toBe(total);
   expect(duplicates).toBe(0);

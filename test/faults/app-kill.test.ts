@@ -74,7 +74,10 @@ test('kill -9 the app after commit, before dispatch: the relay starts every comm
     done = Math.max(done, ...group.map((c) => Number(c.row.id)));
     const ids = group.flatMap((c) => workflowIdsOf(c.row, c.eventId));
     const outcome = await waitForWorkflows(temporal, ids, 120_000);
-    const missing = missingDeliveries(stack, group.map((c) => c.row.id));
+    const missing = missingDeliveries(
+      stack,
+      group.map((c) => c.row.id),
+    );
     const lost = outcome.open.length + outcome.dead + missing.length;
     totalLost += lost;
     record({
@@ -85,7 +88,10 @@ test('kill -9 the app after commit, before dispatch: the relay starts every comm
       completed: outcome.completed,
       dead: outcome.dead,
       lost,
-      duplicates: duplicatesOf(stack, group.map((c) => c.row.id)),
+      duplicates: duplicatesOf(
+        stack,
+        group.map((c) => c.row.id),
+      ),
       note: `${group.length} orders committed, ${printed} acknowledged to the app before its kill${note}`,
     });
     return group.length;
@@ -101,7 +107,12 @@ test('kill -9 the app after commit, before dispatch: the relay starts every comm
   await sleep(200);
   worker = stack.startWorker();
   await worker.ready;
-  const n2 = await settle(2, 'SIGKILL app, worker+relay down, started after', second.printed, `; ${pending[0].n} outbox rows waited for the relay`);
+  const n2 = await settle(
+    2,
+    'SIGKILL app, worker+relay down, started after',
+    second.printed,
+    `; ${pending[0].n} outbox rows waited for the relay`,
+  );
 
   // Every order the app committed has its outbox row: they are written in one transaction.
   const { rows: orphans } = await stack.pool.query(

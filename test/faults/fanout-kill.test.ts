@@ -24,8 +24,13 @@ afterAll(async () => {
 });
 
 test(`kill -9 the worker ${KILLS} times during a ${MEMBERS}-target fan-out: every member mailed, none twice`, async () => {
-  const { rows: [list] } = await stack.pool.query(`INSERT INTO lists (title) VALUES ('all') RETURNING *`);
-  await stack.pool.query(`INSERT INTO members (list_id, email) SELECT $1, 'm' || g || '@faults.test' FROM generate_series(1, ${MEMBERS}) g`, [list.id]);
+  const {
+    rows: [list],
+  } = await stack.pool.query(`INSERT INTO lists (title) VALUES ('all') RETURNING *`);
+  await stack.pool.query(
+    `INSERT INTO members (list_id, email) SELECT $1, 'm' || g || '@faults.test' FROM generate_series(1, ${MEMBERS}) g`,
+    [list.id],
+  );
   const [started] = await stack.client.afterCommit('List', 'update', list);
   const sentAtKill: number[] = [];
   for (let kill = 1; kill <= KILLS; kill++) {

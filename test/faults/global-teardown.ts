@@ -5,7 +5,10 @@ import type { FaultRow } from './harness';
 export default async function globalTeardown(): Promise<void> {
   const file = process.env.FORGE_FAULTS_RESULTS;
   if (!file || !existsSync(file)) return;
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FaultRow);
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FaultRow);
   const started = (globalThis as Record<string, unknown>).__faultsStarted as number | undefined;
   process.stdout.write('\n' + formatTable(rows) + '\n');
   const total = (k: 'jobs' | 'completed' | 'dead' | 'lost' | 'duplicates') => rows.reduce((a, r) => a + r[k], 0);
@@ -23,8 +26,22 @@ export default async function globalTeardown(): Promise<void> {
 
 function formatTable(rows: FaultRow[]): string {
   const head = ['scenario', 'round', 'fault', 'jobs', 'completed', 'dead', 'lost', 'duplicates', 'note'];
-  const body = rows.map((r) => [r.scenario, r.round, r.fault, String(r.jobs), String(r.completed), String(r.dead), String(r.lost), String(r.duplicates), r.note ?? '']);
+  const body = rows.map((r) => [
+    r.scenario,
+    r.round,
+    r.fault,
+    String(r.jobs),
+    String(r.completed),
+    String(r.dead),
+    String(r.lost),
+    String(r.duplicates),
+    r.note ?? '',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && i <= 7 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 && i <= 7 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join(' | ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join('\n');
 }

@@ -40,7 +40,9 @@ export const artifact = {
       name: 'Order',
       table: 'orders',
       fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: { customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false } },
+      relations: {
+        customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false },
+      },
     },
     // A fan-out (test/faults/fanout-kill.test.ts): one list update mails every member.
     List: {
@@ -56,7 +58,13 @@ export const artifact = {
     order_mail: { name: 'order_mail', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
     // no needs query: one POST per order
     order_hook: { name: 'order_hook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    mail_members: { name: 'mail_members', input_entity: 'List', needs_path: 'List.members', needs_filter: '', capabilities: ['email.send'] },
+    mail_members: {
+      name: 'mail_members',
+      input_entity: 'List',
+      needs_path: 'List.members',
+      needs_filter: '',
+      capabilities: ['email.send'],
+    },
   },
   hooks: [
     { entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] },
@@ -168,7 +176,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const quiet = () => undefined;
   const [temporal, pg] = await Promise.all([
     startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet }),
-    startEmbeddedPostgres({ dataDir: pgDataDir(), database: 'faults', postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'], log: quiet }),
+    startEmbeddedPostgres({
+      dataDir: pgDataDir(),
+      database: 'faults',
+      postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'],
+      log: quiet,
+    }),
   ]);
   const proxy = await startTcpProxy(pg.port);
   const dbUrl = pg.url;
@@ -257,11 +270,15 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
     clientLogs: clientLogger.records,
     workerEvents,
     startWorker() {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', artifactPath, '--config', configPath], {
-        cwd: ROOT,
-        env: { ...process.env, FORGE_LOG_LEVEL: 'info', FORGE_ENV: 'development', FORGE_CODEC_KEY: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', artifactPath, '--config', configPath],
+        {
+          cwd: ROOT,
+          env: { ...process.env, FORGE_LOG_LEVEL: 'info', FORGE_ENV: 'development', FORGE_CODEC_KEY: '' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let markReady: () => void = () => undefined;
       const ready = new Promise<void>((resolve) => (markReady = resolve));
       for (const stream of [child.stdout!, child.stderr!]) {
@@ -280,7 +297,10 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const proc: WorkerProcess = {
         child,
-        ready: Promise.race([ready, exited.then((code) => Promise.reject(new Error(`worker exited (${code}) before it was ready; see ${dir}/worker.log`)))]),
+        ready: Promise.race([
+          ready,
+          exited.then((code) => Promise.reject(new Error(`worker exited (${code}) before it was ready; see ${dir}/worker.log`))),
+        ]),
         exited,
         async kill9() {
           child.kill('SIGKILL');
@@ -306,7 +326,11 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
         } catch {
           stack.temporal.process.kill('SIGKILL');
         }
-        await new Promise((r) => (stack.temporal.process.exitCode !== null || stack.temporal.process.signalCode !== null ? r(undefined) : stack.temporal.process.once('exit', r)));
+        await new Promise((r) =>
+          stack.temporal.process.exitCode !== null || stack.temporal.process.signalCode !== null
+            ? r(undefined)
+            : stack.temporal.process.once('exit', r),
+        );
       } else {
         await stack.temporal.stop();
       }
@@ -428,7 +452,10 @@ export function duplicatesNow(stack: Stack): number {
 /** Duplicate deliveries of these orders' email and POST. */
 export function duplicatesOf(stack: Stack, orderIds: unknown[]): number {
   const extra = (n: number | undefined) => Math.max(0, (n ?? 0) - 1);
-  return orderIds.reduce<number>((a, id) => a + extra(stack.smtp.labelCounts.get(`Order ${id}`)) + extra(stack.http.labelCounts.get(`/orders/${id}`)), 0);
+  return orderIds.reduce<number>(
+    (a, id) => a + extra(stack.smtp.labelCounts.get(`Order ${id}`)) + extra(stack.http.labelCounts.get(`/orders/${id}`)),
+    0,
+  );
 }
 
 export interface FaultRow {
@@ -448,7 +475,9 @@ export interface FaultRow {
 /** Appends one row to the run's result file; jest.faults.config.js's teardown prints the table. */
 export function record(row: FaultRow): void {
   const file = process.env.FORGE_FAULTS_RESULTS;
-  log(`${row.scenario} ${row.round}: ${row.fault}: jobs ${row.jobs}, completed ${row.completed}, dead ${row.dead}, lost ${row.lost}, duplicates ${row.duplicates}${row.note ? ` (${row.note})` : ''}`);
+  log(
+    `${row.scenario} ${row.round}: ${row.fault}: jobs ${row.jobs}, completed ${row.completed}, dead ${row.dead}, lost ${row.lost}, duplicates ${row.duplicates}${row.note ? ` (${row.note})` : ''}`,
+  );
   if (file) appendFileSync(file, JSON.stringify(row) + '\n');
 }
 

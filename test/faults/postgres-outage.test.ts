@@ -4,7 +4,17 @@
  * completes after the outage. Round 1: the outage covers the needs of a whole burst; round 2: it starts in
  * the middle of the effects.
  */
-import { duplicatesOf, insertOrders, JOBS_PER_ORDER, missingDeliveries, record, sleep, startStack, waitForWorkflows, type Stack } from './harness';
+import {
+  duplicatesOf,
+  insertOrders,
+  JOBS_PER_ORDER,
+  missingDeliveries,
+  record,
+  sleep,
+  startStack,
+  waitForWorkflows,
+  type Stack,
+} from './harness';
 
 const OUTAGE_MS = 10_000;
 let stack: Stack;
@@ -34,10 +44,23 @@ test('Postgres unreachable for 10 s during needs: every job completes after it',
     }
     const failuresBefore = stack.workerEvents.filter((e) => e.event === 'job.failed').length;
     await sleep(OUTAGE_MS);
-    const completedDuringOutage = (await waitForWorkflows(await stack.temporalClient(), started.map((s) => s.workflowId), 1)).completed;
+    const completedDuringOutage = (
+      await waitForWorkflows(
+        await stack.temporalClient(),
+        started.map((s) => s.workflowId),
+        1,
+      )
+    ).completed;
     await stack.proxy.resume();
-    const outcome = await waitForWorkflows(await stack.temporalClient(), started.map((s) => s.workflowId), 120_000);
-    const missing = missingDeliveries(stack, rows.map((r) => r.id));
+    const outcome = await waitForWorkflows(
+      await stack.temporalClient(),
+      started.map((s) => s.workflowId),
+      120_000,
+    );
+    const missing = missingDeliveries(
+      stack,
+      rows.map((r) => r.id),
+    );
     const lost = rows.length * JOBS_PER_ORDER - started.length + outcome.open.length + outcome.dead + missing.length;
     totalLost += lost;
     const retried = stack.workerEvents.filter((e) => e.event === 'job.failed').length - failuresBefore;
@@ -49,7 +72,10 @@ test('Postgres unreachable for 10 s during needs: every job completes after it',
       completed: outcome.completed,
       dead: outcome.dead,
       lost,
-      duplicates: duplicatesOf(stack, rows.map((r) => r.id)),
+      duplicates: duplicatesOf(
+        stack,
+        rows.map((r) => r.id),
+      ),
       note: `${completedDuringOutage} completed during the outage; ${retried} effect attempts failed and were retried${outcome.reasons[0] ? `; ${outcome.reasons[0]}` : ''}`,
     });
   }

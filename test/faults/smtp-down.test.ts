@@ -3,7 +3,17 @@
  * (3 here), then the job is dead with the SMTP error as its reason; the HTTP job of the same event is not
  * affected. When the server comes back within the retries, the mail is delivered once.
  */
-import { duplicatesOf, insertOrders, JOBS_PER_ORDER, missingDeliveries, record, sleep, startStack, waitForWorkflows, type Stack } from './harness';
+import {
+  duplicatesOf,
+  insertOrders,
+  JOBS_PER_ORDER,
+  missingDeliveries,
+  record,
+  sleep,
+  startStack,
+  waitForWorkflows,
+  type Stack,
+} from './harness';
 
 let stack: Stack;
 
@@ -22,7 +32,11 @@ test('SMTP down for good: retried up to max_attempts, then dead with its reason'
   await stack.smtp.close();
   const rows = await insertOrders(stack.pool, 5, 'smtp down');
   const started = (await Promise.all(rows.map((row) => stack.client.afterCommit('Order', 'create', row)))).flat();
-  const outcome = await waitForWorkflows(await stack.temporalClient(), started.map((s) => s.workflowId), 60_000);
+  const outcome = await waitForWorkflows(
+    await stack.temporalClient(),
+    started.map((s) => s.workflowId),
+    60_000,
+  );
   const mail = started.filter((s) => s.job === 'order_mail');
   const hooks = started.filter((s) => s.job === 'order_hook');
   for (const s of mail) {
@@ -32,7 +46,10 @@ test('SMTP down for good: retried up to max_attempts, then dead with its reason'
     expect(failuresOf(s.workflowId)).toHaveLength(3);
   }
   for (const s of hooks) expect(outcome.statuses.get(s.workflowId)?.status).toBe('COMPLETED');
-  const hookMissing = missingDeliveries(stack, rows.map((r) => r.id)).filter((m) => m.startsWith('hook'));
+  const hookMissing = missingDeliveries(
+    stack,
+    rows.map((r) => r.id),
+  ).filter((m) => m.startsWith('hook'));
   record({
     scenario: 'smtp down',
     round: '1/2',
@@ -41,7 +58,10 @@ test('SMTP down for good: retried up to max_attempts, then dead with its reason'
     completed: outcome.completed,
     dead: outcome.dead,
     lost: outcome.open.length + hookMissing.length + (outcome.dead - mail.length),
-    duplicates: duplicatesOf(stack, rows.map((r) => r.id)),
+    duplicates: duplicatesOf(
+      stack,
+      rows.map((r) => r.id),
+    ),
     note: `${mail.length} mail jobs dead after ${failuresOf(mail[0].workflowId).length} attempts as expected: ${outcome.statuses.get(mail[0].workflowId)?.reason}`,
   });
 });
@@ -51,11 +71,21 @@ test('SMTP down for 2 s: the mail goes out on a retry, once', async () => {
   const started = (await Promise.all(rows.map((row) => stack.client.afterCommit('Order', 'create', row)))).flat();
   await sleep(2000);
   await stack.restartSmtp();
-  const outcome = await waitForWorkflows(await stack.temporalClient(), started.map((s) => s.workflowId), 60_000);
-  const missing = missingDeliveries(stack, rows.map((r) => r.id));
+  const outcome = await waitForWorkflows(
+    await stack.temporalClient(),
+    started.map((s) => s.workflowId),
+    60_000,
+  );
+  const missing = missingDeliveries(
+    stack,
+    rows.map((r) => r.id),
+  );
   const retried = started.filter((s) => s.job === 'order_mail').reduce((a, s) => a + failuresOf(s.workflowId).length, 0);
   const lost = rows.length * JOBS_PER_ORDER - started.length + outcome.open.length + outcome.dead + missing.length;
-  const duplicates = duplicatesOf(stack, rows.map((r) => r.id));
+  const duplicates = duplicatesOf(
+    stack,
+    rows.map((r) => r.id),
+  );
   record({
     scenario: 'smtp down',
     round: '2/2',

@@ -8,7 +8,19 @@ import { createJobClient } from '../../src';
 import { DEFAULT_START_DEADLINE_MS } from '../../src/client/start';
 import { loadRuntimeConfig } from '../../src/config';
 import { createMemoryLogger } from '../../src/log';
-import { artifact, duplicatesOf, insertOrders, JOBS_PER_ORDER, log, missingDeliveries, record, sleep, startStack, waitForWorkflows, type Stack } from './harness';
+import {
+  artifact,
+  duplicatesOf,
+  insertOrders,
+  JOBS_PER_ORDER,
+  log,
+  missingDeliveries,
+  record,
+  sleep,
+  startStack,
+  waitForWorkflows,
+  type Stack,
+} from './harness';
 
 const DOWN_MS = 30_000;
 let stack: Stack;

@@ -46,7 +46,9 @@ test('restart the dev server on its file database mid-run: every job completes, 
       await stack.client.withTransaction(
         stack.pool,
         async (tx, emit) => {
-          const { rows: [order] } = await tx.query(`INSERT INTO orders (customer_id, note) VALUES (2, 'while down') RETURNING *`);
+          const {
+            rows: [order],
+          } = await tx.query(`INSERT INTO orders (customer_id, note) VALUES (2, 'while down') RETURNING *`);
           emit('Order', 'create', order);
           committedWhileDown.push({ row: order, eventId: '' });
         },

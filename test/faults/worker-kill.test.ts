@@ -79,7 +79,11 @@ test(`kill -9 the worker during effects, ${ROUNDS} rounds: every job completes, 
     rounds.push({ rows, ids, killAfterMs, deliveredAtKill, skippedBefore, courierPid });
   }
   // An activity lost with a killed worker is retried after its start-to-close timeout (the job's [jobs] timeout).
-  const outcome = await waitForWorkflows(temporal, rounds.flatMap((r) => r.ids), 180_000);
+  const outcome = await waitForWorkflows(
+    temporal,
+    rounds.flatMap((r) => r.ids),
+    180_000,
+  );
   let totalLost = 0;
   // What a killed worker's courier did after the kill is on the worker's stderr, which it inherited.
   const finishedBy = (pid: number) => stack.workerEvents.filter((e) => e.event === 'courier.send_finished' && e.courier_pid === pid).length;
@@ -89,7 +93,10 @@ test(`kill -9 the worker during effects, ${ROUNDS} rounds: every job completes, 
     const completed = closed.filter((c) => c?.status === 'COMPLETED').length;
     const dead = closed.filter((c) => c?.status === 'FAILED').length;
     const open = closed.filter((c) => c === undefined).length;
-    const missing = missingDeliveries(stack, r.rows.map((row) => row.id));
+    const missing = missingDeliveries(
+      stack,
+      r.rows.map((row) => row.id),
+    );
     const lost = r.rows.length * JOBS_PER_ORDER - r.ids.length + open + dead + missing.length;
     totalLost += lost;
     record({
@@ -100,7 +107,10 @@ test(`kill -9 the worker during effects, ${ROUNDS} rounds: every job completes, 
       completed,
       dead,
       lost,
-      duplicates: duplicatesOf(stack, r.rows.map((row) => row.id)),
+      duplicates: duplicatesOf(
+        stack,
+        r.rows.map((row) => row.id),
+      ),
       ledgerSkips: next - r.skippedBefore,
       note: `${r.deliveredAtKill} sends before the kill; its courier finished ${finishedBy(r.courierPid)} in flight; ledger skipped ${next - r.skippedBefore} re-send(s)`,
     });
@@ -111,5 +121,6 @@ test(`kill -9 the worker during effects, ${ROUNDS} rounds: every job completes, 
   // Every killed worker's courier finished and exited; so does the last one when its worker stops.
   const lastCourier = latestCourierPid();
   await worker.stop();
-  for (const pid of [...rounds.map((r) => r.courierPid), lastCourier]) expect({ pid, exited: await waitForExit(pid, 15_000) }).toEqual({ pid, exited: true });
+  for (const pid of [...rounds.map((r) => r.courierPid), lastCourier])
+    expect({ pid, exited: await waitForExit(pid, 15_000) }).toEqual({ pid, exited: true });
 });

@@ -24,12 +24,22 @@ const rawArtifact = {
     NoteLog: {
       name: 'NoteLog',
       table: 'note_logs',
-      fields: { note_id: { name: 'note_id', type: 'string', sql_type: 'text' }, title: { name: 'title', type: 'string', sql_type: 'text' } },
+      fields: {
+        note_id: { name: 'note_id', type: 'string', sql_type: 'text' },
+        title: { name: 'title', type: 'string', sql_type: 'text' },
+      },
       relations: {},
     },
   },
   jobs: {
-    log_note: { name: 'log_note', input_entity: 'Note', needs_path: '', capabilities: ['entity.create'], target_entity: 'NoteLog', field_mappings: { note_id: 'data.id', title: 'data.title' } },
+    log_note: {
+      name: 'log_note',
+      input_entity: 'Note',
+      needs_path: '',
+      capabilities: ['entity.create'],
+      target_entity: 'NoteLog',
+      field_mappings: { note_id: 'data.id', title: 'data.title' },
+    },
   },
   hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }],
 };
@@ -48,7 +58,9 @@ let artifactPath: string;
 beforeAll(async () => {
   [db, big] = await Promise.all([createTestDatabase('backfill'), createTestDatabase('backfill_big')]);
   await Promise.all([db.pool.query(SCHEMA), big.pool.query(SCHEMA)]);
-  await big.pool.query(`INSERT INTO notes (title, status) SELECT 'note ' || g, CASE WHEN g % 5 = 0 THEN 'closed' ELSE 'open' END FROM generate_series(1, ${ROWS}) g`);
+  await big.pool.query(
+    `INSERT INTO notes (title, status) SELECT 'note ' || g, CASE WHEN g % 5 = 0 THEN 'closed' ELSE 'open' END FROM generate_series(1, ${ROWS}) g`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'forge-backfill-'));
   artifactPath = join(dir, 'artifact.json');
   writeFileSync(artifactPath, JSON.stringify(rawArtifact));
@@ -70,7 +82,9 @@ interface Run {
 }
 
 function backfill(args: string[], database = big.url): Run {
-  const child = spawn(process.execPath, [CLI, 'backfill', ...args, '--artifact', artifactPath, '--database', database], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'backfill', ...args, '--artifact', artifactPath, '--database', database], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   let stdout = '';
@@ -117,7 +131,9 @@ test(`a backfill of ${ROWS} rows stopped by Ctrl-C, then killed, then resumed st
   expect(Number(last.done)).toBeLessThan(ROWS);
 
   const status = await backfill(['status', '--json']).exit;
-  expect(JSON.parse(status.stdout).backfills).toEqual([expect.objectContaining({ job: 'log_note', state: 'stopped', done: last.done, total: ROWS })]);
+  expect(JSON.parse(status.stdout).backfills).toEqual([
+    expect.objectContaining({ job: 'log_note', state: 'stopped', done: last.done, total: ROWS }),
+  ]);
 
   // SIGKILL: no chance to record anything; the committed pages stand
   const second = backfill(['log_note', '--json', '--rate', '2000']);
@@ -132,7 +148,9 @@ test(`a backfill of ${ROWS} rows stopped by Ctrl-C, then killed, then resumed st
   const done = JSON.parse(third.stdout.trim().split('\n').pop()!);
   expect(done).toEqual(expect.objectContaining({ state: 'finished', done: ROWS, total: ROWS }));
 
-  const { rows: [counts] } = await big.pool.query(
+  const {
+    rows: [counts],
+  } = await big.pool.query(
     `SELECT count(*)::int AS events, count(DISTINCT record->>'id')::int AS rows, count(DISTINCT event_id)::int AS ids,
             bool_and(jobs = ARRAY['log_note']) AS named FROM forge_jobs.outbox`,
   );
@@ -148,10 +166,18 @@ test(`a backfill of ${ROWS} rows stopped by Ctrl-C, then killed, then resumed st
   const client = createJobStarter({ artifact: rawArtifact, config, taskQueue: queue, logger: createMemoryLogger() });
   const relay = await startRelay({ pool: big.pool, client, batchSize: 500, pollIntervalMs: 200, logger: createMemoryLogger() });
   try {
-    await eventually(async () => (await big.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL`)).rows[0].n === 0, 300000, 'all dispatched');
+    await eventually(
+      async () => (await big.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL`)).rows[0].n === 0,
+      300000,
+      'all dispatched',
+    );
     // visibility trails the starts on a busy dev server
     let seen = 0;
-    await eventually(async () => (seen = (await (await temporal()).workflow.count(`TaskQueue = "${queue}"`)).count) >= ROWS, 240000, `${ROWS} workflows visible`).catch((err) => {
+    await eventually(
+      async () => (seen = (await (await temporal()).workflow.count(`TaskQueue = "${queue}"`)).count) >= ROWS,
+      240000,
+      `${ROWS} workflows visible`,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message} (${seen} visible)`);
     });
     const { count } = await (await temporal()).workflow.count(`TaskQueue = "${queue}" AND ForgeJob = "log_note"`);
@@ -165,7 +191,14 @@ test(`a backfill of ${ROWS} rows stopped by Ctrl-C, then killed, then resumed st
 test('--dry-run prints the count and the first ids of the rows --where selects, writing nothing', async () => {
   const dry = await backfill(['log_note', '--dry-run', '--where', 'status == "closed" and id < 100', '--json']).exit;
   expect(dry.code).toBe(0);
-  expect(JSON.parse(dry.stdout)).toEqual(expect.objectContaining({ total: 19, firstIds: ['5', '10', '15', '20', '25', '30', '35', '40', '45', '50'], job: 'log_note', operation: 'create' }));
+  expect(JSON.parse(dry.stdout)).toEqual(
+    expect.objectContaining({
+      total: 19,
+      firstIds: ['5', '10', '15', '20', '25', '30', '35', '40', '45', '50'],
+      job: 'log_note',
+      operation: 'create',
+    }),
+  );
   const text = await backfill(['log_note', '--dry-run', '--where', 'status == "closed" and id < 100']).exit;
   expect(text.stdout).toMatch(/19 Note rows would start log_note/);
   expect(text.stdout).toMatch(/first ids: 5, 10, 15/);

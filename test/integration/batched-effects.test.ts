@@ -65,7 +65,13 @@ beforeAll(async () => {
     },
   };
   // 20 effects in flight: two batches of 10 at a time.
-  pipeline = await startPipeline({ artifact, config, pool: db.pool, handlers, policy: { batchSize: BATCH, batchThreshold: 50, concurrency: 20 } });
+  pipeline = await startPipeline({
+    artifact,
+    config,
+    pool: db.pool,
+    handlers,
+    policy: { batchSize: BATCH, batchThreshold: 50, concurrency: 20 },
+  });
 });
 
 afterAll(async () => {
@@ -76,14 +82,23 @@ afterAll(async () => {
 });
 
 async function runList(id: number) {
-  const { rows: [list] } = await db.pool.query('SELECT * FROM lists WHERE id = $1', [id]);
+  const {
+    rows: [list],
+  } = await db.pool.query('SELECT * FROM lists WHERE id = $1', [id]);
   const [started] = await pipeline.client.afterCommit('List', 'update', list);
   const result = await outcome(started.workflowId);
   const handle = (await temporal()).workflow.getHandle(started.workflowId);
   const status = await handle.query<JobStatus>('status');
   const history = await handle.fetchHistory();
-  const part = await (await temporal()).workflow.getHandle(`${started.workflowId}/part-0`).fetchHistory().catch(() => undefined);
-  const { rows } = await db.pool.query<{ id: number; mode: string }>('SELECT id, mode FROM subscribers WHERE list_id = $1 ORDER BY id', [id]);
+  const part = await (
+    await temporal()
+  ).workflow
+    .getHandle(`${started.workflowId}/part-0`)
+    .fetchHistory()
+    .catch(() => undefined);
+  const { rows } = await db.pool.query<{ id: number; mode: string }>('SELECT id, mode FROM subscribers WHERE list_id = $1 ORDER BY id', [
+    id,
+  ]);
   const paths = rows.map((r) => `/ping/${r.mode}/${r.id}`);
   const special = rows.find((r) => r.mode !== 'ok');
   return { workflowId: started.workflowId, result, status, history, part, paths, special };
@@ -157,7 +172,11 @@ test('a target failing transiently in its batch is retried in the next round, af
   expect(run.part!.events!.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
   // The failed attempt was counted (the part's signal) and logged as for a target without a batch.
   expect(run.status.failedAttempts).toBe(1);
-  expect(pipeline.logs.find((r) => r.event === 'job.failed' && r.job_id === run.workflowId)).toMatchObject({ target_id: run.special!.id, attempt: 1, max_attempts: 3 });
+  expect(pipeline.logs.find((r) => r.event === 'job.failed' && r.job_id === run.workflowId)).toMatchObject({
+    target_id: run.special!.id,
+    attempt: 1,
+    max_attempts: 3,
+  });
   await recordHistory('paged-retry', run.workflowId);
   await recordHistory('paged-retry', `${run.workflowId}/part-0`, 'jobPartWorkflow');
 });
@@ -170,8 +189,12 @@ test('a permanently failing target is dead with its reason at once, and stored; 
   expect(hitCount(bad)).toBe(1);
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
   expect(run.status).toMatchObject({ state: 'dead', targets: PER_LIST, completed: PER_LIST - 1, dead: 1, failedAttempts: 0 });
-  expect(run.status.deadTargets).toEqual([{ target: run.special!.id, reason: expect.stringMatching(/400/), type: 'PermanentError', attempts: 1 }]);
-  const { rows } = await db.pool.query('SELECT target, type, attempts FROM forge_jobs.dead_targets WHERE workflow_id = $1', [run.workflowId]);
+  expect(run.status.deadTargets).toEqual([
+    { target: run.special!.id, reason: expect.stringMatching(/400/), type: 'PermanentError', attempts: 1 },
+  ]);
+  const { rows } = await db.pool.query('SELECT target, type, attempts FROM forge_jobs.dead_targets WHERE workflow_id = $1', [
+    run.workflowId,
+  ]);
   expect(rows).toEqual([{ target: String(run.special!.id), type: 'PermanentError', attempts: 1 }]);
   await recordHistory('paged-dead', run.workflowId);
 });
@@ -182,7 +205,9 @@ test('a batch that fails as a whole does not send again what it had sent: the se
   expect(run.result.state).toBe('completed');
   expect(run.result.result).toMatchObject({ targets: PER_LIST, completed: PER_LIST, dead: [] });
   // The hung target timed its batch out; Temporal ran the batch again.
-  expect(run.part!.events!.some((e) => e.activityTaskTimedOutEventAttributes || (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
+  expect(
+    run.part!.events!.some((e) => e.activityTaskTimedOutEventAttributes || (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1),
+  ).toBe(true);
   expect(run.paths.map(hitCount)).toEqual(run.paths.map(() => 1));
   // Every target of that batch but the hung one had its send confirmed before the batch died.
   const skipped = pipeline.logs.filter((r) => r.event === 'effect.already_sent' && r.job_id === run.workflowId);

@@ -41,7 +41,14 @@ const rawArtifact = {
   jobs: Object.fromEntries(
     ['create', 'update', 'delete'].map((op) => [
       `log_${op}`,
-      { name: `log_${op}`, input_entity: 'Note', needs_path: '', capabilities: ['entity.create'], target_entity: 'NoteLog', field_mappings: { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' } },
+      {
+        name: `log_${op}`,
+        input_entity: 'Note',
+        needs_path: '',
+        capabilities: ['entity.create'],
+        target_entity: 'NoteLog',
+        field_mappings: { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' },
+      },
     ]),
   ),
   hooks: ['create', 'update', 'delete'].map((op) => ({ entity: 'Note', timing: 'after', operation: op, jobs: [`log_${op}`] })),
@@ -85,13 +92,18 @@ afterAll(async () => {
 });
 
 async function logsOf(noteIds: unknown[]): Promise<Array<{ note_id: string; kind: string; title: string | null }>> {
-  const { rows } = await db.pool.query('SELECT note_id, kind, title FROM note_logs WHERE note_id = ANY($1) ORDER BY id', [noteIds.map(String)]);
+  const { rows } = await db.pool.query('SELECT note_id, kind, title FROM note_logs WHERE note_id = ANY($1) ORDER BY id', [
+    noteIds.map(String),
+  ]);
   return rows;
 }
 
 async function workflowsOf(noteId: unknown): Promise<string[]> {
   const ids: string[] = [];
-  for await (const wf of (await temporal()).workflow.list({ query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${noteId}"` })) ids.push(wf.workflowId);
+  for await (const wf of (await temporal()).workflow.list({
+    query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${noteId}"`,
+  }))
+    ids.push(wf.workflowId);
   return ids.sort();
 }
 
@@ -104,18 +116,24 @@ async function outboxRows(pool = db.pool, noteId?: unknown) {
 }
 
 test('INSERT, UPDATE and DELETE in plain SQL start their jobs once each; a no-op UPDATE and a rolled-back write start nothing', async () => {
-  const { rows: [note] } = await psql.query(`INSERT INTO notes (title) VALUES ('first') RETURNING id`);
+  const {
+    rows: [note],
+  } = await psql.query(`INSERT INTO notes (title) VALUES ('first') RETURNING id`);
   await psql.query(`UPDATE notes SET title = title WHERE id = $1`, [note.id]); // changes no column
   await psql.query(`UPDATE notes SET title = 'second' WHERE id = $1`, [note.id]);
   await psql.query('BEGIN');
   await psql.query(`UPDATE notes SET title = 'rolled back' WHERE id = $1`, [note.id]);
-  const { rows: [ghost] } = await psql.query(`INSERT INTO notes (title) VALUES ('ghost') RETURNING id`);
+  const {
+    rows: [ghost],
+  } = await psql.query(`INSERT INTO notes (title) VALUES ('ghost') RETURNING id`);
   await psql.query('ROLLBACK');
   await psql.query(`DELETE FROM notes WHERE id = $1`, [note.id]);
 
   await eventually(async () => (await logsOf([note.id])).length >= 3, 30000, 'three jobs ran');
   // a write after the rolled-back ones, through the same relay: once its job has run, theirs had their chance
-  const { rows: [later] } = await psql.query(`INSERT INTO notes (title) VALUES ('later') RETURNING id`);
+  const {
+    rows: [later],
+  } = await psql.query(`INSERT INTO notes (title) VALUES ('later') RETURNING id`);
   await eventually(async () => (await logsOf([later.id])).length === 1, 30000, 'the later job ran');
 
   const byKind = (a: { kind: string }, b: { kind: string }) => a.kind.localeCompare(b.kind); // jobs finish in any order
@@ -139,11 +157,15 @@ test('an app that enqueues a write that capture also sees starts each job once',
   let enqueued: Awaited<ReturnType<Pipeline['client']['enqueue']>>;
   try {
     await tx.query('BEGIN');
-    const { rows: [note] } = await tx.query(`INSERT INTO notes (title) VALUES ('both paths') RETURNING *`);
+    const {
+      rows: [note],
+    } = await tx.query(`INSERT INTO notes (title) VALUES ('both paths') RETURNING *`);
     id = note.id;
     enqueued = await pipeline.client.enqueue(tx, 'Note', 'create', note);
     // the id is the transaction's, and the JavaScript twin of forge_jobs.event_id computes the same
-    const { rows: [{ txid }] } = await tx.query('SELECT pg_current_xact_id()::text AS txid');
+    const {
+      rows: [{ txid }],
+    } = await tx.query('SELECT pg_current_xact_id()::text AS txid');
     expect(enqueued!.eventId).toBe(transactionEventId(txid, 'Note', 'create', String(note.id)));
     await tx.query('COMMIT');
   } finally {
@@ -153,7 +175,9 @@ test('an app that enqueues a write that capture also sees starts each job once',
   const viaMode = await pipeline.client.withTransaction(
     db.pool,
     async (t, emit) => {
-      const { rows: [note] } = await t.query(`INSERT INTO notes (title) VALUES ('both paths, outbox mode') RETURNING *`);
+      const {
+        rows: [note],
+      } = await t.query(`INSERT INTO notes (title) VALUES ('both paths, outbox mode') RETURNING *`);
       emit('Note', 'create', note);
       return note;
     },
@@ -172,7 +196,9 @@ test('an app that enqueues a write that capture also sees starts each job once',
 
 test('a row larger than max_record_bytes is captured as its id and read by the worker', async () => {
   const body = 'x'.repeat(MAX_RECORD_BYTES * 2);
-  const { rows: [note] } = await psql.query(`INSERT INTO notes (title, body) VALUES ('large', $1) RETURNING id`, [body]);
+  const {
+    rows: [note],
+  } = await psql.query(`INSERT INTO notes (title, body) VALUES ('large', $1) RETURNING id`, [body]);
   await eventually(async () => (await logsOf([note.id])).length === 1, 30000, 'the job ran');
   expect(await logsOf([note.id])).toEqual([{ note_id: String(note.id), kind: 'create', title: 'large' }]);
   const [row] = await outboxRows(db.pool, note.id);
@@ -187,18 +213,30 @@ test('a statement of 10,000 rows writes 10,000 events in its transaction, and th
   closers.push(() => client.close());
 
   await side.pool.query(`INSERT INTO notes (title) SELECT 'bulk ' || g FROM generate_series(1, 10000) g`);
-  const { rows: [counted] } = await side.pool.query(`SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS events FROM forge_jobs.outbox WHERE operation = 'create'`);
+  const {
+    rows: [counted],
+  } = await side.pool.query(
+    `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS events FROM forge_jobs.outbox WHERE operation = 'create'`,
+  );
   expect(counted).toEqual({ n: 10000, events: 10000 });
 
   const began = Date.now();
   const relay = await startRelay({ pool: side.pool, client, batchSize: 500, pollIntervalMs: 200, logger: createMemoryLogger() });
   relays.push(relay);
-  await eventually(async () => (await side.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL`)).rows[0].n === 0, 240000, 'all dispatched');
+  await eventually(
+    async () => (await side.pool.query(`SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL`)).rows[0].n === 0,
+    240000,
+    'all dispatched',
+  );
   process.stderr.write(`10,000 captured events dispatched in ${Date.now() - began} ms\n`);
-  const started = await eventually(async () => {
-    const { count } = await (await temporal()).workflow.count(`TaskQueue = "${queue}"`);
-    return count === 10000 && count;
-  }, 60000, '10,000 workflows visible');
+  const started = await eventually(
+    async () => {
+      const { count } = await (await temporal()).workflow.count(`TaskQueue = "${queue}"`);
+      return count === 10000 && count;
+    },
+    60000,
+    '10,000 workflows visible',
+  );
   expect(started).toBe(10000);
 }, 360000);
 
@@ -233,7 +271,9 @@ test('a role that may write the table but not the outbox still has its rows capt
   await migrate(side.pool);
   await installCapture(side.pool, artifact, MAX_RECORD_BYTES);
   const role = `capture_writer_${Math.random().toString(36).slice(2, 8)}`;
-  await side.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'writer'; GRANT INSERT ON notes TO ${role}; GRANT USAGE ON SEQUENCE notes_id_seq TO ${role}`);
+  await side.pool.query(
+    `CREATE ROLE ${role} LOGIN PASSWORD 'writer'; GRANT INSERT ON notes TO ${role}; GRANT USAGE ON SEQUENCE notes_id_seq TO ${role}`,
+  );
   const url = new URL(side.url);
   url.username = role;
   url.password = 'writer';
@@ -257,11 +297,16 @@ test('install is idempotent, status reports hooks added and removed, remove drop
   // an unrelated trigger of the app's own, which remove must leave alone
   await fresh.pool.query(`CREATE FUNCTION app_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
     CREATE TRIGGER app_touch BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION app_touch();`);
-  const states = async (a: Artifact) => (await captureStatus(fresh.pool, a, MAX_RECORD_BYTES)).entries.map((e) => `${e.operation}:${e.state}`);
+  const states = async (a: Artifact) =>
+    (await captureStatus(fresh.pool, a, MAX_RECORD_BYTES)).entries.map((e) => `${e.operation}:${e.state}`);
 
   expect(await states(artifact)).toEqual(['create:missing', 'update:missing', 'delete:missing']);
   expect((await installCapture(fresh.pool, artifact, MAX_RECORD_BYTES)).map((c) => c.action)).toEqual(['created', 'created', 'created']);
-  expect((await installCapture(fresh.pool, artifact, MAX_RECORD_BYTES)).map((c) => c.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+  expect((await installCapture(fresh.pool, artifact, MAX_RECORD_BYTES)).map((c) => c.action)).toEqual([
+    'unchanged',
+    'unchanged',
+    'unchanged',
+  ]);
   expect(await states(artifact)).toEqual(['create:installed', 'update:installed', 'delete:installed']);
 
   // the artifact changes: the delete hook goes, a hook on NoteLog comes
@@ -269,7 +314,10 @@ test('install is idempotent, status reports hooks added and removed, remove drop
     {
       ...rawArtifact,
       jobs: { ...rawArtifact.jobs, log_log: { ...rawArtifact.jobs.log_create, name: 'log_log', input_entity: 'NoteLog' } },
-      hooks: [...rawArtifact.hooks.filter((h) => h.operation !== 'delete'), { entity: 'NoteLog', timing: 'after', operation: 'create', jobs: ['log_log'] }],
+      hooks: [
+        ...rawArtifact.hooks.filter((h) => h.operation !== 'delete'),
+        { entity: 'NoteLog', timing: 'after', operation: 'create', jobs: ['log_log'] },
+      ],
     },
     config,
   );
@@ -277,13 +325,20 @@ test('install is idempotent, status reports hooks added and removed, remove drop
   // a different max_record_bytes makes the generated triggers stale
   expect((await captureStatus(fresh.pool, artifact, 100)).entries.map((e) => e.state)).toEqual(['stale', 'stale', 'stale']);
   const applied = await installCapture(fresh.pool, changed, MAX_RECORD_BYTES);
-  expect(applied.map((c) => `${c.entity}.${c.operation}:${c.action}`)).toEqual(['Note.create:unchanged', 'Note.update:unchanged', 'NoteLog.create:created', 'Note.delete:dropped']);
+  expect(applied.map((c) => `${c.entity}.${c.operation}:${c.action}`)).toEqual([
+    'Note.create:unchanged',
+    'Note.update:unchanged',
+    'NoteLog.create:created',
+    'Note.delete:dropped',
+  ]);
   expect((await captureStatus(fresh.pool, changed, MAX_RECORD_BYTES)).ok).toBe(true);
 
   expect((await removeCapture(fresh.pool)).map((c) => c.action)).toEqual(['dropped', 'dropped', 'dropped']);
   const { rows: triggers } = await fresh.pool.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname`);
   expect(triggers).toEqual([{ tgname: 'app_touch' }]);
-  const { rows: functions } = await fresh.pool.query(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'forge_jobs' ORDER BY 1`);
+  const { rows: functions } = await fresh.pool.query(
+    `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'forge_jobs' ORDER BY 1`,
+  );
   expect(functions).toEqual([{ proname: 'event_id' }]);
   expect(await states(artifact)).toEqual(['create:missing', 'update:missing', 'delete:missing']);
 });
@@ -297,8 +352,10 @@ test('forge-jobs capture install, status and remove on the command line', async 
   writeFileSync(artifactPath, JSON.stringify(rawArtifact));
   const cli = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [join(__dirname, '..', '..', 'bin', 'forge-jobs.js'), 'capture', ...args, '--database', fresh.url], (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [join(__dirname, '..', '..', 'bin', 'forge-jobs.js'), 'capture', ...args, '--database', fresh.url],
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
 
@@ -321,11 +378,19 @@ test('forge-jobs capture install, status and remove on the command line', async 
 
   // a table the artifact names but the database lacks: one line naming it, and nothing installed
   const kept = JSON.parse(readFileSync(artifactPath, 'utf8'));
-  writeFileSync(artifactPath, JSON.stringify({ ...kept, entities: { ...kept.entities, Note: { ...kept.entities.Note, table: 'no_such_table' } } }));
+  writeFileSync(
+    artifactPath,
+    JSON.stringify({ ...kept, entities: { ...kept.entities, Note: { ...kept.entities.Note, table: 'no_such_table' } } }),
+  );
   const refused = await cli(['install', '--artifact', artifactPath]);
   expect(refused.code).toBe(1);
-  expect(refused.stderr).toMatch(/^forge-jobs capture install: capture of Note create on table no_such_table: relation "no_such_table" does not exist; nothing was installed/m);
-  expect((await fresh.pool.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`)).rows).toEqual([{ tgname: 'forge_jobs_Note_create' }, { tgname: 'forge_jobs_Note_update' }]);
+  expect(refused.stderr).toMatch(
+    /^forge-jobs capture install: capture of Note create on table no_such_table: relation "no_such_table" does not exist; nothing was installed/m,
+  );
+  expect((await fresh.pool.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`)).rows).toEqual([
+    { tgname: 'forge_jobs_Note_create' },
+    { tgname: 'forge_jobs_Note_update' },
+  ]);
   writeFileSync(artifactPath, JSON.stringify(kept));
 
   const removed = await cli(['remove', '--json']);
@@ -344,7 +409,10 @@ describe('the helpdesk', () => {
     const deskConfig = testConfig('capture-helpdesk', {
       email: { host: '127.0.0.1', port: sink.smtpPort, from: 'helpdesk@forge.test' },
       relations: helpdeskRelations,
-      jobs: { notify_agents: { subject: 'New ticket: {{trigger.subject}}' }, notify_author: { subject: 'Updated: {{trigger.subject}} is {{trigger.status}}' } },
+      jobs: {
+        notify_agents: { subject: 'New ticket: {{trigger.subject}}' },
+        notify_author: { subject: 'Updated: {{trigger.subject}} is {{trigger.status}}' },
+      },
     });
     desk = await startPipeline({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
     await installCapture(helpdesk.pool, desk.client.artifact, MAX_RECORD_BYTES);
@@ -360,7 +428,9 @@ describe('the helpdesk', () => {
     const sql = new PgClient({ connectionString: helpdesk.url });
     await sql.connect();
     try {
-      const { rows: [ticket] } = await sql.query(
+      const {
+        rows: [ticket],
+      } = await sql.query(
         `INSERT INTO tickets (subject, body, org_id, author_id)
          SELECT 'Fax on fire', 'Smoke.', o.id, u.id FROM organizations o JOIN organization_members m ON m.organization_id = o.id JOIN users u ON u.id = m.user_id
           WHERE o.name = 'Acme' AND u.role = 'customer' ORDER BY u.email LIMIT 1 RETURNING *`,
@@ -370,11 +440,21 @@ describe('the helpdesk', () => {
         [ticket.org_id],
       );
       expect(agents.length).toBeGreaterThan(0);
-      const created = await sink.waitFor((all) => all.filter((m) => m.subject === 'New ticket: Fax on fire').length >= agents.length, 30000);
-      expect(created.filter((m) => m.subject === 'New ticket: Fax on fire').flatMap((m) => m.to).sort()).toEqual(agents.map((a) => a.email));
+      const created = await sink.waitFor(
+        (all) => all.filter((m) => m.subject === 'New ticket: Fax on fire').length >= agents.length,
+        30000,
+      );
+      expect(
+        created
+          .filter((m) => m.subject === 'New ticket: Fax on fire')
+          .flatMap((m) => m.to)
+          .sort(),
+      ).toEqual(agents.map((a) => a.email));
 
       await sql.query(`UPDATE tickets SET status = 'closed' WHERE id = $1`, [ticket.id]);
-      const { rows: [author] } = await helpdesk.pool.query('SELECT email FROM users WHERE id = $1', [ticket.author_id]);
+      const {
+        rows: [author],
+      } = await helpdesk.pool.query('SELECT email FROM users WHERE id = $1', [ticket.author_id]);
       const updated = await sink.waitFor((all) => all.some((m) => m.subject === 'Updated: Fax on fire is closed'), 30000);
       expect(updated.filter((m) => m.subject === 'Updated: Fax on fire is closed').flatMap((m) => m.to)).toEqual([author.email]);
     } finally {

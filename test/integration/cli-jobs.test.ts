@@ -14,7 +14,10 @@ const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');
 
 const artifact = compiled(
-  newArtifact().entity('Note', 'notes', ['path']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+  newArtifact()
+    .entity('Note', 'notes', ['path'])
+    .job('ping', 'Note', '', { capabilities: ['http.post'] })
+    .hook('Note', 'create', ['ping']),
 );
 
 let db: TestDatabase;
@@ -31,7 +34,9 @@ function ensureBuilt(): void {
   const stale = !existsSync(out) || sources.some((s) => statSync(s).mtimeMs > statSync(out).mtimeMs);
   if (!stale) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'ignore' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+      stdio: 'ignore',
+    });
   } catch {
     // type errors elsewhere still emit JavaScript; the existence check below decides
   }
@@ -40,9 +45,14 @@ function ensureBuilt(): void {
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, FORGE_ENV: 'test' }, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, FORGE_ENV: 'test' }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -62,7 +72,9 @@ beforeAll(async () => {
   deadId = bad.workflowId;
   expect((await outcome(ok.workflowId)).state).toBe('completed');
   expect((await outcome(deadId)).state).toBe('dead');
-  await eventually(async () => (await pipeline.inspector.deadJobs()).length === 1 && (await pipeline.inspector.stats()).total_completed === 1);
+  await eventually(
+    async () => (await pipeline.inspector.deadJobs()).length === 1 && (await pipeline.inspector.stats()).total_completed === 1,
+  );
 });
 
 afterAll(async () => {
@@ -82,7 +94,16 @@ test('jobs dead: a table, and --json', async () => {
   const json = await cli('jobs', 'dead', ...target(), '--json');
   expect(json.code).toBe(0);
   const { dead } = JSON.parse(json.stdout);
-  expect(dead).toEqual([expect.objectContaining({ workflowId: deadId, job: 'ping', entity: 'Note', operation: 'create', reason: 'PermanentError', attempts: 1 })]);
+  expect(dead).toEqual([
+    expect.objectContaining({
+      workflowId: deadId,
+      job: 'ping',
+      entity: 'Note',
+      operation: 'create',
+      reason: 'PermanentError',
+      attempts: 1,
+    }),
+  ]);
   expect(dead[0].lastError).toMatch(/400/);
 
   expect(JSON.parse((await cli('jobs', 'dead', ...target(), '--job', 'other', '--json')).stdout)).toEqual({ dead: [] });

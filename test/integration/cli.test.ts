@@ -20,7 +20,12 @@ const ARTIFACT = join(HELPDESK, 'artifact.json');
 const CONFIG = join(HELPDESK, 'forge.runtime.toml');
 
 const ACME = '10000000-0000-4000-8000-000000000001';
-const TICKET = { id: '40000000-0000-4000-8000-000000000001', subject: 'Cannot log in', org_id: ACME, author_id: '20000000-0000-4000-8000-000000000004' };
+const TICKET = {
+  id: '40000000-0000-4000-8000-000000000001',
+  subject: 'Cannot log in',
+  org_id: ACME,
+  author_id: '20000000-0000-4000-8000-000000000004',
+};
 // The compiler's schema stores Organization.members as organizations.members_id: Acme's one member is Alice.
 const ALICE = '20000000-0000-4000-8000-000000000002';
 
@@ -61,7 +66,18 @@ test('migrate creates the forge_jobs tables, and a second run changes nothing', 
 });
 
 describe('explain', () => {
-  const args = () => ['explain', 'notify_agents', '--artifact', ARTIFACT, '--config', CONFIG, '--database', db.url, '--record', JSON.stringify(TICKET)];
+  const args = () => [
+    'explain',
+    'notify_agents',
+    '--artifact',
+    ARTIFACT,
+    '--config',
+    CONFIG,
+    '--database',
+    db.url,
+    '--record',
+    JSON.stringify(TICKET),
+  ];
 
   test('prints per hop the storage, one SQL statement with values only as parameters, and the agents as targets', async () => {
     const result = await run(args());
@@ -98,21 +114,48 @@ describe('explain', () => {
     const result = await run([...args(), '--json']);
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout);
-    expect(out).toMatchObject({ job: 'notify_agents', inputEntity: 'Ticket', targetEntity: 'User', queries: 2, capabilities: ['email.send'] });
+    expect(out).toMatchObject({
+      job: 'notify_agents',
+      inputEntity: 'Ticket',
+      targetEntity: 'User',
+      queries: 2,
+      capabilities: ['email.send'],
+    });
     expect(out.hops.map((h: { hop: string }) => h.hop)).toEqual(['Ticket.org', 'Organization.members']);
     expect(out.hops[0]).toMatchObject({ values: [[ACME]], rowCount: 1 });
-    expect(out.hops[1]).toMatchObject({ storage: 'organizations.members_id → users.id (from the migration; one target per source row)', values: [[ALICE], 'agent'], rowCount: 1 });
+    expect(out.hops[1]).toMatchObject({
+      storage: 'organizations.members_id → users.id (from the migration; one target per source row)',
+      values: [[ALICE], 'agent'],
+      rowCount: 1,
+    });
     expect(out.targets.map((t: { id: string }) => t.id)).toEqual([ALICE]);
   });
 
   test('explain of a job refused at load says why', async () => {
-    const result = await run(['explain', 'log_ticket_created', '--artifact', ARTIFACT, '--config', CONFIG, '--database', db.url, '--record', JSON.stringify(TICKET)]);
-    expectOneLineError(result, 'explain', /job log_ticket_created is refused: table activity_logs needs entity_id, org_id \(NOT NULL without a default/);
+    const result = await run([
+      'explain',
+      'log_ticket_created',
+      '--artifact',
+      ARTIFACT,
+      '--config',
+      CONFIG,
+      '--database',
+      db.url,
+      '--record',
+      JSON.stringify(TICKET),
+    ]);
+    expectOneLineError(
+      result,
+      'explain',
+      /job log_ticket_created is refused: table activity_logs needs entity_id, org_id \(NOT NULL without a default/,
+    );
   });
 });
 
 describe('replay', () => {
-  const files = readdirSync(HISTORIES).filter((f) => /^jobWorkflow_.*\.json$/.test(f)).sort();
+  const files = readdirSync(HISTORIES)
+    .filter((f) => /^jobWorkflow_.*\.json$/.test(f))
+    .sort();
   const ids: Record<string, string> = JSON.parse(readFileSync(join(HISTORIES, 'workflow-ids.json'), 'utf8'));
 
   test('the committed histories replay; a tampered one exits 1 naming the mismatch', async () => {
@@ -133,7 +176,11 @@ describe('replay', () => {
     for (const f of files) expect(all.stdout).toMatch(new RegExp(`^ok  .*${f.replace(/[.]/g, '\\.')}`, 'm'));
     expect(withId.code).toBe(0);
     expect(JSON.parse(withId.stdout)).toMatchObject({ ok: true, results: [{ ok: true, workflowId: ids[success] ?? 'replay' }] });
-    expectOneLineError(bad, 'replay', /nondeterminism: .*'resolveSomethingElse'.*'resolveTargets'.*\(history event \d+ ActivityTaskScheduled\)/);
+    expectOneLineError(
+      bad,
+      'replay',
+      /nondeterminism: .*'resolveSomethingElse'.*'resolveTargets'.*\(history event \d+ ActivityTaskScheduled\)/,
+    );
   }, 60_000);
 });
 
@@ -168,7 +215,22 @@ describe('relay', () => {
   test('dispatches committed outbox rows and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [BIN, 'relay', '--artifact', ARTIFACT, '--config', CONFIG, '--database', db.url, '--address', address(), '--namespace', namespace, '--task-queue', `cli-relay-${randomBytes(3).toString('hex')}`],
+      [
+        BIN,
+        'relay',
+        '--artifact',
+        ARTIFACT,
+        '--config',
+        CONFIG,
+        '--database',
+        db.url,
+        '--address',
+        address(),
+        '--namespace',
+        namespace,
+        '--task-queue',
+        `cli-relay-${randomBytes(3).toString('hex')}`,
+      ],
       { cwd: ROOT, env: cliEnv() },
     );
     let stderr = '';
@@ -176,10 +238,18 @@ describe('relay', () => {
     child.stdout.resume();
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
-      await until(() => stderr.includes('relay running'), 20000, () => stderr);
+      await until(
+        () => stderr.includes('relay running'),
+        20000,
+        () => stderr,
+      );
       // what client.enqueue writes inside the app's transaction (row + NOTIFY)
       await writeOutboxEvent(db.pool, 'Ticket', 'create', TICKET, { eventId });
-      await until(async () => (await db.pool.query('SELECT 1 FROM forge_jobs.outbox WHERE dispatched_at IS NOT NULL')).rowCount === 1, 15000, () => stderr);
+      await until(
+        async () => (await db.pool.query('SELECT 1 FROM forge_jobs.outbox WHERE dispatched_at IS NOT NULL')).rowCount === 1,
+        15000,
+        () => stderr,
+      );
     } finally {
       child.kill('SIGTERM');
     }
@@ -191,18 +261,31 @@ describe('relay', () => {
 
   test('replay --workflow-id fetches the history of a workflow the relay started', async () => {
     const workflowId = jobWorkflowId({ job: 'notify_agents', entity: 'Ticket', operation: 'create', recordId: TICKET.id, eventId });
-    const result = await run(['replay', '--workflow-id', workflowId, '--address', address(), '--namespace', namespace], { timeoutMs: 45000 });
+    const result = await run(['replay', '--workflow-id', workflowId, '--address', address(), '--namespace', namespace], {
+      timeoutMs: 45000,
+    });
     expect(result.stderr).toContain(`fetching the history of ${workflowId}`);
-    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`ok  workflow ${workflowId}`) });
+    expect({ code: result.code, stdout: result.stdout }).toEqual({
+      code: 0,
+      stdout: expect.stringContaining(`ok  workflow ${workflowId}`),
+    });
   }, 60_000);
 });
 
 describe('bad input exits 1 with one clear line', () => {
   const cases: Array<[string, string[], RegExp]> = [
-    ['explain', ['explain', 'no_such_job', '--artifact', ARTIFACT, '--record', '{}'], /unknown job "no_such_job" \(the artifact's jobs: .*notify_agents/],
+    [
+      'explain',
+      ['explain', 'no_such_job', '--artifact', ARTIFACT, '--record', '{}'],
+      /unknown job "no_such_job" \(the artifact's jobs: .*notify_agents/,
+    ],
     ['explain', ['explain', 'notify_agents', '--artifact', ARTIFACT, '--record', '{"id": '], /--record is not valid JSON/],
     ['explain', ['explain', 'notify_agents', '--artifact', ARTIFACT, '--record', '[1]'], /--record must be a JSON object/],
-    ['explain', ['explain', 'notify_agents', '--artifact', '/no/such/artifact.json', '--record', '{}'], /artifact not found: \/no\/such\/artifact\.json/],
+    [
+      'explain',
+      ['explain', 'notify_agents', '--artifact', '/no/such/artifact.json', '--record', '{}'],
+      /artifact not found: \/no\/such\/artifact\.json/,
+    ],
     ['explain', ['explain', 'notify_agents', '--artifact', ARTIFACT, '--record', '{}'], /no database: pass --database/],
     ['explain', ['explain', 'notify_agents', '--bogus'], /unknown option '--bogus' \(see forge-jobs explain --help\)/],
     ['replay', ['replay', '/no/such/history.json'], /history file not found: \/no\/such\/history\.json/],

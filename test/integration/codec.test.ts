@@ -81,7 +81,11 @@ describe('end to end: history holds ciphertext, the codec server decodes it', ()
     expect(Buffer.from(encrypted.metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
 
     // a page from another origin is refused
-    const other = await fetch(`${stack.codecServer.url}/decode`, { method: 'POST', headers: { origin: 'http://evil.test' }, body: '{"payloads":[]}' });
+    const other = await fetch(`${stack.codecServer.url}/decode`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.test' },
+      body: '{"payloads":[]}',
+    });
     expect(other.status).toBe(403);
   });
 

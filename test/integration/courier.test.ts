@@ -24,7 +24,8 @@ import { eventually } from '../support/stack';
 const ROOT = join(__dirname, '..', '..');
 
 /** SMTP on 127.0.0.1 that holds every DATA reply until release() (a send caught in flight) and refuses `nobody@` at RCPT. */
-const startHoldingSink = () => startSmtpSink({ hold: true, rcpt: (address) => (refused.has(address) ? { code: 550, message: '5.1.1 no such mailbox' } : undefined) });
+const startHoldingSink = () =>
+  startSmtpSink({ hold: true, rcpt: (address) => (refused.has(address) ? { code: 550, message: '5.1.1 no such mailbox' } : undefined) });
 const refused = new Set<string>();
 const ids = (mails: SinkMail[]) => mails.map((m) => m.messageId);
 
@@ -51,7 +52,12 @@ test('a send in flight when its worker is killed (SIGKILL) is finished by the co
   try {
     parent = spawn(
       process.execPath,
-      ['-r', join(ROOT, 'bench', 'register.js'), join(ROOT, 'test', 'fixtures', 'courier-parent.ts'), JSON.stringify({ databaseUrl: db.url, smtpPort: sink.port, idempotencyKey: key })],
+      [
+        '-r',
+        join(ROOT, 'bench', 'register.js'),
+        join(ROOT, 'test', 'fixtures', 'courier-parent.ts'),
+        JSON.stringify({ databaseUrl: db.url, smtpPort: sink.port, idempotencyKey: key }),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const out: string[] = [];
@@ -65,7 +71,9 @@ test('a send in flight when its worker is killed (SIGKILL) is finished by the co
     const parentExited = new Promise((resolve) => parent!.once('exit', resolve));
 
     const courierPid = Number(
-      (await eventually(async () => out.find((l) => l.startsWith('courier ')), 30_000, `the courier to start (${out.join(' | ')})`)).split(' ')[1],
+      (await eventually(async () => out.find((l) => l.startsWith('courier ')), 30_000, `the courier to start (${out.join(' | ')})`)).split(
+        ' ',
+      )[1],
     );
     // The message is on the wire and the sink holds its reply: the send is in flight.
     await eventually(async () => sink.arrived.length === 1, 10_000, 'DATA at the sink');
@@ -80,8 +88,17 @@ test('a send in flight when its worker is killed (SIGKILL) is finished by the co
     expect(ids(sink.messages)).toEqual(ids(sink.arrived));
     expect(sink.messages).toHaveLength(1);
     await eventually(async () => courierLog.some((r) => r.event === 'courier.stopped'), 5_000, 'courier.stopped');
-    expect(courierLog.find((r) => r.event === 'courier.orphaned')).toMatchObject({ reason: 'disconnect', in_flight: 1, courier_pid: courierPid });
-    expect(courierLog.find((r) => r.event === 'courier.send_finished')).toMatchObject({ outcome: 'sent', job_id: 'wf-held', name: 'held_mail', capability: 'email.send' });
+    expect(courierLog.find((r) => r.event === 'courier.orphaned')).toMatchObject({
+      reason: 'disconnect',
+      in_flight: 1,
+      courier_pid: courierPid,
+    });
+    expect(courierLog.find((r) => r.event === 'courier.send_finished')).toMatchObject({
+      outcome: 'sent',
+      job_id: 'wf-held',
+      name: 'held_mail',
+      capability: 'email.send',
+    });
     // Nothing secret in what it said: no database URL, no password.
     expect(JSON.stringify(courierLog)).not.toMatch(/postgres(ql)?:\/\//);
   } finally {
@@ -101,9 +118,14 @@ describe('a courier started by this process', () => {
   beforeAll(async () => {
     sink = await startHoldingSink();
     sink.release();
-    http = await startHttpSink({ answer: ({ path }) => (path === '/busy' ? { status: 503, headers: { 'retry-after': '7' } } : path === '/gone' ? 410 : 200) });
+    http = await startHttpSink({
+      answer: ({ path }) => (path === '/busy' ? { status: 503, headers: { 'retry-after': '7' } } : path === '/gone' ? 410 : 200),
+    });
     courier = createCourier({
-      config: { email: { host: '127.0.0.1', port: sink.port, from: 'shop@courier.test', tls: false }, http: { allow: ['127.0.0.1'], timeoutMs: 5000 } },
+      config: {
+        email: { host: '127.0.0.1', port: sink.port, from: 'shop@courier.test', tls: false },
+        http: { allow: ['127.0.0.1'], timeoutMs: 5000 },
+      },
       pool: db.pool,
       logger: logs,
       // The worker's DNS stub: the courier must ask it (over IPC) rather than the system resolver.
@@ -138,10 +160,15 @@ describe('a courier started by this process', () => {
     const httpProvider = courier.provider('http');
     expect(httpProvider.recordsSent).toBe(true);
     expect(courier.provider('email').recordsSent).toBe(true);
-    const mailed = await courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'hi', text: 'hello' }, ctx('k-mail'));
+    const mailed = await courier
+      .provider('email')
+      .execute({ capability: 'email.send', to: 'a@courier.test', subject: 'hi', text: 'hello' }, ctx('k-mail'));
     expect(mailed).toEqual({ capability: 'email.send', detail: { messageId: '<k-mail@forge-jobs>', accepted: 1 } });
     // Bytes cross as bytes (structured clone), not as an object of indices.
-    const posted = await httpProvider.execute({ capability: 'http.post', url: `http://sink.courier.test:${http.port}/orders/1`, body: new Uint8Array([104, 105]) }, ctx('k-post'));
+    const posted = await httpProvider.execute(
+      { capability: 'http.post', url: `http://sink.courier.test:${http.port}/orders/1`, body: new Uint8Array([104, 105]) },
+      ctx('k-post'),
+    );
     expect(posted).toEqual({ capability: 'http.post', detail: { status: 200 } });
     expect(http.hits.at(-1)).toMatchObject({ path: '/orders/1', key: 'k-post' });
     expect(await ledgered('k-mail')).toBe(true);
@@ -151,7 +178,9 @@ describe('a courier started by this process', () => {
 
   test('errors cross the process boundary with their class, code, retry delay and fields', async () => {
     refused.add('nobody@courier.test');
-    const rejected = await failure(courier.provider('email').execute({ capability: 'email.send', to: 'nobody@courier.test', subject: 'x', text: 'y' }, ctx('k-550')));
+    const rejected = await failure(
+      courier.provider('email').execute({ capability: 'email.send', to: 'nobody@courier.test', subject: 'x', text: 'y' }, ctx('k-550')),
+    );
     expect(rejected).toBeInstanceOf(PermanentError);
     expect(rejected).toMatchObject({ code: 'smtp_rejected', message: expect.stringMatching(/SMTP server refused the message: 550/) });
 
@@ -163,7 +192,11 @@ describe('a courier started by this process', () => {
     expect(gone).toBeInstanceOf(PermanentError);
     expect(gone).toMatchObject({ name: 'HttpStatusError', code: 'http_status', status: 410 });
 
-    const invalid = await failure(courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'a\r\nBcc: b@courier.test' }, ctx('k-crlf')));
+    const invalid = await failure(
+      courier
+        .provider('email')
+        .execute({ capability: 'email.send', to: 'a@courier.test', subject: 'a\r\nBcc: b@courier.test' }, ctx('k-crlf')),
+    );
     expect(invalid).toBeInstanceOf(PermanentError);
     expect(invalid.message).toMatch(/subject contains a line break/);
 
@@ -189,7 +222,9 @@ describe('a courier started by this process', () => {
   test('a courier that dies mid-send fails that send as transient, and the next send starts a new one', async () => {
     const first = courier.pid()!;
     sink.hold();
-    const held = failure(courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'lost', text: 'x' }, ctx('k-lost')));
+    const held = failure(
+      courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'lost', text: 'x' }, ctx('k-lost')),
+    );
     await eventually(async () => ids(sink.arrived).includes('<k-lost@forge-jobs>'), 10_000, 'DATA at the sink');
     process.kill(first, 'SIGKILL');
     const lost = await held;
@@ -198,7 +233,9 @@ describe('a courier started by this process', () => {
     expect(logs.records.find((r) => r.event === 'courier.exited')).toMatchObject({ pid: first, signal: 'SIGKILL', in_flight: 1 });
     sink.release();
 
-    const again = await courier.provider('email').execute({ capability: 'email.send', to: 'a@courier.test', subject: 'again', text: 'x' }, ctx('k-again'));
+    const again = await courier
+      .provider('email')
+      .execute({ capability: 'email.send', to: 'a@courier.test', subject: 'again', text: 'x' }, ctx('k-again'));
     expect(again.detail).toMatchObject({ messageId: '<k-again@forge-jobs>' });
     expect(courier.pid()).not.toBe(first);
     expect(isAlive(courier.pid()!)).toBe(true);

@@ -43,7 +43,9 @@ test('it prints each address, and each serves what it says', async () => {
   const ui = await fetch(printed('Temporal Web UI'));
   expect(ui.status).toBe(200);
   // The UI's own API, proxied to the dev server it was started with.
-  const namespaces = (await (await fetch(`${printed('Temporal Web UI')}/api/v1/namespaces`)).json()) as { namespaces: Array<{ namespaceInfo: { name: string } }> };
+  const namespaces = (await (await fetch(`${printed('Temporal Web UI')}/api/v1/namespaces`)).json()) as {
+    namespaces: Array<{ namespaceInfo: { name: string } }>;
+  };
   expect(namespaces.namespaces.map((n: { namespaceInfo: { name: string } }) => n.namespaceInfo.name)).toContain('default');
 
   const pg = new Client({ connectionString: printed('Postgres') });
@@ -124,9 +126,18 @@ test('Ctrl-C stops everything it started', async () => {
   const [errBefore, outBefore] = [err.length, out.length];
   process.kill(dev.pid!, 'SIGINT');
   const code = await exited;
-  if (code !== 0) throw new Error(`forge-jobs dev exited ${code}:\n${err.split('\n').filter((l) => !/^\s*\[(temporal|postgres)\]/.test(l)).slice(-15).join('\n')}`);
+  if (code !== 0)
+    throw new Error(
+      `forge-jobs dev exited ${code}:\n${err
+        .split('\n')
+        .filter((l) => !/^\s*\[(temporal|postgres)\]/.test(l))
+        .slice(-15)
+        .join('\n')}`,
+    );
   // A short summary; the Temporal server's shutdown warnings stay in its log file.
-  expect(out.slice(outBefore)).toMatch(/^stopping…\nstopped app server, job client, worker, mail sink, database pool, (embedded Postgres, Temporal dev server|Temporal dev server, embedded Postgres)\. Temporal's log: \S+temporal-dev\.log\n$/);
+  expect(out.slice(outBefore)).toMatch(
+    /^stopping…\nstopped app server, job client, worker, mail sink, database pool, (embedded Postgres, Temporal dev server|Temporal dev server, embedded Postgres)\. Temporal's log: \S+temporal-dev\.log\n$/,
+  );
   expect(err.slice(errBefore)).not.toMatch(/\[temporal\]|WARN/);
   expect(err).not.toMatch(/\[temporal\]/);
   // Nothing it started is left: no process mentions its cache dir (Temporal's database file, Postgres' data

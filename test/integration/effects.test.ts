@@ -28,14 +28,27 @@ const artifact = {
         total: { name: 'total', type: 'int', sql_type: 'integer' },
       },
       relations: {
-        customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false, on_delete: 'restrict' },
+        customer: {
+          name: 'customer',
+          target: 'Customer',
+          target_table: 'customers',
+          foreign_key: 'customer_id',
+          is_many: false,
+          on_delete: 'restrict',
+        },
       },
     },
     Audit: { name: 'Audit', table: 'audits', fields: { what: { name: 'what', type: 'string', sql_type: 'text' } }, relations: {} },
   },
   jobs: {
     order_webhook: { name: 'order_webhook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    order_email: { name: 'order_email', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    order_email: {
+      name: 'order_email',
+      input_entity: 'Order',
+      needs_path: 'Order.customer',
+      needs_filter: '',
+      capabilities: ['email.send'],
+    },
     sneaky: { name: 'sneaky', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
     bad_audit: {
       name: 'bad_audit',
@@ -138,7 +151,13 @@ test('HTTP 400 is permanent: dead on the first attempt, with its reason', async 
   expect(http.hitsTo('/bad-1')).toHaveLength(1);
   // The roadmap's §9 fields, as JSON lines.
   const line = pipeline.logs.find((r) => r.event === 'job.dead_letter' && r.job_id === result.workflowId);
-  expect(line).toMatchObject({ level: 'error', name: 'order_webhook', capability: 'http.post', attempts: 1, last_error: expect.stringMatching(/400/) });
+  expect(line).toMatchObject({
+    level: 'error',
+    name: 'order_webhook',
+    capability: 'http.post',
+    attempts: 1,
+    last_error: expect.stringMatching(/400/),
+  });
   expect(line!.total_duration).toEqual(expect.any(Number));
 });
 

@@ -46,7 +46,9 @@ afterAll(async () => {
 });
 
 test(`a fan-out to ${TARGETS} targets completes through part workflows in batches, each target once`, async () => {
-  const { rows: [list] } = await db.pool.query('SELECT * FROM lists WHERE id = 1');
+  const {
+    rows: [list],
+  } = await db.pool.query('SELECT * FROM lists WHERE id = 1');
   const [started] = await pipeline.client.afterCommit('List', 'update', list);
   const result = await outcome(started.workflowId);
   expect(result.state).toBe('completed');

@@ -16,12 +16,24 @@ let db: TestDatabase;
 
 const artifact = {
   entities: { Note: { name: 'Note', table: 'notes', fields: { body: { name: 'body', type: 'string' } }, relations: {} } },
-  jobs: { log_note: { name: 'log_note', input_entity: 'Note', capabilities: ['entity.create'], target_entity: 'Note', field_mappings: { body: '"seen"' } } },
+  jobs: {
+    log_note: {
+      name: 'log_note',
+      input_entity: 'Note',
+      capabilities: ['entity.create'],
+      target_entity: 'Note',
+      field_mappings: { body: '"seen"' },
+    },
+  },
   hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }],
 };
 
 beforeAll(async () => {
-  server = await startTemporalDevServer({ cliPath: process.env.FORGE_TEST_TEMPORAL_CLI!, searchAttributes: false, extraArgs: ['--headless'] });
+  server = await startTemporalDevServer({
+    cliPath: process.env.FORGE_TEST_TEMPORAL_CLI!,
+    searchAttributes: false,
+    extraArgs: ['--headless'],
+  });
   address = server.address;
   db = await createTestDatabase('fresh');
   await db.pool.query('CREATE TABLE notes (id serial PRIMARY KEY, body text)');
@@ -40,12 +52,24 @@ test('a client on a server without the Forge search attributes registers them an
   const client = createJobClient({ artifact, config, logger: createMemoryLogger() });
   const [started] = await client.afterCommit('Note', 'create', { id: 1, body: 'hi' });
   expect(started.job).toBe('log_note');
-  expect(Object.keys(await listCustomSearchAttributes(connection))).toEqual(expect.arrayContaining(['ForgeJob', 'ForgeJobState', 'ForgeRetries']));
+  expect(Object.keys(await listCustomSearchAttributes(connection))).toEqual(
+    expect.arrayContaining(['ForgeJob', 'ForgeJobState', 'ForgeRetries']),
+  );
 
-  const worker = createJobWorker({ artifact, config, database: db.pool, logger: createMemoryLogger(), workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! } });
+  const worker = createJobWorker({
+    artifact,
+    config,
+    database: db.pool,
+    logger: createMemoryLogger(),
+    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
+  });
   const running = worker.run();
   await Promise.race([worker.ready, running]);
-  await eventually(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM notes WHERE body = 'seen'`)).rows[0].n === 1, 30_000, 'the job ran');
+  await eventually(
+    async () => (await db.pool.query(`SELECT count(*)::int AS n FROM notes WHERE body = 'seen'`)).rows[0].n === 1,
+    30_000,
+    'the job ran',
+  );
   worker.shutdown();
   await running;
   await client.close();

@@ -34,7 +34,16 @@ const artifact = {
       name: 'Team',
       table: 'teams',
       fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
-      relations: { members: { name: 'members', target: 'User', target_table: 'users', foreign_key: 'members_id', inverse_key: 'team_id', is_many: true } },
+      relations: {
+        members: {
+          name: 'members',
+          target: 'User',
+          target_table: 'users',
+          foreign_key: 'members_id',
+          inverse_key: 'team_id',
+          is_many: true,
+        },
+      },
     },
     User: {
       name: 'User',
@@ -88,7 +97,12 @@ const artifact = {
   },
   hooks: [
     { entity: 'Note', timing: 'after', operation: 'create', jobs: ['hostile_notify', 'hostile_audit'] },
-    { entity: 'Note', timing: 'after', operation: 'update', jobs: ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'] },
+    {
+      entity: 'Note',
+      timing: 'after',
+      operation: 'update',
+      jobs: ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'],
+    },
     { entity: 'Note', timing: 'after', operation: 'delete', jobs: ['crlf_subject', 'big_email', 'big_http'] },
     { entity: 'Team', timing: 'after', operation: 'create', jobs: ['runaway'] },
   ],
@@ -172,7 +186,12 @@ beforeAll(async () => {
     },
     handlers: {
       crlf_subject: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'Hello\r\nBcc: everyone@hostile.test' }),
-      big_email: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'big', text: 'a'.repeat(1024 * 1024 + 512 * 1024) }),
+      big_email: () => ({
+        capability: 'email.send',
+        to: 'victim@hostile.test',
+        subject: 'big',
+        text: 'a'.repeat(1024 * 1024 + 512 * 1024),
+      }),
       big_http: () => ({ capability: 'http.post', url: `${http.url}/big`, body: 'b'.repeat(2 * 1024 * 1024) }),
     },
   });
@@ -307,7 +326,9 @@ test('an oversized record never reaches Temporal: afterCommit logs hook.enqueue_
   const failed = logs.records.filter((r) => r.event === 'hook.enqueue_failed');
   expect(failed).toHaveLength(1);
   expect(failed[0]).toMatchObject({ entity: 'Note', operation: 'create', size_bytes: size, limit_bytes: MAX_RECORD_BYTES });
-  expect(failed[0].error).toBe(`Note create: the record is ${size} bytes serialized, more than the limit ${MAX_RECORD_BYTES} ([jobs] max_record_bytes)`);
+  expect(failed[0].error).toBe(
+    `Note create: the record is ${size} bytes serialized, more than the limit ${MAX_RECORD_BYTES} ([jobs] max_record_bytes)`,
+  );
   expect(logs.records.some((r) => r.event === 'hook.matched')).toBe(false);
 
   // The outbox path: the error is thrown inside the app's transaction, which rolls back here.
@@ -327,7 +348,9 @@ test('an oversized record never reaches Temporal: afterCommit logs hook.enqueue_
   // Without the setting the default is 256 KiB: 200 KiB passes the check, 300 KiB does not.
   const defaults = createJobClient({ artifact, config: testConfig('hostile-default'), logger: logs });
   const tx = { query: async () => ({ rows: [{ id: '1' }], rowCount: 1 }) };
-  await expect(defaults.enqueue(tx as never, 'Note', 'create', { id: 1, body: 'y'.repeat(300 * 1024) })).rejects.toThrow(/more than the limit 262144/);
+  await expect(defaults.enqueue(tx as never, 'Note', 'create', { id: 1, body: 'y'.repeat(300 * 1024) })).rejects.toThrow(
+    /more than the limit 262144/,
+  );
   await expect(defaults.enqueue(tx as never, 'Note', 'create', { id: 1, body: 'y'.repeat(200 * 1024) })).resolves.toBeDefined();
   await defaults.close();
 });

@@ -9,7 +9,10 @@ import { startHttpSink, type HttpSink } from '../support/sinks';
 import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = compiled(
-  newArtifact().entity('Signup', 'signups', ['email']).job('welcome', 'Signup', '', { capabilities: ['email.send', 'http.post'] }).hook('Signup', 'create', ['welcome']),
+  newArtifact()
+    .entity('Signup', 'signups', ['email'])
+    .job('welcome', 'Signup', '', { capabilities: ['email.send', 'http.post'] })
+    .hook('Signup', 'create', ['welcome']),
 );
 
 let db: TestDatabase;

@@ -226,7 +226,12 @@ describe('dev endpoints', () => {
   let app: AppServer;
   let plain: AppServer;
   beforeAll(async () => {
-    app = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact, devRoutes: devJobsEndpoints(pipeline.inspector) });
+    app = await startAppServer({
+      pool: db.pool,
+      client: pipeline.client,
+      artifact: pipeline.worker.artifact,
+      devRoutes: devJobsEndpoints(pipeline.inspector),
+    });
     plain = await startAppServer({ pool: db.pool, client: pipeline.client, artifact: pipeline.worker.artifact });
   });
   afterAll(async () => {
@@ -238,7 +243,12 @@ describe('dev endpoints', () => {
     const stats = await fetch(`${app.url}/_dev/jobs/stats`);
     expect(stats.status).toBe(200);
     expect(stats.headers.get('content-type')).toMatch(/json/);
-    expect(await stats.json()).toMatchObject({ total_enqueued: 5, total_dead: 1, sandbox_violations: 2, task_queue: pipeline.client.taskQueue });
+    expect(await stats.json()).toMatchObject({
+      total_enqueued: 5,
+      total_dead: 1,
+      sandbox_violations: 2,
+      task_queue: pipeline.client.taskQueue,
+    });
 
     const dead = await fetch(`${app.url}/_dev/jobs/dead?job=sneaky&limit=5`);
     expect(dead.status).toBe(200);

@@ -31,8 +31,22 @@ const entities = {
     relations: {},
   },
 };
-const logNote = { name: 'log_note', input_entity: 'Note', needs_path: '', capabilities: ['entity.create'], target_entity: 'NoteLog', field_mappings: { note_id: 'data.id', title: 'data.title' } };
-const artifact = { entities, jobs: { log_note: logNote }, hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }, { entity: 'Note', timing: 'after', operation: 'update', jobs: ['log_note'] }] };
+const logNote = {
+  name: 'log_note',
+  input_entity: 'Note',
+  needs_path: '',
+  capabilities: ['entity.create'],
+  target_entity: 'NoteLog',
+  field_mappings: { note_id: 'data.id', title: 'data.title' },
+};
+const artifact = {
+  entities,
+  jobs: { log_note: logNote },
+  hooks: [
+    { entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] },
+    { entity: 'Note', timing: 'after', operation: 'update', jobs: ['log_note'] },
+  ],
+};
 /** The same app before the job existed (a rolling deploy's old worker): the hook names nothing it can run. */
 const older = { entities, jobs: {}, hooks: [] };
 
@@ -49,7 +63,8 @@ const nextId = (tag: string) => `${tag}-${run}-${++counter}`;
 
 beforeAll(async () => {
   [db, side] = await Promise.all([createTestDatabase('outbox_edges'), createTestDatabase('outbox_edges_side')]);
-  const schema = 'CREATE TABLE notes (id text PRIMARY KEY, title text); CREATE TABLE note_logs (id serial PRIMARY KEY, note_id text, title text)';
+  const schema =
+    'CREATE TABLE notes (id text PRIMARY KEY, title text); CREATE TABLE note_logs (id serial PRIMARY KEY, note_id text, title text)';
   await Promise.all([db.pool.query(schema), side.pool.query(schema)]);
   await migrate(side.pool);
   config = testConfig('outbox-edges');
@@ -73,10 +88,10 @@ async function logsOf(id: string): Promise<string[]> {
 
 async function workflowsOf(id: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const wf of (await temporal()).workflow.list({ query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${id}"` })) ids.push(wf.workflowId);
+  for await (const wf of (await temporal()).workflow.list({ query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${id}"` }))
+    ids.push(wf.workflowId);
   return ids.sort();
 }
-
 
 test('the SQL event id and its JS twin agree, and differ per transaction', async () => {
   const { rows } = await db.pool.query<{ a: string; b: string; x: string }>(
@@ -98,7 +113,8 @@ test('A→B→A→B on a table without updated_at runs its jobs four times, on e
   for (const [path, id] of Object.entries(paths)) {
     await db.pool.query('INSERT INTO notes (id, title) VALUES ($1, $2)', [id, 'A']);
     for (const title of ['B', 'A', 'B', 'A']) {
-      const write = async (tx: { query: TestDatabase['pool']['query'] }) => (await tx.query('UPDATE notes SET title = $2 WHERE id = $1 RETURNING *', [id, title])).rows[0];
+      const write = async (tx: { query: TestDatabase['pool']['query'] }) =>
+        (await tx.query('UPDATE notes SET title = $2 WHERE id = $1 RETURNING *', [id, title])).rows[0];
       if (path === 'enqueue') {
         await inTransaction(db.pool, async (tx) => {
           const row = await write(tx);
@@ -108,7 +124,9 @@ test('A→B→A→B on a table without updated_at runs its jobs four times, on e
           expect(first?.eventId).toBe(transactionEventId(first!.transactionId!, 'Note', 'update', id));
         });
       } else {
-        await pipeline.client.withTransaction(db.pool, async (tx, emit) => emit('Note', 'update', await write(tx)), { outbox: path === 'outbox' });
+        await pipeline.client.withTransaction(db.pool, async (tx, emit) => emit('Note', 'update', await write(tx)), {
+          outbox: path === 'outbox',
+        });
       }
     }
   }
@@ -125,7 +143,13 @@ test('afterCommit returns within the start deadline when Temporal hangs, and the
   const hung = await startHungServer();
   closers.push(hung.close);
   const logger = createMemoryLogger();
-  const down = createJobClient({ artifact, config: { ...config, jobs: { ...config.jobs, startDeadlineMs: 300 } }, temporal: { address: hung.address }, logger, database: side.pool });
+  const down = createJobClient({
+    artifact,
+    config: { ...config, jobs: { ...config.jobs, startDeadlineMs: 300 } },
+    temporal: { address: hung.address },
+    logger,
+    database: side.pool,
+  });
   closers.push(() => down.close());
   const id = nextId('hung');
   const note = (await side.pool.query('INSERT INTO notes (id, title) VALUES ($1, $2) RETURNING *', [id, 'held'])).rows[0];
@@ -138,11 +162,20 @@ test('afterCommit returns within the start deadline when Temporal hangs, and the
   }
   // the deadline plus one INSERT, every time: no SDK retry storm
   expect(Math.max(...took)).toBeLessThan(300 + 200);
-  const workflowId = jobWorkflowId({ job: 'log_note', entity: 'Note', operation: 'create', recordId: id, eventId: transactionEventId('42', 'Note', 'create', id) });
+  const workflowId = jobWorkflowId({
+    job: 'log_note',
+    entity: 'Note',
+    operation: 'create',
+    recordId: id,
+    eventId: transactionEventId('42', 'Note', 'create', id),
+  });
   expect(jobs).toEqual([{ job: 'log_note', workflowId }]);
   expect(logger.records.filter((r) => r.event === 'hook.start_deferred')).toHaveLength(3);
   expect(logger.records.some((r) => r.event === 'hook.start_lost')).toBe(false);
-  const { rows } = await side.pool.query(`SELECT event_id, jobs, transaction_id::text AS txid FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
+  const { rows } = await side.pool.query(
+    `SELECT event_id, jobs, transaction_id::text AS txid FROM forge_jobs.outbox WHERE record->>'id' = $1`,
+    [id],
+  );
   // the same event deferred three times is one row: the outbox keeps one per event
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ jobs: ['log_note'], txid: '42' });
@@ -150,7 +183,11 @@ test('afterCommit returns within the start deadline when Temporal hangs, and the
   const relay = await startRelay({ pool: side.pool, client: pipeline.starter, logger: createMemoryLogger(), pollIntervalMs: 100 });
   relays.push(relay);
   await eventually(async () => (await logsOf(id)).length >= 1, 30000);
-  await eventually(async () => (await side.pool.query(`SELECT bool_and(dispatched_at IS NOT NULL) AS done FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id])).rows[0].done);
+  await eventually(
+    async () =>
+      (await side.pool.query(`SELECT bool_and(dispatched_at IS NOT NULL) AS done FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]))
+        .rows[0].done,
+  );
   expect(await workflowsOf(id)).toEqual([workflowId]);
   expect(await logsOf(id)).toEqual(['held']);
 });
@@ -166,11 +203,15 @@ test('a row whose job the running artifact lacks stays, is counted and logged on
   closers.push(() => oldClient.close());
   const old = await startRelay({ pool: side.pool, client: oldClient, logger: oldLogs, pollIntervalMs: 50, unmatchedRetryMs: 0 });
   relays.push(old);
-  await eventually(async () => oldLogs.records.filter((r) => r.event === 'outbox.unmatched' && (r.jobs as string[]).includes('log_note')).length >= 1);
+  await eventually(
+    async () => oldLogs.records.filter((r) => r.event === 'outbox.unmatched' && (r.jobs as string[]).includes('log_note')).length >= 1,
+  );
   for (let i = 0; i < 3; i++) await old.sweep(); // looked at again and again: still one log line
   const mine = oldLogs.records.filter((r) => r.event === 'outbox.unmatched');
   expect(new Set(mine.map((r) => r.outbox_id)).size).toBe(mine.length);
-  const { rows: [row] } = await side.pool.query(`SELECT dispatched_at, unmatched_at, dead_at, attempts FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
+  const {
+    rows: [row],
+  } = await side.pool.query(`SELECT dispatched_at, unmatched_at, dead_at, attempts FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
   expect(row).toMatchObject({ dispatched_at: null, dead_at: null, attempts: 0 });
   expect(row.unmatched_at).toBeInstanceOf(Date);
   const inspector = createJobInspector({ config, database: side.pool });
@@ -183,7 +224,10 @@ test('a row whose job the running artifact lacks stays, is counted and logged on
   const current = await startRelay({ pool: side.pool, client: pipeline.starter, logger: createMemoryLogger(), pollIntervalMs: 50 });
   relays.push(current);
   await eventually(async () => (await logsOf(id)).length === 1, 30000);
-  await eventually(async () => (await side.pool.query(`SELECT dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id])).rows[0].dispatched_at !== null);
+  await eventually(
+    async () =>
+      (await side.pool.query(`SELECT dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id])).rows[0].dispatched_at !== null,
+  );
 });
 
 function ensureBuilt(): void {
@@ -191,7 +235,9 @@ function ensureBuilt(): void {
   const sources = ['src/cli/outbox.ts', 'src/cli/index.ts', 'src/sql/outbox.ts'].map((f) => join(ROOT, f));
   if (existsSync(out) && !sources.some((s) => statSync(s).mtimeMs > statSync(out).mtimeMs)) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'ignore' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+      stdio: 'ignore',
+    });
   } catch {
     // type errors elsewhere still emit JavaScript; the existence check below decides
   }
@@ -200,9 +246,14 @@ function ensureBuilt(): void {
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--database', side.url], { cwd: ROOT, env: { ...process.env, FORGE_ENV: 'test' }, timeout: 30000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args, '--database', side.url],
+      { cwd: ROOT, env: { ...process.env, FORGE_ENV: 'test' }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -220,7 +271,12 @@ test('a row Temporal refuses again and again backs off per row, is parked dead w
   const relay = await startRelay({ pool: side.pool, client: refusing, logger: logs, pollIntervalMs: 100, maxAttempts: 2 });
   relays.push(relay);
   const dead = await eventually(async () => {
-    const { rows: [r] } = await side.pool.query(`SELECT id::text AS id, attempts, dead_at, last_error, dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
+    const {
+      rows: [r],
+    } = await side.pool.query(
+      `SELECT id::text AS id, attempts, dead_at, last_error, dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`,
+      [id],
+    );
     return r?.dead_at && r;
   }, 30000);
   expect(dead).toMatchObject({ attempts: 2, dispatched_at: null, last_error: expect.stringMatching(/namespace/i) });
@@ -236,7 +292,12 @@ test('a row Temporal refuses again and again backs off per row, is parked dead w
   const listed = await cli('outbox', 'dead', '--json');
   expect(listed.code).toBe(0);
   const parked = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
-  expect(parked.find((r) => r.id === dead.id)).toMatchObject({ entity: 'Note', operation: 'create', attempts: 2, last_error: expect.stringMatching(/namespace/i) });
+  expect(parked.find((r) => r.id === dead.id)).toMatchObject({
+    entity: 'Note',
+    operation: 'create',
+    attempts: 2,
+    last_error: expect.stringMatching(/namespace/i),
+  });
   expect(listed.stdout).not.toContain('refused"'); // the record's title is never printed
   expect((await cli('outbox', 'dead')).stdout).toMatch(new RegExp(`${dead.id}\\s+Note create`));
 

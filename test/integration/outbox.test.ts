@@ -33,8 +33,22 @@ const artifact = {
     },
   },
   jobs: {
-    log_note: { name: 'log_note', input_entity: 'Note', needs_path: '', capabilities: ['entity.create'], target_entity: 'NoteLog', field_mappings: { note_id: 'data.id', kind: '"a"' } },
-    log_note_too: { name: 'log_note_too', input_entity: 'Note', needs_path: '', capabilities: ['entity.create'], target_entity: 'NoteLog', field_mappings: { note_id: 'data.id', kind: '"b"' } },
+    log_note: {
+      name: 'log_note',
+      input_entity: 'Note',
+      needs_path: '',
+      capabilities: ['entity.create'],
+      target_entity: 'NoteLog',
+      field_mappings: { note_id: 'data.id', kind: '"a"' },
+    },
+    log_note_too: {
+      name: 'log_note_too',
+      input_entity: 'Note',
+      needs_path: '',
+      capabilities: ['entity.create'],
+      target_entity: 'NoteLog',
+      field_mappings: { note_id: 'data.id', kind: '"b"' },
+    },
   },
   hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note', 'log_note_too'] }],
 };
@@ -78,13 +92,21 @@ async function sideRelay(options: { batchSize?: number; pollIntervalMs?: number 
   const logger = createMemoryLogger();
   const client = createJobStarter({ artifact, config, logger });
   clients.push(client);
-  const relay = await startRelay({ pool: side.pool, client, logger, pollIntervalMs: options.pollIntervalMs ?? 200, batchSize: options.batchSize });
+  const relay = await startRelay({
+    pool: side.pool,
+    client,
+    logger,
+    pollIntervalMs: options.pollIntervalMs ?? 200,
+    batchSize: options.batchSize,
+  });
   relays.push(relay);
   return { relay, logs: logger.records };
 }
 
 async function insertNote(tx: { query: TestDatabase['pool']['query'] }, id: string) {
-  const { rows: [note] } = await tx.query('INSERT INTO notes (id, title) VALUES ($1, $2) RETURNING *', [id, `note ${id}`]);
+  const {
+    rows: [note],
+  } = await tx.query('INSERT INTO notes (id, title) VALUES ($1, $2) RETURNING *', [id, `note ${id}`]);
   return note as Record<string, unknown>;
 }
 
@@ -99,7 +121,10 @@ async function workflowsPerRecord(): Promise<Map<string, number>> {
 }
 
 async function effectsPerRecord(ids: string[]): Promise<Map<string, number>> {
-  const { rows } = await db.pool.query<{ note_id: string; n: number }>('SELECT note_id, count(*)::int AS n FROM note_logs WHERE note_id = ANY($1) GROUP BY note_id', [ids]);
+  const { rows } = await db.pool.query<{ note_id: string; n: number }>(
+    'SELECT note_id, count(*)::int AS n FROM note_logs WHERE note_id = ANY($1) GROUP BY note_id',
+    [ids],
+  );
   return new Map(rows.map((r) => [r.note_id, r.n]));
 }
 
@@ -145,7 +170,11 @@ test('an enqueue in a committed transaction runs its jobs exactly once; the same
   const viaMode = nextId('mode');
   const explicit = nextId('explicit');
   await pipeline.client.withTransaction(db.pool, async (t, emit) => emit('Note', 'create', await insertNote(t, viaMode)), { outbox: true });
-  await pipeline.client.withTransaction(db.pool, async (t, emit) => emit('Note', 'create', await insertNote(t, explicit), { eventId: 'evt-1' }), { outbox: true });
+  await pipeline.client.withTransaction(
+    db.pool,
+    async (t, emit) => emit('Note', 'create', await insertNote(t, explicit), { eventId: 'evt-1' }),
+    { outbox: true },
+  );
 
   await expectRanOnce([id, viaMode, explicit]);
   const { rows } = await db.pool.query(
@@ -155,9 +184,19 @@ test('an enqueue in a committed transaction runs its jobs exactly once; the same
   // the same event twice in one transaction is one row: the second insert found the first
   expect(rows.filter((r) => r.id === id)).toHaveLength(1);
   expect(rows.find((r) => r.id === explicit).event_id).toBe('evt-1');
-  await eventually(async () => (await db.pool.query(`SELECT bool_and(dispatched_at IS NOT NULL) AS all FROM forge_jobs.outbox WHERE record->>'id' = ANY($1)`, [[id, viaMode, explicit]])).rows[0].all);
+  await eventually(
+    async () =>
+      (
+        await db.pool.query(`SELECT bool_and(dispatched_at IS NOT NULL) AS all FROM forge_jobs.outbox WHERE record->>'id' = ANY($1)`, [
+          [id, viaMode, explicit],
+        ])
+      ).rows[0].all,
+  );
   const workflows = [];
-  for await (const wf of (await temporal()).workflow.list({ query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${explicit}"` })) workflows.push(wf.workflowId);
+  for await (const wf of (await temporal()).workflow.list({
+    query: `TaskQueue = "${config.jobs.taskQueue}" AND ForgeRecordId = "${explicit}"`,
+  }))
+    workflows.push(wf.workflowId);
   expect(workflows.sort()).toEqual([`forge/log_note/Note/create/${explicit}/evt-1`, `forge/log_note_too/Note/create/${explicit}/evt-1`]);
 });
 
@@ -199,20 +238,30 @@ test('withTransaction sends the outbox rows with COMMIT: a row Postgres refuses 
     // Postgres refuses text with a NUL byte: the outbox INSERT fails after the app's own INSERT succeeded,
     // and the COMMIT pipelined behind it must not commit that INSERT.
     await expect(
-      pipeline.client.withTransaction(single, async (t, emit) => emit('Note', 'create', await insertNote(t, refused), { eventId: 'nul\u0000byte' }), { outbox: true }),
+      pipeline.client.withTransaction(
+        single,
+        async (t, emit) => emit('Note', 'create', await insertNote(t, refused), { eventId: 'nul\u0000byte' }),
+        { outbox: true },
+      ),
     ).rejects.toThrow(/0x00|invalid byte sequence/);
     expect((await single.query('SELECT count(*)::int AS n FROM notes WHERE id = $1', [refused])).rows[0].n).toBe(0);
 
     // Two events in one transaction: both rows, in one round trip with the COMMIT, and the client answers in order after it.
     const [a, b] = [nextId('pair'), nextId('pair')];
-    await pipeline.client.withTransaction(single, async (t, emit) => {
-      emit('Note', 'create', await insertNote(t, a));
-      emit('Note', 'create', await insertNote(t, b));
-    }, { outbox: true });
+    await pipeline.client.withTransaction(
+      single,
+      async (t, emit) => {
+        emit('Note', 'create', await insertNote(t, a));
+        emit('Note', 'create', await insertNote(t, b));
+      },
+      { outbox: true },
+    );
     const client = await single.connect();
     try {
       expect((client as unknown as { pipeline: boolean }).pipeline).toBe(false);
-      const { rows } = await client.query(`SELECT record->>'id' AS id FROM forge_jobs.outbox WHERE record->>'id' = ANY($1) ORDER BY id`, [[a, b]]);
+      const { rows } = await client.query(`SELECT record->>'id' AS id FROM forge_jobs.outbox WHERE record->>'id' = ANY($1) ORDER BY id`, [
+        [a, b],
+      ]);
       expect(rows.map((r) => r.id)).toEqual([a, b]);
     } finally {
       client.release();
@@ -237,7 +286,11 @@ test('two relays on one outbox start every event’s workflows exactly once', as
   const sweeps = [a.relay.sweep(), b.relay.sweep(), a.relay.sweep(), b.relay.sweep()];
   await Promise.all([...commits, ...sweeps]);
 
-  await eventually(async () => (await side.pool.query('SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL')).rows[0].n === 0 && true, 30000);
+  await eventually(
+    async () =>
+      (await side.pool.query('SELECT count(*)::int AS n FROM forge_jobs.outbox WHERE dispatched_at IS NULL')).rows[0].n === 0 && true,
+    30000,
+  );
   const { rows } = await side.pool.query<{ id: string; attempts: number }>('SELECT id::text AS id, attempts FROM forge_jobs.outbox');
   expect(rows).toHaveLength(50);
   // No row was refused: each was claimed and dispatched by exactly one relay.
@@ -339,7 +392,9 @@ test('a relay that started the workflows but did not commit leaves rows whose ne
   await inTransaction(side.pool, async (t) => pipeline.client.enqueue(t, 'Note', 'create', await insertNote(t, id)));
   await expectRanOnce([id]);
   const row = await eventually(async () => {
-    const { rows: [r] } = await side.pool.query(`SELECT attempts, last_error, dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
+    const {
+      rows: [r],
+    } = await side.pool.query(`SELECT attempts, last_error, dispatched_at FROM forge_jobs.outbox WHERE record->>'id' = $1`, [id]);
     return r?.dispatched_at && r;
   });
   // One refusal counted (tried again a second later), then dispatched.
@@ -368,7 +423,13 @@ test('dispatched rows older than the retention are pruned; undispatched rows nev
   expect(before).toBeGreaterThan(0);
   const logger = createMemoryLogger();
   // A client that refuses: the undispatched row must survive both the failure and the prune.
-  const relay = await startRelay({ pool: side.pool, client: { dispatch: async () => Promise.reject(new Error('down')) }, logger, retentionMs: 0, pollIntervalMs: 60000 });
+  const relay = await startRelay({
+    pool: side.pool,
+    client: { dispatch: async () => Promise.reject(new Error('down')) },
+    logger,
+    retentionMs: 0,
+    pollIntervalMs: 60000,
+  });
   relays.push(relay);
   await eventually(async () => logger.records.some((r) => r.event === 'outbox.pruned' && r.deleted === before));
   const left = await side.pool.query(`SELECT event_id, dispatched_at FROM forge_jobs.outbox`);

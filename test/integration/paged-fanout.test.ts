@@ -87,7 +87,9 @@ afterAll(async () => {
 
 async function start(listId: number, blob?: string): Promise<string> {
   if (blob !== undefined) await db.pool.query('UPDATE lists SET blob = $1 WHERE id = $2', [blob, listId]);
-  const { rows: [list] } = await db.pool.query('SELECT * FROM lists WHERE id = $1', [listId]);
+  const {
+    rows: [list],
+  } = await db.pool.query('SELECT * FROM lists WHERE id = $1', [listId]);
   const [started] = await pipeline.client.afterCommit('List', 'update', list);
   return started.workflowId;
 }
@@ -115,13 +117,16 @@ async function executions(workflowId: string): Promise<Array<{ id: string; event
   };
   await add(workflowId, latest);
   const parts: Array<{ id: string; runId: string }> = [];
-  for await (const run of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/part-"` })) parts.push({ id: run.workflowId, runId: run.runId });
+  for await (const run of client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/part-"` }))
+    parts.push({ id: run.workflowId, runId: run.runId });
   for (const part of parts) await add(part.id, part.runId);
   return out;
 }
 
 async function deadRows(workflowId: string): Promise<Array<{ run_id: string; target: string; type: string; attempts: number }>> {
-  const { rows } = await db.pool.query('SELECT run_id, target, type, attempts FROM forge_jobs.dead_targets WHERE workflow_id = $1', [workflowId]);
+  const { rows } = await db.pool.query('SELECT run_id, target, type, attempts FROM forge_jobs.dead_targets WHERE workflow_id = $1', [
+    workflowId,
+  ]);
   return rows;
 }
 
@@ -155,7 +160,11 @@ test('every target failing permanently: dead at once, every target stored, liste
   const addresses = await emails(2);
   expect(addresses.map((a) => tried.get(a))).toEqual(addresses.map(() => 1));
 
-  const listed = await eventually(async () => (await pipeline.inspector.deadJobs()).find((d) => d.workflowId === id), 20_000, 'the job in deadJobs()');
+  const listed = await eventually(
+    async () => (await pipeline.inspector.deadJobs()).find((d) => d.workflowId === id),
+    20_000,
+    'the job in deadJobs()',
+  );
   expect(listed).toMatchObject({ reason: 'PermanentError', targets: 2000, completed: 0, deadCount: 2000 });
   expect(listed.deadTargets.length).toBe(20);
   for (const run of await executions(id)) expect(run.events).toBeLessThan(HISTORY_BOUND);
@@ -216,7 +225,8 @@ test('a mixed job is dead with its permanent failures only; its redrive runs onl
   expect(again.state).toBe('completed');
   expect(again.result).toMatchObject({ targets: perm.length, completed: perm.length, dead: [] });
   // Exactly the dead targets were mailed, each once; nobody else heard again.
-  for (const a of addresses) expect([a, (smtp.recipientCounts.get(a) ?? 0) - (sentBefore.get(a) ?? 0)]).toEqual([a, a.startsWith('perm-') ? 1 : 0]);
+  for (const a of addresses)
+    expect([a, (smtp.recipientCounts.get(a) ?? 0) - (sentBefore.get(a) ?? 0)]).toEqual([a, a.startsWith('perm-') ? 1 : 0]);
   for (const run of await executions(id)) expect(run.events).toBeLessThan(HISTORY_BOUND);
 }, 180_000);
 
@@ -224,7 +234,9 @@ test('a job whose needs reach more than [jobs] max_targets is dead with needs_li
   const id = await start(5);
   const result = await outcome(id);
   expect(result.state).toBe('dead');
-  expect(result.failure).toMatch(new RegExp(`needs_limit: .*more than ${MAX_TARGETS} targets .*max_targets = ${MAX_TARGETS}; counted ${MAX_TARGETS + 1}`));
+  expect(result.failure).toMatch(
+    new RegExp(`needs_limit: .*more than ${MAX_TARGETS} targets .*max_targets = ${MAX_TARGETS}; counted ${MAX_TARGETS + 1}`),
+  );
   const addresses = await emails(5);
   expect(addresses.some((a) => tried.has(a))).toBe(false);
 }, 60_000);

@@ -8,7 +8,10 @@ import { startHttpSink, type HttpSink } from '../support/sinks';
 import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
 
 const artifact = compiled(
-  newArtifact().entity('Ping', 'pings', ['path']).job('ping', 'Ping', '', { capabilities: ['http.post'] }).hook('Ping', 'create', ['ping']),
+  newArtifact()
+    .entity('Ping', 'pings', ['path'])
+    .job('ping', 'Ping', '', { capabilities: ['http.post'] })
+    .hook('Ping', 'create', ['ping']),
 );
 
 let db: TestDatabase;
@@ -45,7 +48,11 @@ test('completed runs older than the retention are deleted; dead runs stay, liste
   // An hour later (the clock moved, not the test): the completed run goes, once visibility shows it closed.
   const later = Date.now() + 3_600_000 + 60_000;
   // Exactly one run is deleted: the completed one, not the dead one.
-  await eventually(async () => (await pruneCompleted({ ...base, olderThanMs: 3_600_000, now: later })) === 1, 20_000, 'the completed run pruned');
+  await eventually(
+    async () => (await pruneCompleted({ ...base, olderThanMs: 3_600_000, now: later })) === 1,
+    20_000,
+    'the completed run pruned',
+  );
   // (Temporal carries the deletion out in the background: on the dev server the run can be seen a while longer.)
   expect((await client.workflow.getHandle(dead.workflowId).describe()).status.name).toBe('FAILED');
   expect((await pipeline.inspector.deadJobs()).map((d) => d.workflowId)).toEqual([dead.workflowId]);
@@ -65,7 +72,14 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
   // Nothing is younger than a year and a day except the fresh key.
   expect(await pruneLedger(db.pool, 366 * day)).toBe(2);
   expect(await pruneLedger(db.pool, 366 * day)).toBe(0);
-  const keys = async () => (await db.pool.query(`SELECT key FROM forge_jobs.effect_ledger WHERE key IN ('sent:ancient', 'old-entity-key', 'sent:fresh', 'sent:ancient-2')`)).rows.map((r) => r.key).sort();
+  const keys = async () =>
+    (
+      await db.pool.query(
+        `SELECT key FROM forge_jobs.effect_ledger WHERE key IN ('sent:ancient', 'old-entity-key', 'sent:fresh', 'sent:ancient-2')`,
+      )
+    ).rows
+      .map((r) => r.key)
+      .sort();
   expect(await keys()).toEqual(['sent:fresh']);
 
   // A worker's own sweep reads the namespace's retention from the server and does the same.
@@ -84,7 +98,11 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
   try {
     await eventually(async () => !(await keys()).includes('sent:ancient-2'), 20_000, 'the worker pruned the ancient key');
     // the sweep logs once its DELETE has returned, a moment after the row is gone
-    await eventually(async () => logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1), 20_000, 'the sweep to log what it pruned');
+    await eventually(
+      async () => logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1),
+      20_000,
+      'the sweep to log what it pruned',
+    );
   } finally {
     worker.shutdown();
     await running;

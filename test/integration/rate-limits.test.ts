@@ -38,7 +38,9 @@ beforeAll(async () => {
     CREATE TABLE members (id serial PRIMARY KEY, list_id integer REFERENCES lists(id), email text, path text);`);
   mail = await startMailSink();
   // every "busy" path is refused once with Retry-After, as a provider over its own limit does
-  http = await startHttpSink({ answer: ({ path, n }) => (path.startsWith('/busy') && n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200) });
+  http = await startHttpSink({
+    answer: ({ path, n }) => (path.startsWith('/busy') && n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200),
+  });
 });
 
 afterAll(async () => {
@@ -85,14 +87,30 @@ describe('[email] rate across two worker processes', () => {
       logs.push(lines);
       const child = spawn(
         process.execPath,
-        [BIN, 'worker', '--artifact', join(dir, 'artifact.json'), '--config', configPath, '--database', db.url, '--address', address(), '--no-relay'],
+        [
+          BIN,
+          'worker',
+          '--artifact',
+          join(dir, 'artifact.json'),
+          '--config',
+          configPath,
+          '--database',
+          db.url,
+          '--address',
+          address(),
+          '--no-relay',
+        ],
         { cwd: ROOT, env: cliEnv({ FORGE_LOG_LEVEL: 'info' }) },
       );
       child.stderr!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
       workers.push(child);
     }
     // Each worker spaces its sends by the number of workers it sees on the lane: wait until both see two.
-    await eventually(async () => logs.every((lines) => lines.some((l) => l.includes('"rate.lane_workers"') && l.includes('"workers":2'))), 30_000, 'both workers to see each other on the lane');
+    await eventually(
+      async () => logs.every((lines) => lines.some((l) => l.includes('"rate.lane_workers"') && l.includes('"workers":2'))),
+      30_000,
+      'both workers to see each other on the lane',
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -100,7 +118,14 @@ describe('[email] rate across two worker processes', () => {
   });
 
   test('400 sends take at least 19 s, and no second holds more than 24, however the two workers share them', async () => {
-    const config = resolveRuntimeConfig({ temporal: { address: address() }, email: { host: '127.0.0.1', port: mail.smtpPort, rate: '20/s' }, jobs: { task_queue: taskQueue, start_deadline: '10s' } }, { env: {} });
+    const config = resolveRuntimeConfig(
+      {
+        temporal: { address: address() },
+        email: { host: '127.0.0.1', port: mail.smtpPort, rate: '20/s' },
+        jobs: { task_queue: taskQueue, start_deadline: '10s' },
+      },
+      { env: {} },
+    );
     // no database for a deferred start: a loaded machine gets the shared test config's longer start deadline
     const client = createJobClient({ artifact, config });
     const inspector = createJobInspector({ config });
@@ -124,7 +149,10 @@ describe('[email] rate across two worker processes', () => {
       expect(ended.state).toBe('completed');
       expect(Math.max(0, ...seen.map((l) => l.backlog))).toBeGreaterThan(0);
       expect(seen.find((l) => l.backlog > 0)).toMatchObject({ task_queue: `${taskQueue}/email`, rate: '20/s', workers: 2 });
-      const sent = mail.messages().slice(before).filter((m) => m.to[0]?.startsWith('rated-'));
+      const sent = mail
+        .messages()
+        .slice(before)
+        .filter((m) => m.to[0]?.startsWith('rated-'));
       expect(new Set(sent.map((m) => m.to[0])).size).toBe(400);
       const times = sent.map((m) => Date.parse(m.receivedAt));
       expect(Math.max(...times) - started).toBeGreaterThanOrEqual(19_000);
@@ -133,7 +161,8 @@ describe('[email] rate across two worker processes', () => {
       const identities = new Set<string>();
       for (const id of [job.workflowId, `${job.workflowId}/part-0`]) {
         const history = await (await temporal()).workflow.getHandle(id).fetchHistory();
-        for (const e of history.events ?? []) if (e.activityTaskStartedEventAttributes?.identity) identities.add(e.activityTaskStartedEventAttributes.identity);
+        for (const e of history.events ?? [])
+          if (e.activityTaskStartedEventAttributes?.identity) identities.add(e.activityTaskStartedEventAttributes.identity);
       }
       expect(identities.size).toBe(2);
     } finally {
@@ -163,7 +192,12 @@ describe('a job with an HTTP rate of its own', () => {
       const ok = http.hits.filter((h) => h.path.startsWith('/busy-') && h.status === 200);
       expect(new Set(ok.map((h) => h.path)).size).toBe(20);
       expect(http.hits.filter((h) => h.status === 429)).toHaveLength(20);
-      expect(busiestWindow(http.hits.filter((h) => h.path.startsWith('/busy-')).map((h) => h.at), 1000)).toBeLessThanOrEqual(Math.ceil(4 * 1.2));
+      expect(
+        busiestWindow(
+          http.hits.filter((h) => h.path.startsWith('/busy-')).map((h) => h.at),
+          1000,
+        ),
+      ).toBeLessThanOrEqual(Math.ceil(4 * 1.2));
     } finally {
       await pipeline.stop();
     }

@@ -14,7 +14,10 @@ import { outcome, startPipeline, testConfig, type Pipeline } from '../support/st
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'workflows');
 const artifact = compiled(
-  newArtifact().entity('Note', 'notes', ['text']).job('ping', 'Note', '', { capabilities: ['http.post'] }).hook('Note', 'create', ['ping']),
+  newArtifact()
+    .entity('Note', 'notes', ['text'])
+    .job('ping', 'Note', '', { capabilities: ['http.post'] })
+    .hook('Note', 'create', ['ping']),
 );
 
 let db: TestDatabase;

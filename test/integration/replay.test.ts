@@ -10,7 +10,9 @@ import { Worker } from '@temporalio/worker';
 const DIR = join(__dirname, '..', 'histories');
 const ids: Record<string, string> = JSON.parse(readFileSync(join(DIR, 'workflow-ids.json'), 'utf8'));
 // jobWorkflow histories, a fan-out child's from before paging (jobTargetsWorkflow), and a paged part's.
-const files = readdirSync(DIR).filter((f) => /^(jobWorkflow|jobTargetsWorkflow|jobPartWorkflow)_/.test(f)).sort();
+const files = readdirSync(DIR)
+  .filter((f) => /^(jobWorkflow|jobTargetsWorkflow|jobPartWorkflow)_/.test(f))
+  .sort();
 const bundle = () => ({ codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! });
 const load = (file: string) => historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
 
@@ -21,11 +23,26 @@ test('every scenario has a committed history', () => {
   // paged, paged-small, paged-retry, paged-dead: a paged fan-out's job and parts (a retry round, stored dead
   // targets), and a part's run that continued as new (paged-continued).
   expect(scenarios).toEqual(
-    expect.arrayContaining(['success', 'retry', 'dead', 'sandbox-violation', 'fanout', 'fanout-batched', 'batched-retry', 'paged', 'paged-small', 'paged-dead']),
+    expect.arrayContaining([
+      'success',
+      'retry',
+      'dead',
+      'sandbox-violation',
+      'fanout',
+      'fanout-batched',
+      'batched-retry',
+      'paged',
+      'paged-small',
+      'paged-dead',
+    ]),
   );
   expect(files).toContain('jobTargetsWorkflow_fanout-batched_1.24.0.json');
   expect(files).toEqual(
-    expect.arrayContaining(['jobPartWorkflow_paged_1.24.0.json', 'jobPartWorkflow_paged-retry_1.24.0.json', 'jobPartWorkflow_paged-continued_1.24.0.json']),
+    expect.arrayContaining([
+      'jobPartWorkflow_paged_1.24.0.json',
+      'jobPartWorkflow_paged-retry_1.24.0.json',
+      'jobPartWorkflow_paged-continued_1.24.0.json',
+    ]),
   );
 });
 

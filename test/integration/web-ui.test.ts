@@ -15,7 +15,15 @@ const CHROMIUM = process.env.FORGE_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
 const SCREENSHOT = join(ARTIFACTS, 'web-ui-dead-job.png');
 // What this closed network needs: no sandbox (root in a container), no GPU, nothing that calls home.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let stack: CodecStack;
 let context: BrowserContext;
@@ -25,7 +33,9 @@ let dead: { workflowId: string; failure?: string; state: string };
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium; .ci/run does it) or set FORGE_CHROMIUM_PATH`);
+    throw new Error(
+      `Chromium is not at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium; .ci/run does it) or set FORGE_CHROMIUM_PATH`,
+    );
   }
   stack = await startCodecStack('web-ui');
   dead = await stack.signup('bad');

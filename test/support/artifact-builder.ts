@@ -123,7 +123,8 @@ export class ArtifactBuilder {
       jobs[j.name] = {
         name: j.name,
         input_entity: j.input,
-        needs: j.paths.length === 0 ? [{ text: '', hops: [], targetEntity: j.input }] : j.paths.map((p) => resolvePath(entities, j.input, p)),
+        needs:
+          j.paths.length === 0 ? [{ text: '', hops: [], targetEntity: j.input }] : j.paths.map((p) => resolvePath(entities, j.input, p)),
         filter: j.filter,
         capabilities: j.capabilities,
       };
@@ -148,7 +149,9 @@ export class ArtifactBuilder {
           ...(r.through && { through: r.through }),
         };
       }
-      const fieldDefs = Object.fromEntries(fields.filter((f) => f !== 'id').map((f) => [f, { name: f, type: 'string', sql_type: 'text', nullable: true }]));
+      const fieldDefs = Object.fromEntries(
+        fields.filter((f) => f !== 'id').map((f) => [f, { name: f, type: 'string', sql_type: 'text', nullable: true }]),
+      );
       entities[name] = { name, table, fields: fieldDefs, relations };
     }
     const jobs: Record<string, unknown> = {};

@@ -62,7 +62,12 @@ export function expectOneLineError(result: Run, command: string, pattern: RegExp
 export function ensureBuilt(): void {
   const built = join(ROOT, 'dist', 'cli', 'index.js');
   const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+      ),
+    );
   let builtAt = 0;
   try {
     builtAt = statSync(built).mtimeMs;
@@ -73,4 +78,3 @@ export function ensureBuilt(): void {
   const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}\n${result.stderr}`);
 }
-

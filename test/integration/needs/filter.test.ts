@@ -87,11 +87,7 @@ const cases: Array<[string, FilterExpr, number[]]> = [
   ['joined < "2024-03-01"', f.lt('joined', '2024-03-01T00:00:00Z'), [1, 4]],
   ['name == hostile', f.eq('name', HOSTILE), [4]],
   ['name in [hostile, ben]', f.in('name', [HOSTILE, 'ben']), [2, 4]],
-  [
-    'role == agent && !(name == "dan" || age > 100)',
-    f.and(f.eq('role', 'agent'), f.not(f.or(f.eq('name', 'dan'), f.gt('age', 100)))),
-    [1],
-  ],
+  ['role == agent && !(name == "dan" || age > 100)', f.and(f.eq('role', 'agent'), f.not(f.or(f.eq('name', 'dan'), f.gt('age', 100)))), [1]],
   [
     '(role == agent || role == null) && active == true',
     f.and(f.or(f.eq('role', 'agent'), f.eq('role', null)), f.eq('active', true)),

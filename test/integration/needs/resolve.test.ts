@@ -278,7 +278,10 @@ describe('resolveNeeds on Postgres', () => {
       ['Ticket.org.members', 'Org.members', [[1], 'agent']],
     ]);
     expect(plan.hops[0].sql).toMatch(/^SELECT t\.\* FROM "orgs"/);
-    expect(plan.hops.map((h) => h.storage)).toEqual(['tickets.org_id → orgs.id (from the artifact)', 'join table memberships: org_id → orgs.id, user_id → users.id (from the artifact)']);
+    expect(plan.hops.map((h) => h.storage)).toEqual([
+      'tickets.org_id → orgs.id (from the artifact)',
+      'join table memberships: org_id → orgs.id, user_id → users.id (from the artifact)',
+    ]);
     expect(plan.hops[0].rows).toEqual([{ id: 1, name: 'Acme' }]);
     expect(plan.hops[1].rows.map((u) => u.id)).toEqual([1, 3, 7]);
     expect(plan.targets).toEqual(plan.hops[1].rows);
@@ -286,10 +289,20 @@ describe('resolveNeeds on Postgres', () => {
 
     const skipped = await explainNeeds({ query: db.pool, artifact: a, job: a.jobs.notify_members, record: await row('tickets', 3) });
     expect(skipped.hops).toEqual([
-      { path: 'Ticket.org.members', hop: 'Ticket.org', storage: 'tickets.org_id → orgs.id (from the artifact)', sql: null, values: [], rows: [], note: "the trigger record's org_id is null" },
+      {
+        path: 'Ticket.org.members',
+        hop: 'Ticket.org',
+        storage: 'tickets.org_id → orgs.id (from the artifact)',
+        sql: null,
+        values: [],
+        rows: [],
+        note: "the trigger record's org_id is null",
+      },
     ]);
 
     const self = await explainNeeds({ query: db.pool, artifact: a, job: a.jobs.self, record: ticket });
-    expect(self.hops).toEqual([{ path: 'Ticket', hop: 'Ticket', sql: null, values: [], rows: [ticket], note: 'the trigger record itself' }]);
+    expect(self.hops).toEqual([
+      { path: 'Ticket', hop: 'Ticket', sql: null, values: [], rows: [ticket], note: 'the trigger record itself' },
+    ]);
   });
 });

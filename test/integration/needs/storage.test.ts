@@ -22,8 +22,10 @@ const CAT = '20000000-0000-4000-8000-000000000003';
 const EMAIL: Record<string, string> = { [ANN]: 'ann@red.test', [BEN]: 'ben@red.test', [CAT]: 'cat@blue.test' };
 
 const TEAMS = 'CREATE TABLE IF NOT EXISTS teams (id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL, PRIMARY KEY (id));';
-const PEOPLE = 'CREATE TABLE IF NOT EXISTS people (id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL, email text NOT NULL, PRIMARY KEY (id));';
-const POSTS = 'CREATE TABLE IF NOT EXISTS posts (id uuid NOT NULL DEFAULT gen_random_uuid(), title text NOT NULL, team_id uuid NOT NULL REFERENCES teams(id), PRIMARY KEY (id));';
+const PEOPLE =
+  'CREATE TABLE IF NOT EXISTS people (id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL, email text NOT NULL, PRIMARY KEY (id));';
+const POSTS =
+  'CREATE TABLE IF NOT EXISTS posts (id uuid NOT NULL DEFAULT gen_random_uuid(), title text NOT NULL, team_id uuid NOT NULL REFERENCES teams(id), PRIMARY KEY (id));';
 const PEOPLE_ROWS = `INSERT INTO people (id, name, email) VALUES ('${ANN}', 'ann', '${EMAIL[ANN]}'), ('${BEN}', 'ben', '${EMAIL[BEN]}'), ('${CAT}', 'cat', '${EMAIL[CAT]}');`;
 const TEAM_ROWS = `INSERT INTO teams (id, name) VALUES ('${RED}', 'red'), ('${BLUE}', 'blue');`;
 
@@ -88,11 +90,15 @@ async function mailedFor(name: string, shape: Shape, count: number, relations: R
   });
   const pipeline = await startPipeline({ artifact: file, config, pool: db.pool });
   entry.pipeline = pipeline;
-  const { rows: [post] } = await db.pool.query(`INSERT INTO posts (title, team_id) VALUES ('hello', $1) RETURNING *`, [RED]);
+  const {
+    rows: [post],
+  } = await db.pool.query(`INSERT INTO posts (title, team_id) VALUES ('hello', $1) RETURNING *`, [RED]);
   const [started] = await pipeline.client.afterCommit('Post', 'create', post);
   expect((await outcome(started.workflowId)).state).toBe('completed');
   const subject = `[${name}] hello`;
-  const mails = (await sink.waitFor((all) => all.filter((m) => m.subject === subject).length >= count, 10_000)).filter((m) => m.subject === subject);
+  const mails = (await sink.waitFor((all) => all.filter((m) => m.subject === subject).length >= count, 10_000)).filter(
+    (m) => m.subject === subject,
+  );
   return { mailed: mails.flatMap((m) => m.to).sort(), pipeline, db, post };
 }
 
@@ -102,7 +108,12 @@ async function explain(name: string, post: Record<string, unknown>, url: string)
   const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    await explainCommand('notify_team', { artifact: join(dir, `${name}.json`), config: join(dir, `${name}.toml`), database: url, record: JSON.stringify(post) });
+    await explainCommand('notify_team', {
+      artifact: join(dir, `${name}.json`),
+      config: join(dir, `${name}.toml`),
+      database: url,
+      record: JSON.stringify(post),
+    });
   } finally {
     stdout.mockRestore();
     stderr.mockRestore();
@@ -114,13 +125,19 @@ const storageLines = (lines: string[]) => lines.filter((l) => l.startsWith('  st
 
 test('a many relation stored as a column of the source table (the compiler’s own storage): one target per source row', async () => {
   const shape: Shape = {
-    migration: [PEOPLE, TEAMS.replace(', PRIMARY KEY', ', members_id uuid NOT NULL REFERENCES people(id) ON DELETE cascade, PRIMARY KEY'), POSTS],
+    migration: [
+      PEOPLE,
+      TEAMS.replace(', PRIMARY KEY', ', members_id uuid NOT NULL REFERENCES people(id) ON DELETE cascade, PRIMARY KEY'),
+      POSTS,
+    ],
     data: `${PEOPLE_ROWS} INSERT INTO teams (id, name, members_id) VALUES ('${RED}', 'red', '${ANN}'), ('${BLUE}', 'blue', '${CAT}');`,
   };
   const { mailed, pipeline, db, post } = await mailedFor('source', shape, 1);
   expect(mailed).toEqual([EMAIL[ANN]]);
   expect(pipeline.worker.artifact.entities.Team.relations.members).toMatchObject({ foreign_key: 'members_id', storage: 'migration' });
-  expect(pipeline.worker.artifact.warnings).toContain('entities.Team.relations.members: many relation stored as teams.members_id (from the migration): it holds one Person per Team row');
+  expect(pipeline.worker.artifact.warnings).toContain(
+    'entities.Team.relations.members: many relation stored as teams.members_id (from the migration): it holds one Person per Team row',
+  );
   const lines = await explain('source', post, db.url);
   expect(storageLines(lines)).toEqual([
     '  storage posts.team_id → teams.id (from the artifact)',
@@ -188,7 +205,10 @@ test('without a migration in the artifact, the live catalog decides', async () =
   };
   const { mailed, pipeline, db, post } = await mailedFor('catalog', shape, 2);
   expect(mailed).toEqual([EMAIL[BEN], EMAIL[CAT]]);
-  expect(pipeline.worker.artifact.entities.Team.relations.members).toMatchObject({ through: { table: 'squad_members', source_key: 't', target_key: 'p' }, storage: 'catalog' });
+  expect(pipeline.worker.artifact.entities.Team.relations.members).toMatchObject({
+    through: { table: 'squad_members', source_key: 't', target_key: 'p' },
+    storage: 'catalog',
+  });
   const lines = await explain('catalog', post, db.url);
   expect(storageLines(lines)[1]).toBe('  storage join table squad_members: t → teams.id, p → people.id (from the database catalog)');
 });

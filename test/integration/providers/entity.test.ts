@@ -128,7 +128,9 @@ test('a column the table lacks is permanent, names the column, and leaves no led
   const { rows } = await db.pool.query('SELECT 1 FROM forge_jobs.effect_ledger WHERE key = $1', [key]);
   expect(rows).toHaveLength(0);
   // a later attempt with a fixed request still runs: the failed one did not claim the key
-  await expect(provider.execute(create('ActivityLog', { action: 'x' }), ctx(key))).resolves.toMatchObject({ detail: { id: expect.any(Number) } });
+  await expect(provider.execute(create('ActivityLog', { action: 'x' }), ctx(key))).resolves.toMatchObject({
+    detail: { id: expect.any(Number) },
+  });
 });
 
 test.each<[string, Record<string, unknown>, RegExp]>([

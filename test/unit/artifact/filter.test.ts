@@ -70,7 +70,7 @@ describe('parseFilter', () => {
   test('double- and single-quoted strings, with escapes', () => {
     expect(parseFilter('name == "say \\"hi\\""')).toEqual(cmp('name', '==', 'say "hi"'));
     expect(parseFilter("name == 'it\\'s'")).toEqual(cmp('name', '==', "it's"));
-    expect(parseFilter("name == 'a \"b\"'")).toEqual(cmp('name', '==', 'a "b"'));
+    expect(parseFilter('name == \'a "b"\'')).toEqual(cmp('name', '==', 'a "b"'));
     expect(parseFilter('name == "tab\\tnl\\nback\\\\slash\\u00e9"')).toEqual(cmp('name', '==', 'tab\tnl\nback\\slash\u00e9'));
     expect(parseFilter('name == ""')).toEqual(cmp('name', '==', ''));
   });

@@ -10,7 +10,13 @@ describe('the helpdesk artifact', () => {
 
   test('loads with its entities, jobs and hooks', () => {
     expect(Object.keys(artifact.entities).sort()).toEqual(['ActivityLog', 'Comment', 'Organization', 'Tag', 'Ticket', 'User']);
-    expect(Object.keys(artifact.jobs).sort()).toEqual(['log_ticket_created', 'log_ticket_updated', 'notify_agents', 'notify_author', 'notify_ticket_participants']);
+    expect(Object.keys(artifact.jobs).sort()).toEqual([
+      'log_ticket_created',
+      'log_ticket_updated',
+      'notify_agents',
+      'notify_author',
+      'notify_ticket_participants',
+    ]);
     expect(artifact.hooks).toEqual([
       { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents', 'log_ticket_created'] },
       { entity: 'Ticket', timing: 'after', operation: 'update', jobs: ['notify_author', 'log_ticket_updated'] },
@@ -25,7 +31,13 @@ describe('the helpdesk artifact', () => {
   });
 
   test('keeps enum fields with their values', () => {
-    expect(artifact.entities.User.fields.role).toEqual({ name: 'role', type: 'enum', sql_type: 'enum', nullable: false, enum_values: ['admin', 'agent', 'customer'] });
+    expect(artifact.entities.User.fields.role).toEqual({
+      name: 'role',
+      type: 'enum',
+      sql_type: 'enum',
+      nullable: false,
+      enum_values: ['admin', 'agent', 'customer'],
+    });
   });
 
   test('notify_agents walks Ticket.org (single) then members (many), filtered on role', () => {
@@ -35,8 +47,28 @@ describe('the helpdesk artifact', () => {
         text: 'Ticket.org.members',
         targetEntity: 'User',
         hops: [
-          { from: 'Ticket', relation: { name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id', storage: 'artifact' } },
-          { from: 'Organization', relation: { name: 'members', target: 'User', target_table: 'users', is_many: true, inverse_key: 'organization_id', storage: 'convention' } },
+          {
+            from: 'Ticket',
+            relation: {
+              name: 'org',
+              target: 'Organization',
+              target_table: 'organizations',
+              is_many: false,
+              foreign_key: 'org_id',
+              storage: 'artifact',
+            },
+          },
+          {
+            from: 'Organization',
+            relation: {
+              name: 'members',
+              target: 'User',
+              target_table: 'users',
+              is_many: true,
+              inverse_key: 'organization_id',
+              storage: 'convention',
+            },
+          },
         ],
       },
     ]);
@@ -53,7 +85,9 @@ describe('the helpdesk artifact', () => {
   });
 
   test('notify_author and notify_ticket_participants', () => {
-    expect(artifact.jobs.notify_author.needs.map((n) => [n.text, n.targetEntity, n.hops.map((h) => h.relation.name)])).toEqual([['Ticket.author', 'User', ['author']]]);
+    expect(artifact.jobs.notify_author.needs.map((n) => [n.text, n.targetEntity, n.hops.map((h) => h.relation.name)])).toEqual([
+      ['Ticket.author', 'User', ['author']],
+    ]);
     expect(artifact.jobs.notify_author.filter).toBeUndefined();
     expect(artifact.jobs.notify_author.needs_filter).toBeUndefined();
     const participants = artifact.jobs.notify_ticket_participants.needs[0];
@@ -146,7 +180,11 @@ describe('a compiled project-tracker artifact', () => {
   });
 
   test('before hooks are kept', () => {
-    expect(artifact.hooks.map((h) => `${h.entity}.${h.timing}_${h.operation}`)).toEqual(['Task.after_create', 'Task.after_delete', 'Task.before_update']);
+    expect(artifact.hooks.map((h) => `${h.entity}.${h.timing}_${h.operation}`)).toEqual([
+      'Task.after_create',
+      'Task.after_delete',
+      'Task.before_update',
+    ]);
   });
 });
 
@@ -161,7 +199,15 @@ describe('defaults', () => {
 
   test('single foreign_key is <relation>_id, target_table the target entity table, is_many false', () => {
     const artifact = loadArtifact(minimal({ org: { target: 'Organization' } }));
-    expect(artifact.entities.ActivityLog.relations.org).toEqual({ name: 'org', target: 'Organization', target_table: 'organizations', is_many: false, foreign_key: 'org_id', storage: 'convention', declared: {} });
+    expect(artifact.entities.ActivityLog.relations.org).toEqual({
+      name: 'org',
+      target: 'Organization',
+      target_table: 'organizations',
+      is_many: false,
+      foreign_key: 'org_id',
+      storage: 'convention',
+      declared: {},
+    });
     expect(artifact.entities.Organization).toEqual({ name: 'Organization', table: 'organizations', fields: {}, relations: {} });
     expect(artifact.jobs).toEqual({});
     expect(artifact.hooks).toEqual([]);
@@ -181,7 +227,9 @@ describe('defaults', () => {
   });
 
   test('a job without needs gets the trigger record; an entity.create job without mappings gets {}', () => {
-    const artifact = loadArtifact(minimal({}, { jobs: { log: { input_entity: 'Organization', capabilities: ['entity.create'], target_entity: 'ActivityLog' } } }));
+    const artifact = loadArtifact(
+      minimal({}, { jobs: { log: { input_entity: 'Organization', capabilities: ['entity.create'], target_entity: 'ActivityLog' } } }),
+    );
     expect(artifact.jobs.log).toEqual({
       name: 'log',
       input_entity: 'Organization',
@@ -220,7 +268,9 @@ describe('implicit fields and capabilities', () => {
   test('the worker may allow more capabilities than the built-in ones', () => {
     const raw = helpdeskJson();
     raw.jobs.notify_author.capabilities = ['sms.send'];
-    expect(problemsOf(raw)).toEqual([{ path: 'jobs.notify_author.capabilities[0]', message: `unknown capability "sms.send" (known: ${CAPABILITIES.join(', ')})` }]);
+    expect(problemsOf(raw)).toEqual([
+      { path: 'jobs.notify_author.capabilities[0]', message: `unknown capability "sms.send" (known: ${CAPABILITIES.join(', ')})` },
+    ]);
     expect(loadArtifact(raw, { capabilities: [...CAPABILITIES, 'sms.send'] }).jobs.notify_author.capabilities).toEqual(['sms.send']);
   });
 });

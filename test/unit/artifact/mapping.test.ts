@@ -17,9 +17,12 @@ describe('parseFieldMapping', () => {
     expect(parseFieldMapping(text)).toEqual(expected);
   });
 
-  test.each(['ticket_created', "'single'", '"unterminated', 'data.', 'data.a.b', 'record.subject', '01', 'True', '', '"a" + "b"'])('%j is refused', (text) => {
-    expect(() => parseFieldMapping(text)).toThrow(MappingSyntaxError);
-  });
+  test.each(['ticket_created', "'single'", '"unterminated', 'data.', 'data.a.b', 'record.subject', '01', 'True', '', '"a" + "b"'])(
+    '%j is refused',
+    (text) => {
+      expect(() => parseFieldMapping(text)).toThrow(MappingSyntaxError);
+    },
+  );
 });
 
 describe('evaluateFieldMapping', () => {

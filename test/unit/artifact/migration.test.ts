@@ -19,7 +19,15 @@ describe('parseMigration on the compiler’s helpdesk migration', () => {
     expect(orgs.id).toEqual({ name: 'id', notNull: true, hasDefault: true });
     expect(schema.tables.tickets.columns.tags_id).toMatchObject({ notNull: true, references: 'tags' });
     expect(schema.tables.users.columns.avatar_url).toEqual({ name: 'avatar_url', notNull: true, hasDefault: false });
-    expect(Object.keys(schema.tables.activity_logs.columns)).toEqual(['id', 'created_at', 'updated_at', 'description', 'entity_type', 'entity_id', 'org_id']);
+    expect(Object.keys(schema.tables.activity_logs.columns)).toEqual([
+      'id',
+      'created_at',
+      'updated_at',
+      'description',
+      'entity_type',
+      'entity_id',
+      'org_id',
+    ]);
   });
 });
 
@@ -54,7 +62,7 @@ describe('parseMigration on other shapes', () => {
     const { schema } = parseMigration([
       '/* CREATE TABLE a (x int); /* nested */ still a comment */',
       "CREATE FUNCTION f() RETURNS trigger AS $body$ BEGIN EXECUTE 'CREATE TABLE b (y int);'; END; $body$ LANGUAGE plpgsql;",
-      "-- CREATE TABLE c (z int);",
+      '-- CREATE TABLE c (z int);',
       "INSERT INTO t VALUES ('CREATE TABLE d (w int);');",
       'CREATE TABLE e AS SELECT 1 AS one;',
       'CREATE TABLE IF NOT EXISTS ok (id uuid PRIMARY KEY);',
@@ -63,7 +71,9 @@ describe('parseMigration on other shapes', () => {
   });
 
   test('hostile or broken input is reported, never thrown, and loses only its own statement', () => {
-    const broken = parseMigration('CREATE TABLE good (id int); CREATE TABLE bad (id int, FOREIGN KEY (x REFERENCES y); CREATE TABLE after (id int);');
+    const broken = parseMigration(
+      'CREATE TABLE good (id int); CREATE TABLE bad (id int, FOREIGN KEY (x REFERENCES y); CREATE TABLE after (id int);',
+    );
     expect(Object.keys(broken.schema.tables).sort()).toEqual(['after', 'good']);
     expect(broken.skipped).toEqual([expect.stringMatching(/^CREATE TABLE bad: expected "\)"/)]);
 
@@ -73,6 +83,8 @@ describe('parseMigration on other shapes', () => {
       expect(result.skipped).toEqual([expect.stringMatching(/unterminated/)]);
     }
     expect(parseMigration('').schema.tables).toEqual({});
-    expect(parseMigration(['CREATE TABLE __proto__ (constructor int)']).schema.tables.__proto__.columns.constructor).toMatchObject({ name: 'constructor' });
+    expect(parseMigration(['CREATE TABLE __proto__ (constructor int)']).schema.tables.__proto__.columns.constructor).toMatchObject({
+      name: 'constructor',
+    });
   });
 });

@@ -22,7 +22,15 @@ describe('applyRelationOverrides', () => {
   test('through replaces the default inverse_key, in entities and in job hops', () => {
     const before = JSON.stringify(helpdesk);
     const result = applyRelationOverrides(helpdesk, { 'Organization.members': { through: MEMBERS_THROUGH } });
-    const expected = { name: 'members', target: 'User', target_table: 'users', is_many: true, through: MEMBERS_THROUGH, storage: 'config', declared: { foreign_key: 'members_id' } };
+    const expected = {
+      name: 'members',
+      target: 'User',
+      target_table: 'users',
+      is_many: true,
+      through: MEMBERS_THROUGH,
+      storage: 'config',
+      declared: { foreign_key: 'members_id' },
+    };
     expect(result.entities.Organization.relations.members).toEqual(expected);
     expect(result.jobs.notify_agents.needs[0].hops[1].relation).toEqual(expected);
     expect(result.jobs.notify_ticket_participants.needs[0].hops[2].relation).toEqual(expected);
@@ -43,7 +51,14 @@ describe('applyRelationOverrides', () => {
       'Task.reporter': { foreign_key: 'created_by' },
       'Task.watchers': { through: { table: 'task_watchers', source_key: 'task_id', target_key: 'person_id' } },
     });
-    expect(result.entities.Project.relations.people).toMatchObject({ name: 'people', target: 'Person', target_table: 'people', is_many: true, inverse_key: 'project_id', storage: 'config' });
+    expect(result.entities.Project.relations.people).toMatchObject({
+      name: 'people',
+      target: 'Person',
+      target_table: 'people',
+      is_many: true,
+      inverse_key: 'project_id',
+      storage: 'config',
+    });
     expect(result.entities.Project.relations.people).not.toHaveProperty('through');
     expect(result.entities.Task.relations.reporter.foreign_key).toBe('created_by');
     expect(result.entities.Task.relations.watchers).not.toHaveProperty('inverse_key');
@@ -65,19 +80,60 @@ describe('applyRelationOverrides', () => {
   });
 
   test.each<[string, Record<string, unknown>, ArtifactProblem[]]>([
-    ['unknown entity', { 'Organisation.members': { through: MEMBERS_THROUGH } }, [{ path: 'relations."Organisation.members"', message: 'unknown entity "Organisation"' }]],
-    ['unknown relation', { 'Ticket.orgg': { foreign_key: 'org_id' } }, [{ path: 'relations."Ticket.orgg"', message: 'entity Ticket has no relation "orgg"' }]],
-    ['key without a dot', { members: { inverse_key: 'x' } }, [{ path: 'relations.members', message: 'expected a key of the form "Entity.relation"' }]],
-    ['key with two dots', { 'Ticket.org.members': { inverse_key: 'x' } }, [{ path: 'relations."Ticket.org.members"', message: 'expected a key of the form "Entity.relation"' }]],
-    ['through on a single relation', { 'Ticket.org': { through: MEMBERS_THROUGH } }, [{ path: 'relations."Ticket.org".through', message: 'through applies only to many relations' }]],
-    ['both inverse_key and through', { 'Ticket.tags': { inverse_key: 'ticket_id', through: MEMBERS_THROUGH } }, [{ path: 'relations."Ticket.tags"', message: 'give one of foreign_key (on the source table), inverse_key or through, not inverse_key and through' }]],
-    ['through without source_key', { 'Ticket.tags': { through: { table: 'ticket_tags', target_key: 'tag_id' } } }, [{ path: 'relations."Ticket.tags".through.source_key', message: 'required' }]],
-    ['override is not a table', { 'Ticket.tags': 'ticket_tags' }, [{ path: 'relations."Ticket.tags"', message: 'expected an object, got string' }]],
-    ['every problem at once', { 'Nope.x': {}, 'Ticket.nope': {}, 'Ticket.org': { inverse_key: 5 } }, [
-      { path: 'relations."Nope.x"', message: 'unknown entity "Nope"' },
-      { path: 'relations."Ticket.nope"', message: 'entity Ticket has no relation "nope"' },
-      { path: 'relations."Ticket.org".inverse_key', message: 'expected a string, got number' },
-    ]],
+    [
+      'unknown entity',
+      { 'Organisation.members': { through: MEMBERS_THROUGH } },
+      [{ path: 'relations."Organisation.members"', message: 'unknown entity "Organisation"' }],
+    ],
+    [
+      'unknown relation',
+      { 'Ticket.orgg': { foreign_key: 'org_id' } },
+      [{ path: 'relations."Ticket.orgg"', message: 'entity Ticket has no relation "orgg"' }],
+    ],
+    [
+      'key without a dot',
+      { members: { inverse_key: 'x' } },
+      [{ path: 'relations.members', message: 'expected a key of the form "Entity.relation"' }],
+    ],
+    [
+      'key with two dots',
+      { 'Ticket.org.members': { inverse_key: 'x' } },
+      [{ path: 'relations."Ticket.org.members"', message: 'expected a key of the form "Entity.relation"' }],
+    ],
+    [
+      'through on a single relation',
+      { 'Ticket.org': { through: MEMBERS_THROUGH } },
+      [{ path: 'relations."Ticket.org".through', message: 'through applies only to many relations' }],
+    ],
+    [
+      'both inverse_key and through',
+      { 'Ticket.tags': { inverse_key: 'ticket_id', through: MEMBERS_THROUGH } },
+      [
+        {
+          path: 'relations."Ticket.tags"',
+          message: 'give one of foreign_key (on the source table), inverse_key or through, not inverse_key and through',
+        },
+      ],
+    ],
+    [
+      'through without source_key',
+      { 'Ticket.tags': { through: { table: 'ticket_tags', target_key: 'tag_id' } } },
+      [{ path: 'relations."Ticket.tags".through.source_key', message: 'required' }],
+    ],
+    [
+      'override is not a table',
+      { 'Ticket.tags': 'ticket_tags' },
+      [{ path: 'relations."Ticket.tags"', message: 'expected an object, got string' }],
+    ],
+    [
+      'every problem at once',
+      { 'Nope.x': {}, 'Ticket.nope': {}, 'Ticket.org': { inverse_key: 5 } },
+      [
+        { path: 'relations."Nope.x"', message: 'unknown entity "Nope"' },
+        { path: 'relations."Ticket.nope"', message: 'entity Ticket has no relation "nope"' },
+        { path: 'relations."Ticket.org".inverse_key', message: 'expected a string, got number' },
+      ],
+    ],
   ])('%s', (_name, overrides, expected) => {
     expect(overrideProblems(helpdesk, overrides)).toEqual(expected);
   });
@@ -86,10 +142,14 @@ describe('applyRelationOverrides', () => {
     const result = applyRelationOverrides(helpdesk, { 'Ticket.tags': { foreign_key: 'tag_id' } });
     expect(result.entities.Ticket.relations.tags).toMatchObject({ is_many: true, foreign_key: 'tag_id', storage: 'config' });
     expect(result.entities.Ticket.relations.tags).not.toHaveProperty('inverse_key');
-    expect(result.warnings).toContain('entities.Ticket.relations.tags: many relation stored as tickets.tag_id (from the config): it holds one Tag per Ticket row');
+    expect(result.warnings).toContain(
+      'entities.Ticket.relations.tags: many relation stored as tickets.tag_id (from the config): it holds one Tag per Ticket row',
+    );
   });
 
   test('the error message names the override', () => {
-    expect(() => applyRelationOverrides(helpdesk, { 'Ticket.orgg': {} })).toThrow('invalid artifact:\n  relations."Ticket.orgg": entity Ticket has no relation "orgg"');
+    expect(() => applyRelationOverrides(helpdesk, { 'Ticket.orgg': {} })).toThrow(
+      'invalid artifact:\n  relations."Ticket.orgg": entity Ticket has no relation "orgg"',
+    );
   });
 });

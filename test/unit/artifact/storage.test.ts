@@ -13,7 +13,11 @@ describe('the compiler’s helpdesk, decided by its migration', () => {
   const loaded = loadArtifact(COMPILED_PATH);
 
   test('many relations whose foreign_key column is on the source table are followed source → target, with a warning', () => {
-    expect(loaded.entities.Organization.relations.members).toMatchObject({ is_many: true, foreign_key: 'members_id', storage: 'migration' });
+    expect(loaded.entities.Organization.relations.members).toMatchObject({
+      is_many: true,
+      foreign_key: 'members_id',
+      storage: 'migration',
+    });
     expect(loaded.entities.Organization.relations.members).not.toHaveProperty('inverse_key');
     expect(loaded.entities.Ticket.relations.tags).toMatchObject({ is_many: true, foreign_key: 'tags_id', storage: 'migration' });
     expect(loaded.warnings).toEqual(
@@ -33,7 +37,9 @@ describe('the compiler’s helpdesk, decided by its migration', () => {
   test('entity.create jobs whose table needs columns they do not map are refused at load, with the reason', () => {
     expect(Object.keys(loaded.jobs).sort()).toEqual(['notify_agents', 'notify_author', 'notify_ticket_participants']);
     expect(loaded.refused).toEqual({
-      log_ticket_created: expect.stringMatching(/^refused: table activity_logs needs entity_id, org_id \(NOT NULL without a default in the artifact's migration\)/),
+      log_ticket_created: expect.stringMatching(
+        /^refused: table activity_logs needs entity_id, org_id \(NOT NULL without a default in the artifact's migration\)/,
+      ),
       log_ticket_updated: expect.stringMatching(/^refused: table activity_logs needs entity_id, org_id/),
     });
     expect(loaded.hooks.flatMap((h) => h.jobs).sort()).toEqual(['notify_agents', 'notify_author', 'notify_ticket_participants']);
@@ -44,8 +50,15 @@ describe('the compiler’s helpdesk, decided by its migration', () => {
     const json = compiledJson();
     Object.assign(json.jobs.log_ticket_created.field_mappings, { entity_id: 'data.id', org_id: 'data.org_id' });
     const a = loadArtifact(json);
-    expect(a.jobs.log_ticket_created.field_mappings).toEqual({ description: 'data.subject', entity_type: '"Ticket"', entity_id: 'data.id', org_id: 'data.org_id' });
-    expect(a.warnings).toContain(`jobs.log_ticket_created.field_mappings.action: table activity_logs has no column "action" in the artifact's migration; the insert leaves it out`);
+    expect(a.jobs.log_ticket_created.field_mappings).toEqual({
+      description: 'data.subject',
+      entity_type: '"Ticket"',
+      entity_id: 'data.id',
+      org_id: 'data.org_id',
+    });
+    expect(a.warnings).toContain(
+      `jobs.log_ticket_created.field_mappings.action: table activity_logs has no column "action" in the artifact's migration; the insert leaves it out`,
+    );
     expect(a.refused).toEqual({ log_ticket_updated: expect.any(String) });
     expect(a.hooks.find((h) => h.operation === 'create')!.jobs).toEqual(['notify_agents', 'log_ticket_created']);
   });
@@ -56,7 +69,9 @@ describe('the compiler’s helpdesk, decided by its migration', () => {
     expect(a.entities.Organization.relations.members).toMatchObject({ through, storage: 'config' });
     expect(a.entities.Organization.relations.members).not.toHaveProperty('foreign_key');
     expect(a.warnings.filter((w) => w.startsWith('entities.Organization.relations.members'))).toEqual([]);
-    expect(a.warnings).toContain('entities.Ticket.relations.tags: many relation stored as tickets.tags_id (from the migration): it holds one Tag per Ticket row');
+    expect(a.warnings).toContain(
+      'entities.Ticket.relations.tags: many relation stored as tickets.tags_id (from the migration): it holds one Tag per Ticket row',
+    );
     expect(a.refused).toEqual(loaded.refused);
   });
 

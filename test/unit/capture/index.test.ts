@@ -8,7 +8,16 @@ import { captureDefinition } from '../../../src/sql/capture';
 
 const raw = (entity: string, table: string) => ({
   entities: { [entity]: { name: entity, table, fields: { status: { name: 'status', type: 'string' } }, relations: {} } },
-  jobs: { touch: { name: 'touch', input_entity: entity, needs_path: '', capabilities: ['entity.create'], target_entity: entity, field_mappings: { status: '"seen"' } } },
+  jobs: {
+    touch: {
+      name: 'touch',
+      input_entity: entity,
+      needs_path: '',
+      capabilities: ['entity.create'],
+      target_entity: entity,
+      field_mappings: { status: '"seen"' },
+    },
+  },
   hooks: [
     { entity, timing: 'after', operation: 'update', jobs: ['touch'] },
     { entity, timing: 'before', operation: 'create', jobs: ['touch'] },
@@ -20,7 +29,9 @@ test('only after hooks get a trigger; table and names are quoted, the entity is 
   const defs = expectedCapture(artifact, 1000);
   expect(defs.map((d) => `${d.entity}.${d.operation}`)).toEqual(['Odd.update']);
   const [d] = defs;
-  expect(d.install.join('\n')).toContain('ON "we""ird" REFERENCING OLD TABLE AS forge_jobs_old NEW TABLE AS forge_jobs_new FOR EACH STATEMENT');
+  expect(d.install.join('\n')).toContain(
+    'ON "we""ird" REFERENCING OLD TABLE AS forge_jobs_old NEW TABLE AS forge_jobs_new FOR EACH STATEMENT',
+  );
   expect(d.install[0]).toContain(`'Odd'`);
   expect(d.install[0]).toContain('WHERE to_jsonb(n) <> to_jsonb(o)');
   expect(captureDefinition({ entity: "O'Brien", operation: 'create', table: 't' }, 1000).install[0]).toContain(`'O''Brien'`);
@@ -57,5 +68,7 @@ test('the progress line shows rows done / total, rate and ETA', () => {
   expect(bar({ id: 'b', job: 'j', state: 'running', done: 1200, total: 5000, rate: 350, etaSeconds: 11, written: 1200 }, 10)).toBe(
     '[==>       ] 1200/5000 24%  350 rows/s  ETA 11s',
   );
-  expect(bar({ id: 'b', job: 'j', state: 'finished', done: 5000, total: 5000, rate: 400, written: 5000 }, 10)).toBe('[==========] 5000/5000 100%  400 rows/s  finished');
+  expect(bar({ id: 'b', job: 'j', state: 'finished', done: 5000, total: 5000, rate: 400, written: 5000 }, 10)).toBe(
+    '[==========] 5000/5000 100%  400 rows/s  finished',
+  );
 });

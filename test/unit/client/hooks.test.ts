@@ -31,7 +31,10 @@ describe('matchHooks', () => {
 
   it('skips a hook with no jobs, and drops job names the artifact does not define', () => {
     expect(matchHooks(artifact, 'Note', 'create')).toEqual([]);
-    const withGhost: Artifact = { ...artifact, hooks: [{ entity: 'Note', timing: 'after', operation: 'update', jobs: ['ghost', 'note_mail'] }] };
+    const withGhost: Artifact = {
+      ...artifact,
+      hooks: [{ entity: 'Note', timing: 'after', operation: 'update', jobs: ['ghost', 'note_mail'] }],
+    };
     expect(matchHooks(withGhost, 'Note', 'update').map((h) => h.jobs.map((j) => j.name))).toEqual([['note_mail']]);
   });
 });

@@ -8,12 +8,24 @@ const config = (raw: Record<string, unknown> = {}) => resolveRuntimeConfig(raw, 
 describe('jobPolicy', () => {
   it('takes attempts, timeout and concurrency from [jobs], with the built-in batch and part sizes', () => {
     const policy = jobPolicy(config({ jobs: { max_attempts: 4, timeout: '7s', concurrency: 12 } }));
-    expect(policy).toMatchObject({ maxAttempts: 4, timeoutMs: 7000, concurrency: 12, batchSize: 50, batchThreshold: 50, partSize: 5000, chunkSize: 500, childConcurrency: 4 });
+    expect(policy).toMatchObject({
+      maxAttempts: 4,
+      timeoutMs: 7000,
+      concurrency: 12,
+      batchSize: 50,
+      batchThreshold: 50,
+      partSize: 5000,
+      chunkSize: 500,
+      childConcurrency: 4,
+    });
     expect(policy.lane).toBeUndefined();
   });
 
   it('takes overrides over the config', () => {
-    expect(jobPolicy(config({ jobs: { max_attempts: 4 } }), { maxAttempts: 1, partSize: 10 })).toMatchObject({ maxAttempts: 1, partSize: 10 });
+    expect(jobPolicy(config({ jobs: { max_attempts: 4 } }), { maxAttempts: 1, partSize: 10 })).toMatchObject({
+      maxAttempts: 1,
+      partSize: 10,
+    });
   });
 });
 

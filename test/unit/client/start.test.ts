@@ -4,7 +4,10 @@ import { createStartBreaker, isTemporalUnavailable, StartDeadlineError, withinDe
 test('withinDeadline settles at the deadline and aborts the start', async () => {
   let aborted = false;
   const t0 = Date.now();
-  const err = await withinDeadline(50, (signal) => new Promise((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve(undefined))))).catch((e) => e);
+  const err = await withinDeadline(
+    50,
+    (signal) => new Promise((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve(undefined)))),
+  ).catch((e) => e);
   expect(err).toBeInstanceOf(StartDeadlineError);
   expect(Date.now() - t0).toBeLessThan(500);
   expect(aborted).toBe(true);
@@ -23,7 +26,10 @@ test('the breaker opens on unavailability, probes in the background (not on a re
   try {
     let answers = false;
     let probes = 0;
-    const breaker = createStartBreaker({ baseMs: 1000, maxMs: 4000, probe: async () => {
+    const breaker = createStartBreaker({
+      baseMs: 1000,
+      maxMs: 4000,
+      probe: async () => {
         probes++;
         if (!answers) throw new Error('down');
       },

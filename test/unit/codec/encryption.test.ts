@@ -59,7 +59,9 @@ describe('a payload it cannot read is a CodecKeyError that says why', () => {
   });
 
   test('the same id with other key material', async () => {
-    const err = await codecOf({ a: keyB }, 'a').decode([underA]).catch((e: unknown) => e);
+    const err = await codecOf({ a: keyB }, 'a')
+      .decode([underA])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CodecKeyError);
     expect((err as Error).message).toMatch(/does not decrypt with key "a"/);
   });
@@ -77,7 +79,9 @@ describe('a payload it cannot read is a CodecKeyError that says why', () => {
   });
 
   test('a truncated payload, and one without a key id', async () => {
-    await expect(codecOf({ a: keyA }, 'a').decode([{ ...underA, data: Buffer.from(underA.data!).subarray(0, 20) }])).rejects.toThrow(/truncated/);
+    await expect(codecOf({ a: keyA }, 'a').decode([{ ...underA, data: Buffer.from(underA.data!).subarray(0, 20) }])).rejects.toThrow(
+      /truncated/,
+    );
     const noId = { ...underA, metadata: { encoding: underA.metadata!.encoding } };
     await expect(codecOf({ a: keyA }, 'a').decode([noId])).rejects.toThrow(/has no encryption-key-id/);
   });

@@ -35,7 +35,11 @@ test.each([
   ['a key that is not base64', { FORGE_CODEC_KEY: 'not base64!', FORGE_CODEC_KEY_ID: 'k' }, /FORGE_CODEC_KEY is not base64/],
   ['a key of 16 bytes', { FORGE_CODEC_KEY: b64(randomBytes(16)), FORGE_CODEC_KEY_ID: 'k' }, /decodes to 16 bytes; AES-256 needs 32/],
   ['a retired key without an id', { FORGE_CODEC_KEY: b64(keyA), FORGE_CODEC_KEY_ID: 'k', FORGE_CODEC_KEYS: b64(keyB) }, /is not id:base64/],
-  ['a retired key of the wrong size', { FORGE_CODEC_KEY: b64(keyA), FORGE_CODEC_KEY_ID: 'k', FORGE_CODEC_KEYS: `old:${b64(randomBytes(8))}` }, /FORGE_CODEC_KEYS key "old" decodes to 8 bytes/],
+  [
+    'a retired key of the wrong size',
+    { FORGE_CODEC_KEY: b64(keyA), FORGE_CODEC_KEY_ID: 'k', FORGE_CODEC_KEYS: `old:${b64(randomBytes(8))}` },
+    /FORGE_CODEC_KEYS key "old" decodes to 8 bytes/,
+  ],
 ])('%s is refused, saying what to set', (_name, env, message) => {
   expect(() => codecFromEnv(env)).toThrow(message);
 });

@@ -71,12 +71,17 @@ timeout = "soon"
   });
 
   it('adapter must be embedded or postgres', () => {
-    expect(problemsOf({ database: { adapter: 'mysql' } })).toEqual([{ path: 'database.adapter', message: 'must be "embedded" or "postgres", got "mysql"' }]);
+    expect(problemsOf({ database: { adapter: 'mysql' } })).toEqual([
+      { path: 'database.adapter', message: 'must be "embedded" or "postgres", got "mysql"' },
+    ]);
   });
 
   it('adapter postgres without a url (and no DATABASE_URL)', () => {
     expect(problemsOf({ database: { adapter: 'postgres' } })).toEqual([
-      { path: 'database.postgres.url', message: 'adapter "postgres" needs a url ([database.postgres] url, or DATABASE_URL in the environment)' },
+      {
+        path: 'database.postgres.url',
+        message: 'adapter "postgres" needs a url ([database.postgres] url, or DATABASE_URL in the environment)',
+      },
     ]);
   });
 
@@ -135,7 +140,9 @@ timeout = "soon"
   });
 
   it('a secret of the wrong type is described by its type only', () => {
-    const err = configError(() => resolveRuntimeConfig({ email: { host: 'h', password: 12345678 }, temporal: { api_key: true } }, { env: noEnv }));
+    const err = configError(() =>
+      resolveRuntimeConfig({ email: { host: 'h', password: 12345678 }, temporal: { api_key: true } }, { env: noEnv }),
+    );
     expect(err.problems).toEqual([
       { path: 'email.password', message: 'expected a string, got an integer' },
       { path: 'temporal.api_key', message: 'expected a string, got a boolean' },
@@ -145,11 +152,17 @@ timeout = "soon"
 
   it('a bad value from an env variable names the variable, not the value', () => {
     const err = configError(() =>
-      resolveRuntimeConfig({ email: { host: 'h', port: 'env:SMTP_PORT' }, jobs: { timeout: 'env:JOB_TIMEOUT' } }, { env: { SMTP_PORT: 'p4ssw0rd', JOB_TIMEOUT: 'hunter2' } }),
+      resolveRuntimeConfig(
+        { email: { host: 'h', port: 'env:SMTP_PORT' }, jobs: { timeout: 'env:JOB_TIMEOUT' } },
+        { env: { SMTP_PORT: 'p4ssw0rd', JOB_TIMEOUT: 'hunter2' } },
+      ),
     );
     expect(err.problems).toEqual([
       { path: 'email.port', message: 'expected an integer, got a string from environment variable SMTP_PORT' },
-      { path: 'jobs.timeout', message: 'invalid duration in environment variable JOB_TIMEOUT (use seconds, or a number with ms, s, m or h, e.g. "30s")' },
+      {
+        path: 'jobs.timeout',
+        message: 'invalid duration in environment variable JOB_TIMEOUT (use seconds, or a number with ms, s, m or h, e.g. "30s")',
+      },
     ]);
     expect(err.message).not.toMatch(/p4ssw0rd|hunter2/);
   });
@@ -167,7 +180,10 @@ timeout = "soon"
 
   it('temporal tls: wrong type, and client_cert without client_key', () => {
     expect(problemsOf({ temporal: { tls: 'on' } })).toEqual([
-      { path: 'temporal.tls', message: 'expected true, false or a table { client_cert, client_key, server_root_ca_cert, server_name }, got a string' },
+      {
+        path: 'temporal.tls',
+        message: 'expected true, false or a table { client_cert, client_key, server_root_ca_cert, server_name }, got a string',
+      },
     ]);
     expect(problemsOf({ temporal: { tls: { client_cert: 'c.pem' } } })).toEqual([
       { path: 'temporal.tls.client_key', message: 'client_cert and client_key must be given together' },
@@ -182,7 +198,9 @@ timeout = "soon"
   });
 
   it('an environment override that is not a table, and a bad value brought in by an override', () => {
-    expect(problemsOf({ environments: { development: 'oops' } })).toEqual([{ path: 'environments.development', message: 'expected a table' }]);
+    expect(problemsOf({ environments: { development: 'oops' } })).toEqual([
+      { path: 'environments.development', message: 'expected a table' },
+    ]);
     expect(problemsOf({ jobs: { max_attempts: 3 }, environments: { development: { jobs: { max_attempts: 0 } } } })).toEqual([
       { path: 'jobs.max_attempts', message: 'must be an integer >= 1, got 0' },
     ]);

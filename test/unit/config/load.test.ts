@@ -11,7 +11,15 @@ describe('runtime config: good files', () => {
     expect(resolveRuntimeConfig({}, { env: noEnv })).toEqual({
       environment: 'development',
       database: { adapter: 'embedded' },
-      jobs: { concurrency: 10, timeoutMs: 30_000, maxAttempts: 5, taskQueue: DEFAULT_TASK_QUEUE, completedRetentionMs: 7 * 24 * 3600_000, templates: {}, rates: {} },
+      jobs: {
+        concurrency: 10,
+        timeoutMs: 30_000,
+        maxAttempts: 5,
+        taskQueue: DEFAULT_TASK_QUEUE,
+        completedRetentionMs: 7 * 24 * 3600_000,
+        templates: {},
+        rates: {},
+      },
       temporal: { address: DEFAULT_TEMPORAL_ADDRESS, namespace: DEFAULT_NAMESPACE },
       http: { allow: [], timeoutMs: 10_000 },
       relations: {},
@@ -40,7 +48,13 @@ allow = ["env:INTERNAL_HOST"]
 [jobs.ping]
 headers = { Authorization = "env:HOOK_TOKEN" }
 `);
-    const env = { SMTP_HOST: 'mail.local', SMTP_PORT: '2525', SMTP_PASSWORD: 's3cret', INTERNAL_HOST: 'hooks.internal', HOOK_TOKEN: 'Bearer t' };
+    const env = {
+      SMTP_HOST: 'mail.local',
+      SMTP_PORT: '2525',
+      SMTP_PASSWORD: 's3cret',
+      INTERNAL_HOST: 'hooks.internal',
+      HOOK_TOKEN: 'Bearer t',
+    };
     const config = loadRuntimeConfig(file, { env });
     expect(config.email).toEqual({ host: 'mail.local', port: 2525, password: 's3cret', from: 'forge-jobs@localhost', tls: false });
     expect(config.http.allow).toEqual(['hooks.internal']);
@@ -67,14 +81,23 @@ headers = { Authorization = "env:HOOK_TOKEN" }
   });
 
   it('FORGE_ENV picks the environment; options.environment wins over it', () => {
-    const raw = { jobs: { concurrency: 2 }, environments: { staging: { jobs: { concurrency: 7 } }, production: { jobs: { concurrency: 50 } } } };
-    expect(resolveRuntimeConfig(raw, { env: { FORGE_ENV: 'staging' } })).toMatchObject({ environment: 'staging', jobs: { concurrency: 7 } });
+    const raw = {
+      jobs: { concurrency: 2 },
+      environments: { staging: { jobs: { concurrency: 7 } }, production: { jobs: { concurrency: 50 } } },
+    };
+    expect(resolveRuntimeConfig(raw, { env: { FORGE_ENV: 'staging' } })).toMatchObject({
+      environment: 'staging',
+      jobs: { concurrency: 7 },
+    });
     expect(resolveRuntimeConfig(raw, { env: { FORGE_ENV: 'staging' }, environment: 'production' }).jobs.concurrency).toBe(50);
     expect(resolveRuntimeConfig(raw, { env: noEnv }).jobs.concurrency).toBe(2);
   });
 
   it('an env: variable replaced by the environment override need not exist', () => {
-    const raw = { email: { host: 'smtp', password: 'env:PROD_SMTP_PASSWORD' }, environments: { development: { email: { password: 'dev' } } } };
+    const raw = {
+      email: { host: 'smtp', password: 'env:PROD_SMTP_PASSWORD' },
+      environments: { development: { email: { password: 'dev' } } },
+    };
     expect(resolveRuntimeConfig(raw, { env: noEnv }).email?.password).toBe('dev');
   });
 
@@ -160,9 +183,14 @@ server_name = "ns.acct.tmprl.cloud"
   it('DATABASE_URL selects postgres when the file configures no database', () => {
     const url = 'postgres://app:pw@db:5432/helpdesk';
     expect(resolveRuntimeConfig({}, { env: { DATABASE_URL: url } }).database).toEqual({ adapter: 'postgres', url });
-    expect(resolveRuntimeConfig({ database: { adapter: 'postgres' } }, { env: { DATABASE_URL: url } }).database).toEqual({ adapter: 'postgres', url });
+    expect(resolveRuntimeConfig({ database: { adapter: 'postgres' } }, { env: { DATABASE_URL: url } }).database).toEqual({
+      adapter: 'postgres',
+      url,
+    });
     // an explicit adapter wins over the environment
-    expect(resolveRuntimeConfig({ database: { adapter: 'embedded' } }, { env: { DATABASE_URL: url } }).database).toEqual({ adapter: 'embedded' });
+    expect(resolveRuntimeConfig({ database: { adapter: 'embedded' } }, { env: { DATABASE_URL: url } }).database).toEqual({
+      adapter: 'embedded',
+    });
   });
 
   it('reads the url from [database.postgres] or [database] url', () => {
@@ -197,9 +225,15 @@ provider = "ses"
   });
 
   it('http.allow accepts host names, IPs and CIDRs, and a comma-separated env: list', () => {
-    const config = resolveRuntimeConfig({ http: { allow: ['Hooks.Internal', 'localhost', '10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1'] } }, { env: noEnv });
+    const config = resolveRuntimeConfig(
+      { http: { allow: ['Hooks.Internal', 'localhost', '10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1'] } },
+      { env: noEnv },
+    );
     expect(config.http.allow).toEqual(['hooks.internal', 'localhost', '10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
-    const fromEnv = resolveRuntimeConfig({ http: { allow: 'env:FORGE_HTTP_ALLOW' } }, { env: { FORGE_HTTP_ALLOW: 'a.internal, 192.168.0.0/16' } });
+    const fromEnv = resolveRuntimeConfig(
+      { http: { allow: 'env:FORGE_HTTP_ALLOW' } },
+      { env: { FORGE_HTTP_ALLOW: 'a.internal, 192.168.0.0/16' } },
+    );
     expect(fromEnv.http.allow).toEqual(['a.internal', '192.168.0.0/16']);
   });
 
@@ -218,7 +252,14 @@ provider = "ses"
         environment: 'development',
         baseDir: FIXTURES,
         database: { adapter: 'embedded' },
-        email: { host: 'smtp.example.com', port: 2525, user: 'helpdesk', password: 'smtp-pw', from: 'Helpdesk <support@example.com>', tls: false },
+        email: {
+          host: 'smtp.example.com',
+          port: 2525,
+          user: 'helpdesk',
+          password: 'smtp-pw',
+          from: 'Helpdesk <support@example.com>',
+          tls: false,
+        },
         jobs: {
           concurrency: 4,
           timeoutMs: 45_000,
@@ -227,7 +268,10 @@ provider = "ses"
           completedRetentionMs: 7 * 24 * 3600_000,
           rates: {},
           templates: {
-            notify_agents: { subject: 'New ticket: {{trigger.subject}}', text: 'Hello {{target.name}}, ticket {{trigger.id}} was {{operation}}d.' },
+            notify_agents: {
+              subject: 'New ticket: {{trigger.subject}}',
+              text: 'Hello {{target.name}}, ticket {{trigger.id}} was {{operation}}d.',
+            },
             ping_webhook: {
               url: 'https://hooks.example.com/tickets',
               method: 'POST',

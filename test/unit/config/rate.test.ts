@@ -39,7 +39,9 @@ describe('rates in the config', () => {
   };
 
   it('refuses a bad rate with its path, every one at once', () => {
-    expect(problems({ email: { host: 'smtp.test', rate: 'fast' }, http: { rate: '0/s' }, jobs: { notify: { rate: '5/fortnight' } } })).toEqual([
+    expect(
+      problems({ email: { host: 'smtp.test', rate: 'fast' }, http: { rate: '0/s' }, jobs: { notify: { rate: '5/fortnight' } } }),
+    ).toEqual([
       'email.rate: expected a rate such as "14/s" or "600/min", got "fast"',
       expect.stringMatching(/^jobs\.notify\.rate: expected a rate/),
       expect.stringMatching(/^http\.rate: must be more than 0/),
@@ -47,7 +49,10 @@ describe('rates in the config', () => {
   });
 
   it('gives each rate a lane on a queue of its own, the job rate before the provider rate', () => {
-    const config = resolveRuntimeConfig({ email: { host: 'smtp.test', rate: '14/s' }, http: { rate: '600/min' }, jobs: { hook: { rate: '2/s', url: 'http://x.test' } } }, { env: noEnv });
+    const config = resolveRuntimeConfig(
+      { email: { host: 'smtp.test', rate: '14/s' }, http: { rate: '600/min' }, jobs: { hook: { rate: '2/s', url: 'http://x.test' } } },
+      { env: noEnv },
+    );
     expect(config.jobs.templates.hook).toEqual({ url: 'http://x.test' });
     expect(rateLanes(config, 'q').map((l) => [l.name, l.taskQueue, l.rate.perSecond])).toEqual([
       ['email', 'q/email', 14],
@@ -72,8 +77,17 @@ describe('what a lane asks of the server and of the job', () => {
 
   it('a rate-limited job runs on its lane, a task per target or per batch of the lane, two seconds of its rate in flight; others keep their policy', () => {
     const base = jobPolicy(config);
-    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] })).toMatchObject({ batchSize: 1, concurrency: 40, lane: { taskQueue: 'q/email' } });
-    expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({ batchSize: 10, batchThreshold: base.batchThreshold, concurrency: 1000, lane: { taskQueue: 'q/http' } });
+    expect(policyOfJob(base, config, 'q', { name: 'mail', capabilities: ['email.send'] })).toMatchObject({
+      batchSize: 1,
+      concurrency: 40,
+      lane: { taskQueue: 'q/email' },
+    });
+    expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({
+      batchSize: 10,
+      batchThreshold: base.batchThreshold,
+      concurrency: 1000,
+      lane: { taskQueue: 'q/http' },
+    });
     expect(policyOfJob(base, config, 'q', { name: 'log', capabilities: ['entity.create'] })).toBe(base);
   });
 });

@@ -10,7 +10,13 @@ const noEnv = {} as NodeJS.ProcessEnv;
 describe('unknown keys in known sections', () => {
   it('a typo loads with a warning naming its path and the key it was likely meant to be', () => {
     const config = resolveRuntimeConfig(
-      { email: { host: 'smtp.test', prot: 2525 }, jobs: { concurency: 3, notify: { to: 'x@y.test', anything: 1 } }, temporal: { adress: 'h:1', tls: { client_crt: 'a' } }, http: { allowed: ['x'] }, unknown_section: { whatever: 1 } },
+      {
+        email: { host: 'smtp.test', prot: 2525 },
+        jobs: { concurency: 3, notify: { to: 'x@y.test', anything: 1 } },
+        temporal: { adress: 'h:1', tls: { client_crt: 'a' } },
+        http: { allowed: ['x'] },
+        unknown_section: { whatever: 1 },
+      },
       { env: noEnv },
     );
     expect(config.warnings).toEqual([
@@ -24,12 +30,20 @@ describe('unknown keys in known sections', () => {
   });
 
   it('a key close to nothing known has no suggestion; an override under [environments] is checked too', () => {
-    const config = resolveRuntimeConfig({ jobs: { colour: 'red' }, environments: { production: { email: { host: 'h', pasword: 'x' } } } }, { env: noEnv, environment: 'production' });
-    expect(config.warnings).toEqual(['email.pasword: unknown key in [email], ignored (did you mean "password"?)', 'jobs.colour: unknown key in [jobs], ignored']);
+    const config = resolveRuntimeConfig(
+      { jobs: { colour: 'red' }, environments: { production: { email: { host: 'h', pasword: 'x' } } } },
+      { env: noEnv, environment: 'production' },
+    );
+    expect(config.warnings).toEqual([
+      'email.pasword: unknown key in [email], ignored (did you mean "password"?)',
+      'jobs.colour: unknown key in [jobs], ignored',
+    ]);
   });
 
   it('a file of known keys has no warnings at all', () => {
-    expect(resolveRuntimeConfig({ email: { host: 'h', port: 25 }, jobs: { start_deadline: '300ms' } }, { env: noEnv })).not.toHaveProperty('warnings');
+    expect(resolveRuntimeConfig({ email: { host: 'h', port: 25 }, jobs: { start_deadline: '300ms' } }, { env: noEnv })).not.toHaveProperty(
+      'warnings',
+    );
   });
 });
 
@@ -52,7 +66,9 @@ describe('filters that can match nothing', () => {
     const raw = JSON.parse(readFileSync(TRACKER_PATH, 'utf8'));
     raw.jobs.ping_everyone.needs_filter = 'kind in []';
     const artifact = loadArtifact(raw);
-    expect(artifact.warnings).toContain('jobs.ping_everyone.needs_filter: job ping_everyone: the filter can match nothing (an empty "in" list), so the job never runs');
+    expect(artifact.warnings).toContain(
+      'jobs.ping_everyone.needs_filter: job ping_everyone: the filter can match nothing (an empty "in" list), so the job never runs',
+    );
     expect(artifact.jobs.ping_everyone.filter).toEqual({ kind: 'in', field: 'kind', values: [] });
   });
 });
@@ -65,7 +81,9 @@ describe('the worker says so at load', () => {
     raw.jobs.ping_everyone.needs_filter = 'kind in []';
     const logger = createMemoryLogger();
     createJobWorker({ artifact: raw, config: resolveRuntimeConfig({ email: { host: 'h', prot: 2525 } }, { env: noEnv }), logger });
-    expect(logger.records.filter((r) => r.event === 'config.warning').map((r) => r.warning)).toEqual(['email.prot: unknown key in [email], ignored (did you mean "port"?)']);
+    expect(logger.records.filter((r) => r.event === 'config.warning').map((r) => r.warning)).toEqual([
+      'email.prot: unknown key in [email], ignored (did you mean "port"?)',
+    ]);
     expect(logger.records.filter((r) => r.event === 'artifact.warning').map((r) => r.warning)).toContain(
       'jobs.ping_everyone.needs_filter: job ping_everyone: the filter can match nothing (an empty "in" list), so the job never runs',
     );

@@ -20,7 +20,10 @@ function fakePool() {
 
 const logger = () => {
   const warnings: Array<Record<string, unknown>> = [];
-  return { warnings, logger: { debug() {}, info() {}, warn: (_e: string, f?: Record<string, unknown>) => void warnings.push(f ?? {}), error() {} } };
+  return {
+    warnings,
+    logger: { debug() {}, info() {}, warn: (_e: string, f?: Record<string, unknown>) => void warnings.push(f ?? {}), error() {} },
+  };
 };
 
 /** Lets settled promises run their continuations. */

@@ -19,12 +19,23 @@ test('permanent and transient errors keep class, code, retry delay, name and mes
   expect(across(new TransientError('no delay'))).toMatchObject({ code: 'transient', retryAfterMs: undefined });
 });
 
-test("a subclass comes back as its base class, with its name and fields", () => {
-  expect(across(new HttpTransientStatusError('busy', 503, 7000))).toMatchObject({ name: 'HttpTransientStatusError', status: 503, retryAfterMs: 7000, code: 'http_status' });
+test('a subclass comes back as its base class, with its name and fields', () => {
+  expect(across(new HttpTransientStatusError('busy', 503, 7000))).toMatchObject({
+    name: 'HttpTransientStatusError',
+    status: 503,
+    retryAfterMs: 7000,
+    code: 'http_status',
+  });
   expect(across(new HttpStatusError('gone', 410))).toBeInstanceOf(PermanentError);
   const ssrf = across(new SsrfRefusedError('metadata.test', '169.254.169.254', 'link-local'));
   expect(ssrf).toBeInstanceOf(PermanentError);
-  expect(ssrf).toMatchObject({ name: 'SsrfRefusedError', code: 'ssrf_refused', host: 'metadata.test', address: '169.254.169.254', addressClass: 'link-local' });
+  expect(ssrf).toMatchObject({
+    name: 'SsrfRefusedError',
+    code: 'ssrf_refused',
+    host: 'metadata.test',
+    address: '169.254.169.254',
+    addressClass: 'link-local',
+  });
 });
 
 test('anything else stays unclassified (transient to the activity), keeping a string code', () => {

@@ -41,10 +41,16 @@ function dockerCompose(): string | undefined {
 test('docker-compose config -q accepts the file', () => {
   const binary = dockerCompose();
   if (!binary) {
-    throw new Error("docker-compose is not installed: install Debian's (`apt-get install -y docker-compose`) to validate docker-compose.yml");
+    throw new Error(
+      "docker-compose is not installed: install Debian's (`apt-get install -y docker-compose`) to validate docker-compose.yml",
+    );
   }
   // -q prints nothing and exits 0 when the file is valid; on error execFileSync throws with its stderr.
-  execFileSync(binary, ['-f', COMPOSE, 'config', '-q'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COMPOSE_INTERACTIVE_NO_CLI: '1' } });
+  execFileSync(binary, ['-f', COMPOSE, 'config', '-q'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+  });
 });
 
 test('it has the services of the production stack', () => {
@@ -72,7 +78,8 @@ test('it has the services of the production stack', () => {
 });
 
 test('the start order: schema job, server, namespace job, then the forge-jobs processes', () => {
-  const dependsOn = (name: string) => Object.fromEntries(Object.entries(services[name]!.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
+  const dependsOn = (name: string) =>
+    Object.fromEntries(Object.entries(services[name]!.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
   expect(dependsOn('temporal-admin-tools')).toEqual({ 'temporal-postgresql': 'service_healthy' });
   expect(dependsOn('temporal')).toEqual({ 'temporal-admin-tools': 'service_completed_successfully' });
   expect(dependsOn('temporal-setup')).toEqual({ temporal: 'service_healthy' });
@@ -97,9 +104,17 @@ test('the start order: schema job, server, namespace job, then the forge-jobs pr
 
 test('the schema job and the server use the profile of test:cluster (postgres12, temporal + temporal_visibility)', () => {
   for (const name of ['temporal-admin-tools', 'temporal']) {
-    expect(env(name)).toMatchObject({ DB: TEMPORAL_SQL_PLUGIN, DB_PORT: '5432', POSTGRES_SEEDS: 'temporal-postgresql', POSTGRES_USER: 'temporal' });
+    expect(env(name)).toMatchObject({
+      DB: TEMPORAL_SQL_PLUGIN,
+      DB_PORT: '5432',
+      POSTGRES_SEEDS: 'temporal-postgresql',
+      POSTGRES_USER: 'temporal',
+    });
   }
-  expect(env('temporal-admin-tools').TEMPORAL_DATABASES!.split(/\s+/)).toEqual([TEMPORAL_DATABASES.persistence, TEMPORAL_DATABASES.visibility]);
+  expect(env('temporal-admin-tools').TEMPORAL_DATABASES!.split(/\s+/)).toEqual([
+    TEMPORAL_DATABASES.persistence,
+    TEMPORAL_DATABASES.visibility,
+  ]);
   const script = readFileSync(join(ROOT, 'deploy', 'temporal', 'scripts', 'setup-postgres.sh'), 'utf8');
   for (const step of ['create-database', 'setup-schema -v 0.0', 'update-schema -d']) expect(script).toContain(step);
   expect(script).toContain('--plugin postgres12');
@@ -127,7 +142,10 @@ test('the dynamic config exists where the server is told to look, and agrees wit
 
 test('the setup job registers the namespace and exactly the search attributes of src/names.ts', () => {
   const setup = env('temporal-setup');
-  const pairs = setup.FORGE_SEARCH_ATTRIBUTES!.trim().split(/\s+/).map((pair) => pair.split('='));
+  const pairs = setup
+    .FORGE_SEARCH_ATTRIBUTES!.trim()
+    .split(/\s+/)
+    .map((pair) => pair.split('='));
   expect(pairs.map(([name]) => name)).toEqual(SEARCH_ATTRIBUTES);
   expect(Object.fromEntries(pairs)).toEqual(SEARCH_ATTRIBUTE_TYPES);
   expect(setup.TEMPORAL_ADDRESS).toBe('temporal:7233');
@@ -173,7 +191,9 @@ test('worker and relay: built from the Dockerfile, production environment, one t
     expect(e.FORGE_ARTIFACT).toBe('/app/examples/helpdesk-relations/artifact.json');
   }
   const app = env('app-postgres');
-  expect(`postgres://${app.POSTGRES_USER}:${app.POSTGRES_PASSWORD}@app-postgres:5432/${app.POSTGRES_DB}`).toBe(env('forge-jobs-worker').DATABASE_URL);
+  expect(`postgres://${app.POSTGRES_USER}:${app.POSTGRES_PASSWORD}@app-postgres:5432/${app.POSTGRES_DB}`).toBe(
+    env('forge-jobs-worker').DATABASE_URL,
+  );
 });
 
 test('deploy/forge.runtime.toml resolves in production with the environment compose gives it', () => {

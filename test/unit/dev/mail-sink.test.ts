@@ -79,7 +79,9 @@ describe('mail sink', () => {
   test('a reply limited to some times and one recipient', async () => {
     sink.setReply(451, { times: 1, recipient: 'flaky@example.test' });
     await transport().sendMail({ from: 'a@example.test', to: 'fine@example.test', subject: 'unaffected', text: 't' });
-    await expect(transport().sendMail({ from: 'a@example.test', to: 'flaky@example.test', subject: 'first', text: 't' })).rejects.toMatchObject({
+    await expect(
+      transport().sendMail({ from: 'a@example.test', to: 'flaky@example.test', subject: 'first', text: 't' }),
+    ).rejects.toMatchObject({
       responseCode: 451,
     });
     await transport().sendMail({ from: 'a@example.test', to: 'flaky@example.test', subject: 'retried', text: 't' });

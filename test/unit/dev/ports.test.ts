@@ -10,7 +10,9 @@ test('free ports lie below the ephemeral range, where no outgoing connection can
     expect(port).toBeGreaterThanOrEqual(10000);
     expect(port).toBeLessThan(ephemeralLow);
     const server = createServer();
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ port, host: '127.0.0.1', exclusive: true }, resolve));
+    await new Promise<void>((resolve, reject) =>
+      server.once('error', reject).listen({ port, host: '127.0.0.1', exclusive: true }, resolve),
+    );
     await new Promise((resolve) => server.close(resolve));
   }
   expect(await freePort()).toBeGreaterThan(0);

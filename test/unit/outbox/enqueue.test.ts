@@ -7,7 +7,14 @@ import type { Queryable } from '../../../src/sql/outbox';
 describe('outboxRow', () => {
   it('carries the event as given, the record id as its key, and no jobs named by default', () => {
     const record = { id: 7, subject: 'hi' };
-    expect(outboxRow('Ticket', 'create', record)).toEqual({ eventId: undefined, entity: 'Ticket', operation: 'create', record, recordKey: '7', jobs: [] });
+    expect(outboxRow('Ticket', 'create', record)).toEqual({
+      eventId: undefined,
+      entity: 'Ticket',
+      operation: 'create',
+      record,
+      recordKey: '7',
+      jobs: [],
+    });
     expect(outboxRow('Ticket', 'create', record, { eventId: 'e1', jobs: ['notify'] })).toMatchObject({ eventId: 'e1', jobs: ['notify'] });
   });
 

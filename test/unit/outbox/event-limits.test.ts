@@ -16,7 +16,9 @@ describe('record size', () => {
     })();
     expect(err).toBeInstanceOf(RecordTooLargeError);
     expect(err).toMatchObject({ size, limit: size - 1, code: 'record_too_large' });
-    expect(err.message).toBe(`Note create: the record is ${size} bytes serialized, more than the limit ${size - 1} ([jobs] max_record_bytes)`);
+    expect(err.message).toBe(
+      `Note create: the record is ${size} bytes serialized, more than the limit ${size - 1} ([jobs] max_record_bytes)`,
+    );
   });
 
   it('counts UTF-8 bytes, not characters', () => {

@@ -4,7 +4,13 @@ import net from 'node:net';
 import type { EmailConfig } from '../../../src/config/types';
 import type { EffectContext, EmailRequest } from '../../../src/effects/types';
 import { PermanentError, TransientError } from '../../../src/errors';
-import { createEmailProvider, createUnconfiguredEmailProvider, isValidAddress, messageIdFor, smtpConnections } from '../../../src/providers/email';
+import {
+  createEmailProvider,
+  createUnconfiguredEmailProvider,
+  isValidAddress,
+  messageIdFor,
+  smtpConnections,
+} from '../../../src/providers/email';
 import type { Provider } from '../../../src/providers/types';
 import { startSmtpSink, type SmtpSink } from '../../support/sinks';
 
@@ -65,7 +71,10 @@ describe('sending', () => {
   });
 
   test('from defaults to config.from and the message is what was asked', async () => {
-    await provider.execute(mail({ to: ['a@example.com', 'B <b@example.com>'], html: '<p>hi</p>', headers: { 'X-Ticket': '42' } }), ctx('k-from'));
+    await provider.execute(
+      mail({ to: ['a@example.com', 'B <b@example.com>'], html: '<p>hi</p>', headers: { 'X-Ticket': '42' } }),
+      ctx('k-from'),
+    );
     const got = received()[0];
     expect(got.from?.value).toEqual([{ address: 'noreply@forge.example', name: 'Forge Helpdesk' }]);
     const to = Array.isArray(got.to) ? got.to.flatMap((t) => t.value) : (got.to?.value ?? []);
@@ -120,7 +129,11 @@ describe('refused before sending', () => {
     ['an invalid from', { from: 'nobody' }, /from.*not a valid address/],
     ['two addresses in from', { from: 'a@example.com, b@example.com' }, /from must be exactly one address/],
     ['two addresses in to (a record value)', { to: 'me@example.com, other@example.com' }, /email.send: to must be exactly one address/],
-    ['two addresses in one value of a to list', { to: ['ok@example.com', 'me@example.com; other@example.com'] }, /to\[1\] must be exactly one address/],
+    [
+      'two addresses in one value of a to list',
+      { to: ['ok@example.com', 'me@example.com; other@example.com'] },
+      /to\[1\] must be exactly one address/,
+    ],
     ['a group in to', { to: 'friends: a@example.com, b@example.com;' }, /\bto must be exactly one address/],
     ['two addresses in cc', { cc: 'a@example.com, b@example.com' }, /\bcc must be exactly one address/],
     ['an invalid bcc', { bcc: ['ok@example.com', 'nope'] }, /bcc\[1\].*not a valid address/],
@@ -140,7 +153,10 @@ describe('refused before sending', () => {
   });
 
   test('one address with a display name, and cc and bcc lists, are sent as they are', async () => {
-    await provider.execute(mail({ to: '"Doe, Jane" <jane@example.com>', cc: ['c1@example.com', 'C Two <c2@example.com>'], bcc: 'b@example.com' }), ctx('k-cc'));
+    await provider.execute(
+      mail({ to: '"Doe, Jane" <jane@example.com>', cc: ['c1@example.com', 'C Two <c2@example.com>'], bcc: 'b@example.com' }),
+      ctx('k-cc'),
+    );
     expect(received()).toHaveLength(1);
     expect(received()[0].to).toMatchObject({ value: [{ address: 'jane@example.com', name: 'Doe, Jane' }] });
     expect(received()[0].cc).toMatchObject({ value: [{ address: 'c1@example.com' }, { address: 'c2@example.com' }] });
@@ -149,9 +165,12 @@ describe('refused before sending', () => {
   test.each(['a@example.com', 'first.last+tag@sub.example.co.uk', '用户@例子.广告'])('%s is a valid address', (a) => {
     expect(isValidAddress(a)).toBe(true);
   });
-  test.each(['a@', '@example.com', 'a b@example.com', 'a@example', 'a@-example.com', '.a@example.com', 'a..b@example.com'])('%s is not', (a) => {
-    expect(isValidAddress(a)).toBe(false);
-  });
+  test.each(['a@', '@example.com', 'a b@example.com', 'a@example', 'a@-example.com', '.a@example.com', 'a..b@example.com'])(
+    '%s is not',
+    (a) => {
+      expect(isValidAddress(a)).toBe(false);
+    },
+  );
 });
 
 describe('classification of SMTP replies', () => {

@@ -30,7 +30,11 @@ function route(hit: HttpHit): HttpAnswer {
       if (url.searchParams.has('retryAfter')) headers['retry-after'] = url.searchParams.get('retryAfter')!;
       return { status, headers, body: 'status body' };
     case '/redirect':
-      return { status: Number(url.searchParams.get('code') ?? '302'), headers: { ...headers, location: url.searchParams.get('to')! }, body: '' };
+      return {
+        status: Number(url.searchParams.get('code') ?? '302'),
+        headers: { ...headers, location: url.searchParams.get('to')! },
+        body: '',
+      };
     case '/loop':
       return { status: 302, headers: { ...headers, location: '/loop' }, body: '' };
     case '/big':
@@ -39,7 +43,11 @@ function route(hit: HttpHit): HttpAnswer {
       // never answers: the provider's timeout must end the request
       return 'hang';
     default:
-      return { status: 200, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, echo: hit.body.length }) };
+      return {
+        status: 200,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: true, echo: hit.body.length }),
+      };
   }
 }
 
@@ -122,7 +130,10 @@ describe('requests', () => {
   });
 
   test('a caller-supplied Idempotency-Key is replaced by the effect key', async () => {
-    await provider().execute(req('http.post', `${base}/hook`, { headers: { 'Idempotency-Key': 'mine', 'X-Trace': 'abc' }, body: 'x' }), ctx('effect-key'));
+    await provider().execute(
+      req('http.post', `${base}/hook`, { headers: { 'Idempotency-Key': 'mine', 'X-Trace': 'abc' }, body: 'x' }),
+      ctx('effect-key'),
+    );
     expect(sink.hits[0].headers['idempotency-key']).toBe('effect-key');
     expect(sink.hits[0].headers['x-trace']).toBe('abc');
   });
@@ -187,17 +198,23 @@ describe('refused requests (never sent)', () => {
     ['CR/LF in a header name', { headers: { 'X-A\r\nInjected': 'v' } }],
     ['a Host header', { headers: { Host: 'evil.test' } }],
   ])('%s', async (_name, extra) => {
-    await expect(provider().execute(req('http.get', `${base}/x`, extra as Partial<HttpRequest>), ctx())).rejects.toBeInstanceOf(PermanentError);
+    await expect(provider().execute(req('http.get', `${base}/x`, extra as Partial<HttpRequest>), ctx())).rejects.toBeInstanceOf(
+      PermanentError,
+    );
     expect(connects).toHaveLength(0);
   });
 
-  test.each(['file:///etc/passwd', 'ftp://127.0.0.1/x', 'gopher://127.0.0.1:70/', 'javascript:alert(1)', 'not a url', 'http://user:pw@127.0.0.1/'])(
-    'url %s',
-    async (url) => {
-      await expect(provider().execute(req('http.get', url), ctx())).rejects.toBeInstanceOf(PermanentError);
-      expect(connects).toHaveLength(0);
-    },
-  );
+  test.each([
+    'file:///etc/passwd',
+    'ftp://127.0.0.1/x',
+    'gopher://127.0.0.1:70/',
+    'javascript:alert(1)',
+    'not a url',
+    'http://user:pw@127.0.0.1/',
+  ])('url %s', async (url) => {
+    await expect(provider().execute(req('http.get', url), ctx())).rejects.toBeInstanceOf(PermanentError);
+    expect(connects).toHaveLength(0);
+  });
 });
 
 describe('status classification', () => {
@@ -257,7 +274,10 @@ describe('status classification', () => {
 
   test('a server that never answers is a transient timeout', async () => {
     const started = Date.now();
-    await expect(provider({ timeoutMs: 300 }).execute(req('http.get', `${base}/slow`), ctx())).rejects.toMatchObject({ kind: 'transient', code: 'timeout' });
+    await expect(provider({ timeoutMs: 300 }).execute(req('http.get', `${base}/slow`), ctx())).rejects.toMatchObject({
+      kind: 'transient',
+      code: 'timeout',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -344,10 +364,14 @@ describe('SSRF guard', () => {
   });
 
   test('the allow list by CIDR', async () => {
-    await expect(provider({ allow: ['127.0.0.0/8'] }).execute(req('http.get', `http://app.test:${port}/cidr`), ctx())).resolves.toBeDefined();
-    await expect(provider({ allow: ['10.0.0.0/8'] }).execute(req('http.get', `http://app.test:${port}/cidr`), ctx())).rejects.toMatchObject({
-      code: 'ssrf_refused',
-    });
+    await expect(
+      provider({ allow: ['127.0.0.0/8'] }).execute(req('http.get', `http://app.test:${port}/cidr`), ctx()),
+    ).resolves.toBeDefined();
+    await expect(provider({ allow: ['10.0.0.0/8'] }).execute(req('http.get', `http://app.test:${port}/cidr`), ctx())).rejects.toMatchObject(
+      {
+        code: 'ssrf_refused',
+      },
+    );
   });
 
   test('every new connection is checked again: a name rebound to another address is refused', async () => {

@@ -53,7 +53,9 @@ test('defaultProviders serve every capability of the design', async () => {
   const registry = createProviderRegistry(
     defaultProviders({ config: config({ email: { host: '127.0.0.1', port: 2525, from: 'a@forge.test', tls: false } }), pool, artifact }),
   );
-  expect(registry.capabilities()).toEqual(['email.send', 'entity.create', 'http.call', 'http.delete', 'http.get', 'http.post', 'http.put'].sort());
+  expect(registry.capabilities()).toEqual(
+    ['email.send', 'entity.create', 'http.call', 'http.delete', 'http.get', 'http.post', 'http.put'].sort(),
+  );
   await registry.close();
 });
 
@@ -61,7 +63,10 @@ test('without [email], email.send fails permanently, saying why', async () => {
   const registry = createProviderRegistry(defaultProviders({ config: config(), pool, artifact }));
   const email = registry.get('email.send')!;
   await expect(
-    email.execute({ capability: 'email.send', to: 'a@example.com', subject: 's' }, { idempotencyKey: 'k', job: 'j', workflowId: 'w', attempt: 1 }),
+    email.execute(
+      { capability: 'email.send', to: 'a@example.com', subject: 's' },
+      { idempotencyKey: 'k', job: 'j', workflowId: 'w', attempt: 1 },
+    ),
   ).rejects.toThrow(new PermanentError('no [email] section in forge.runtime.toml'));
   await registry.close();
 });

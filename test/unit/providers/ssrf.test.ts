@@ -57,9 +57,12 @@ describe('classifyAddress', () => {
     expect(classifyAddress(ip)).toBe(cls);
   });
 
-  test.each(['example.com', '', '256.1.1.1', '1.2.3.4.5', '08.0.0.1', ':::1'])('%j is not an address and is never taken for public', (text) => {
-    expect(classifyAddress(text)).toBe('invalid');
-  });
+  test.each(['example.com', '', '256.1.1.1', '1.2.3.4.5', '08.0.0.1', ':::1'])(
+    '%j is not an address and is never taken for public',
+    (text) => {
+      expect(classifyAddress(text)).toBe('invalid');
+    },
+  );
 });
 
 describe('isAllowed', () => {
@@ -96,7 +99,10 @@ describe('resolveAllowedAddress', () => {
     ];
     const refusal = resolveAllowedAddress('mixed.test', [], lookup);
     await expect(refusal).rejects.toBeInstanceOf(SsrfRefusedError);
-    await expect(refusal).rejects.toMatchObject({ code: 'ssrf_refused', message: expect.stringMatching(/mixed\.test.*10\.0\.0\.1.*private/) });
+    await expect(refusal).rejects.toMatchObject({
+      code: 'ssrf_refused',
+      message: expect.stringMatching(/mixed\.test.*10\.0\.0\.1.*private/),
+    });
   });
 
   test('an address literal is checked without a lookup', async () => {

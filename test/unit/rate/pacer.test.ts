@@ -19,15 +19,35 @@ async function send(pacer: ReturnType<typeof createPacer>, n: number, sendMs = 0
 }
 
 test("spaces one worker's starts at workers / rate, a little wider, the first at once", async () => {
-  expect(await send(createPacer(20, () => 2), 4)).toEqual([0, 105, 210, 315]);
-  expect(await send(createPacer(20, () => 1), 3)).toEqual([0, 53, 105]);
+  expect(
+    await send(
+      createPacer(20, () => 2),
+      4,
+    ),
+  ).toEqual([0, 105, 210, 315]);
+  expect(
+    await send(
+      createPacer(20, () => 1),
+      3,
+    ),
+  ).toEqual([0, 53, 105]);
 });
 
 test('a slow send holds back the next ones instead of letting them pile up', async () => {
   // 10/s for this worker: one send in flight at a time, the next a full spacing after it really started
-  expect(await send(createPacer(10, () => 1), 3, 300)).toEqual([0, 300, 600]);
+  expect(
+    await send(
+      createPacer(10, () => 1),
+      3,
+      300,
+    ),
+  ).toEqual([0, 300, 600]);
   // 1000/s: 100 ms of the rate may be in flight, so slow sends do not cut the rate
-  const fast = await send(createPacer(1000, () => 1), 200, 50);
+  const fast = await send(
+    createPacer(1000, () => 1),
+    200,
+    50,
+  );
   expect(fast.length).toBe(200);
   expect(fast[199]).toBeLessThan(250);
 });

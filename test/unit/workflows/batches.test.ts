@@ -9,7 +9,10 @@ describe('keepSamples', () => {
     const samples: DeadTarget[] = [];
     keepSamples(samples, dead(3));
     expect(samples.map((d) => d.target)).toEqual([0, 1, 2]);
-    keepSamples(samples, dead(DEAD_SAMPLES).map((d) => ({ ...d, target: Number(d.target) + 100 })));
+    keepSamples(
+      samples,
+      dead(DEAD_SAMPLES).map((d) => ({ ...d, target: Number(d.target) + 100 })),
+    );
     expect(samples).toHaveLength(DEAD_SAMPLES);
     expect(samples.slice(0, 4).map((d) => d.target)).toEqual([0, 1, 2, 100]);
     keepSamples(samples, dead(5));

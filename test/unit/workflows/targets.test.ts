@@ -22,12 +22,19 @@ const behave: {
 
 jest.mock('../../../src/workflows/activities', () => ({
   jobActivities: () => ({
-    runEffect: (input: EffectInput) => (calls.runEffect.push({ targetId: input.targetId, maxAttempts: input.maxAttempts }), behave.runEffect(input.targetId)),
+    runEffect: (input: EffectInput) => (
+      calls.runEffect.push({ targetId: input.targetId, maxAttempts: input.maxAttempts }),
+      behave.runEffect(input.targetId)
+    ),
   }),
   batchActivities: () => ({
-    runEffects: (input: { targetIds: TargetId[]; concurrency: number }) => (calls.runEffects.push({ targetIds: input.targetIds, concurrency: input.concurrency }), behave.runEffects(input.targetIds)),
+    runEffects: (input: { targetIds: TargetId[]; concurrency: number }) => (
+      calls.runEffects.push({ targetIds: input.targetIds, concurrency: input.concurrency }),
+      behave.runEffects(input.targetIds)
+    ),
     runEffectAfterBatch: (input: EffectInput & { priorAttempts: number }) => (
-      calls.runEffectAfterBatch.push({ targetId: input.targetId, priorAttempts: input.priorAttempts }), behave.runEffectAfterBatch(input.targetId)
+      calls.runEffectAfterBatch.push({ targetId: input.targetId, priorAttempts: input.priorAttempts }),
+      behave.runEffectAfterBatch(input.targetId)
     ),
   }),
 }));
@@ -36,11 +43,21 @@ jest.mock('@temporalio/workflow', () => ({
   sleep: async (ms: number) => void calls.sleep.push(ms),
 }));
 
-const base = { job: 'notify', entity: 'Ticket', operation: 'create', workflowId: 'wf' } as unknown as Omit<EffectInput, 'targetId' | 'maxAttempts'>;
+const base = { job: 'notify', entity: 'Ticket', operation: 'create', workflowId: 'wf' } as unknown as Omit<
+  EffectInput,
+  'targetId' | 'maxAttempts'
+>;
 const policy = (p: Partial<JobPolicy> = {}) => ({ maxAttempts: 3, timeoutMs: 1000, concurrency: 10, batchSize: 3, ...p }) as JobPolicy;
 /** the failure an activity throws once Temporal gave up on it: its cause is the effect's ApplicationFailure */
 const activityFailure = (type: string, message: string) =>
-  new ActivityFailure('activity failed', 'runEffect', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, undefined, ApplicationFailure.create({ message, type, nonRetryable: type !== FAILURE_TYPES.transient }));
+  new ActivityFailure(
+    'activity failed',
+    'runEffect',
+    '1',
+    RetryState.MAXIMUM_ATTEMPTS_REACHED,
+    undefined,
+    ApplicationFailure.create({ message, type, nonRetryable: type !== FAILURE_TYPES.transient }),
+  );
 
 beforeEach(() => {
   for (const list of Object.values(calls)) list.length = 0;
