@@ -200,7 +200,7 @@ export function createJobWorker(options: JobWorkerOptions) {
     const taken = new Set(custom.flatMap((p) => p.capabilities));
     const courier = options.courier === false ? undefined : createCourier({ config, pool, lookup: options.lookup, logger });
     if (courier) cleanups.push(() => courier.close());
-    const defaults = defaultProviders({ config, pool, artifact, lookup: options.lookup, courier }).filter(
+    const defaults = defaultProviders({ config, pool, artifact, lookup: options.lookup, courier, logger }).filter(
       (p) => !p.capabilities.some((c) => taken.has(c)),
     );
     const providers = createProviderRegistry([...defaults, ...custom]);

@@ -198,7 +198,10 @@ async function classify(deps: EffectDeps, input: EffectInput, attempt: number, e
     });
     return { type: FAILURE_TYPES.permanent, message, nonRetryable: true };
   }
-  deps.logger.warn('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
+  // A send the breaker did not try (src/providers/breaker.ts) is one of thousands alike: the breaker said once
+  // that it opened (provider.failing), so each of them is a debug line.
+  const refused = err instanceof TransientError && err.code === 'provider_failing';
+  deps.logger[refused ? 'debug' : 'warn']('job.failed', { ...base, attempt, max_attempts: input.maxAttempts, error: message });
   if (attempt < input.maxAttempts) {
     countJob('retried', { job: input.job });
     if (announce) await announceRetry(input, attempt, message);

@@ -20,6 +20,8 @@ export interface BreakerOptions {
   probeEveryMs: number;
   /** the clock (tests pass their own) */
   now?: () => number;
+  /** told once when the breaker opens (with the failures and the last one) and once when a probe closes it */
+  onChange?: (change: { open: true; failures: number; lastFailure: string } | { open: false }) => void;
 }
 
 export const DEFAULT_BREAKER: BreakerOptions = { threshold: 20, probeEveryMs: 1000 };
@@ -52,14 +54,20 @@ export function withBreaker(provider: Provider, options: BreakerOptions = DEFAUL
       }
       try {
         const result = await provider.execute(request, ctx);
+        if (open()) options.onChange?.({ open: false });
         failures = 0;
         return result;
       } catch (err) {
-        if (isPermanent(err)) failures = 0;
-        else {
+        if (isPermanent(err)) {
+          if (open()) options.onChange?.({ open: false });
+          failures = 0;
+        } else {
           failures++;
           lastFailure = err instanceof Error ? err.message : String(err);
-          if (failures === options.threshold) probeAt = now() + options.probeEveryMs;
+          if (failures === options.threshold) {
+            probeAt = now() + options.probeEveryMs;
+            options.onChange?.({ open: true, failures, lastFailure });
+          }
         }
         throw err;
       } finally {

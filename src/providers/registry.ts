@@ -5,8 +5,9 @@
 import type { Pool } from 'pg';
 import type { Artifact } from '../artifact/types';
 import type { RuntimeConfig } from '../config/types';
+import type { Logger } from '../log';
 import type { Courier } from '../courier';
-import { withBreaker } from './breaker';
+import { DEFAULT_BREAKER, withBreaker, type BreakerOptions } from './breaker';
 import { createEmailProvider, createUnconfiguredEmailProvider } from './email';
 import { createEntityProvider } from './entity';
 import { createHttpProvider } from './http';
@@ -52,12 +53,20 @@ export interface DefaultProviderDeps {
   lookup?: LookupFn;
   /** when given, email and HTTP are sent by this courier process (src/courier) instead of in this process */
   courier?: Pick<Courier, 'provider'>;
+  /** where the email breaker says it opened and closed */
+  logger?: Logger;
 }
 
-export function defaultProviders({ config, pool, artifact, lookup, courier }: DefaultProviderDeps): Provider[] {
+export function defaultProviders({ config, pool, artifact, lookup, courier, logger }: DefaultProviderDeps): Provider[] {
+  const onChange: BreakerOptions['onChange'] = (change) =>
+    change.open
+      ? logger?.warn('provider.failing', { capability: 'email.send', failures: change.failures, last_error: change.lastFailure })
+      : logger?.info('provider.recovered', { capability: 'email.send' });
   return [
     // One SMTP relay serves every target: while it defers everything, targets fail without asking it (./breaker).
-    config.email ? withBreaker(courier?.provider('email') ?? createEmailProvider(config.email)) : createUnconfiguredEmailProvider(),
+    config.email
+      ? withBreaker(courier?.provider('email') ?? createEmailProvider(config.email), { ...DEFAULT_BREAKER, onChange })
+      : createUnconfiguredEmailProvider(),
     courier?.provider('http') ?? createHttpProvider(config.http, { lookup }),
     createEntityProvider({ pool, artifact }),
   ];

@@ -88,3 +88,17 @@ test('a permanent failure or a success between deferrals resets the count: a rel
   relay.set('ok');
   await expect(breaker.execute(request, ctx)).resolves.toBeDefined();
 });
+
+test('says once that it opened and once that it closed', async () => {
+  let now = 0;
+  const relay = scripted();
+  const changes: unknown[] = [];
+  const breaker = withBreaker(relay.provider, { threshold: 2, probeEveryMs: 10, now: () => now, onChange: (c) => changes.push(c) });
+  for (let i = 0; i < 5; i++) await breaker.execute(request, ctx).catch(() => undefined);
+  expect(changes).toEqual([{ open: true, failures: 2, lastFailure: 'SMTP server deferred the message: 451 4.3.0' }]);
+  relay.set('ok');
+  now = 100;
+  await breaker.execute(request, ctx);
+  await breaker.execute(request, ctx);
+  expect(changes).toEqual([expect.objectContaining({ open: true }), { open: false }]);
+});
