@@ -1,5 +1,5 @@
 /**
- * JSON-lines logger. Events are named `noun.verb` (job.completed, hook.matched) as in the roadmap's §9.
+ * JSON-lines logger. Events are named `noun.verb` (job.completed, hook.matched).
  * Callers pass ids, names and errors only: never secrets, record bodies or addresses.
  */
 

@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { JobReport } from '../workflows/types';
 import { countJob } from './metrics';
 
-/** The fields of the roadmap's §9: job_id, name, capability, duration_ms; attempts, last_error, total_duration. */
+/** The fields every job line carries: job_id, name, capability, duration_ms; attempts, last_error, total_duration. */
 export function createReportJob(deps: { logger: Logger; artifact: Artifact }) {
   return async function reportJob(report: JobReport): Promise<void> {
     const capability = deps.artifact.jobs[report.job]?.capabilities.join(',');

@@ -3,7 +3,7 @@
  * results and errors as if the providers had run here.
  *
  * Why a process of its own: the sent-ledger (src/activities/sent-ledger.ts) skips a re-send only once the
- * row is written, and a worker killed between a server's acceptance and that INSERT used to send again on
+ * row is written, and a worker killed between a server's acceptance and that INSERT would send again on
  * the retry. No protocol closes that window inside one process; a courier that outlives the worker does.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -63,8 +63,7 @@ function childEntry(): { script: string; execArgv: string[] } {
 
 /**
  * A young generation of 1 MiB semi-spaces instead of V8's 16: the courier's objects are short-lived messages and
- * sockets, and the default lets it grow to tens of MiB between scavenges. Bench fan-out of 10,000 targets, side
- * by side: courier peak 125–134 MiB → 106–115 MiB, effects/s within the run-to-run noise.
+ * sockets, and the default lets it grow to tens of MiB between scavenges: every worker pays the courier's memory.
  */
 const COURIER_V8_FLAGS = ['--max-semi-space-size=1'];
 
