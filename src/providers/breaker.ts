@@ -24,7 +24,7 @@ export interface BreakerOptions {
   onChange?: (change: { open: true; failures: number; lastFailure: string } | { open: false }) => void;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { threshold: 20, probeEveryMs: 1000 };
+export const DEFAULT_BREAKER: BreakerOptions = { threshold: 20, probeEveryMs: 100 };
 
 export function withBreaker(provider: Provider, options: BreakerOptions = DEFAULT_BREAKER): Provider {
   const now = options.now ?? Date.now;

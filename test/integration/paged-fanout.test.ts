@@ -184,7 +184,7 @@ test('every target failing transiently to its last attempt: failed while retryin
   expect(dead).toHaveLength(2000);
   expect(dead.every((d) => d.type === 'RetriesExhausted' && d.attempts === 3)).toBe(true);
   // Once the relay has deferred 20 sends in a row the breaker (src/providers/breaker.ts) fails the rest of
-  // each round without asking it, probing once a second: far fewer RCPTs than attempts, never more.
+  // each round without asking it, probing every 100 ms: far fewer RCPTs than attempts, never more.
   const addresses = await emails(3);
   const rcpts = addresses.map((a) => tried.get(a) ?? 0);
   expect(Math.max(...rcpts)).toBeLessThanOrEqual(3);
