@@ -34,6 +34,11 @@ export function withBreaker(provider: Provider, options: BreakerOptions = DEFAUL
   let probing = false;
 
   const open = () => failures >= options.threshold;
+  /** the relay answered (accepted, or refused this one message): it is up */
+  const answered = () => {
+    if (open()) options.onChange?.({ open: false });
+    failures = 0;
+  };
 
   function refuse(request: EffectRequest): never {
     throw new TransientError(
@@ -54,14 +59,11 @@ export function withBreaker(provider: Provider, options: BreakerOptions = DEFAUL
       }
       try {
         const result = await provider.execute(request, ctx);
-        if (open()) options.onChange?.({ open: false });
-        failures = 0;
+        answered();
         return result;
       } catch (err) {
-        if (isPermanent(err)) {
-          if (open()) options.onChange?.({ open: false });
-          failures = 0;
-        } else {
+        if (isPermanent(err)) answered();
+        else {
           failures++;
           lastFailure = err instanceof Error ? err.message : String(err);
           if (failures === options.threshold) {
