@@ -5,8 +5,8 @@
  * asked once per target and attempt: 100,000 targets × 3 attempts of full SMTP exchanges, each of which can
  * only fail the same way. After `threshold` transient failures in a row with no success between them the
  * breaker opens: sends fail at once with the same transient failure (they count as attempts, as the relay's
- * own deferral would), except one probe every `probeEveryMs` that goes to the relay. The probe's success
- * closes the breaker. A success, or a permanent failure (the relay answered about that message), resets the
+ * own deferral would), except one probe every `probeEveryMs` that goes to the relay. Sends that arrive while
+ * the probe is out wait for its answer; its success closes the breaker and lets them through. A success, or a permanent failure (the relay answered about that message), resets the
  * count: a relay that refuses some recipients is up.
  */
 import type { EffectRequest } from '../effects/types';
@@ -31,7 +31,8 @@ export function withBreaker(provider: Provider, options: BreakerOptions = DEFAUL
   let failures = 0;
   let lastFailure = '';
   let probeAt = 0;
-  let probing = false;
+  /** the probe in flight: resolves true when the relay answered it (accepted, or refused that one message) */
+  let probe: Promise<boolean> | null = null;
 
   const open = () => failures >= options.threshold;
   /** the relay answered (accepted, or refused this one message): it is up */
@@ -48,32 +49,46 @@ export function withBreaker(provider: Provider, options: BreakerOptions = DEFAUL
     );
   }
 
+  async function send(request: EffectRequest, ctx: Parameters<Provider['execute']>[1]) {
+    try {
+      const result = await provider.execute(request, ctx);
+      answered();
+      return result;
+    } catch (err) {
+      if (isPermanent(err)) answered();
+      else {
+        failures++;
+        lastFailure = err instanceof Error ? err.message : String(err);
+        if (failures === options.threshold) {
+          probeAt = now() + options.probeEveryMs;
+          options.onChange?.({ open: true, failures, lastFailure });
+        }
+      }
+      throw err;
+    }
+  }
+
   return {
     ...provider,
     async execute(request, ctx) {
-      let probe = false;
-      if (open()) {
-        if (probing || now() < probeAt) refuse(request);
-        probe = probing = true;
-        probeAt = now() + options.probeEveryMs;
+      if (!open()) return send(request, ctx);
+      // A send that arrives while the probe is out waits for its answer instead of being refused: when the relay
+      // comes back, the retries that meet its probe must not spend an attempt on a refusal.
+      if (probe) {
+        if (!(await probe)) refuse(request);
+        return send(request, ctx);
       }
+      if (now() < probeAt) refuse(request);
+      probeAt = now() + options.probeEveryMs;
+      const sent = send(request, ctx);
+      probe = sent.then(
+        () => true,
+        (err: unknown) => isPermanent(err),
+      );
       try {
-        const result = await provider.execute(request, ctx);
-        answered();
-        return result;
-      } catch (err) {
-        if (isPermanent(err)) answered();
-        else {
-          failures++;
-          lastFailure = err instanceof Error ? err.message : String(err);
-          if (failures === options.threshold) {
-            probeAt = now() + options.probeEveryMs;
-            options.onChange?.({ open: true, failures, lastFailure });
-          }
-        }
-        throw err;
+        return await sent;
       } finally {
-        if (probe) probing = false;
+        probe = null;
       }
     },
   };

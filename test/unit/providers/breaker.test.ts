@@ -55,26 +55,57 @@ test('probes once per period while open; the probe that succeeds closes it', asy
   expect(relay.calls()).toBe(5);
 });
 
-test('only one probe is in flight at a time', async () => {
-  let now = 0;
-  let release: () => void = () => undefined;
-  const relay = scripted();
-  const slow: Provider = {
+/** A relay whose sends wait until the test releases them. */
+function held(relay: ReturnType<typeof scripted>) {
+  const waiting: (() => void)[] = [];
+  const provider: Provider = {
     ...relay.provider,
-    execute: (r, c) => new Promise((resolve, reject) => (release = () => relay.provider.execute(r, c).then(resolve, reject))),
+    execute: (r, c) => new Promise((resolve, reject) => waiting.push(() => void relay.provider.execute(r, c).then(resolve, reject))),
   };
-  const breaker = withBreaker(slow, { threshold: 1, probeEveryMs: 10, now: () => now });
-  release = () => undefined;
+  const releaseAll = async () => {
+    while (waiting.length) waiting.shift()!();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { provider, releaseAll, waiting: () => waiting.length };
+}
+
+test('only one probe is in flight; sends that meet it wait for its answer and go through when it succeeds', async () => {
+  let now = 0;
+  const relay = scripted();
+  const slow = held(relay);
+  const breaker = withBreaker(slow.provider, { threshold: 1, probeEveryMs: 10, now: () => now });
   const first = breaker.execute(request, ctx);
-  release();
-  await first.catch(() => undefined);
+  await slow.releaseAll();
+  await expect(first).rejects.toMatchObject({ code: 'smtp_deferred' });
   now = 100;
   const probe = breaker.execute(request, ctx);
   now = 200;
-  await expect(breaker.execute(request, ctx)).rejects.toMatchObject({ code: 'provider_failing' });
+  const waiter = breaker.execute(request, ctx);
+  await new Promise((r) => setImmediate(r));
+  expect(slow.waiting()).toBe(1); // the probe alone reached the relay
   relay.set('ok');
-  release();
+  await slow.releaseAll();
   await expect(probe).resolves.toMatchObject({ capability: 'email.send' });
+  await slow.releaseAll();
+  await expect(waiter).resolves.toMatchObject({ capability: 'email.send' });
+  expect(relay.calls()).toBe(3);
+});
+
+test('sends that meet a failing probe are refused without reaching the relay', async () => {
+  let now = 0;
+  const relay = scripted();
+  const slow = held(relay);
+  const breaker = withBreaker(slow.provider, { threshold: 1, probeEveryMs: 10, now: () => now });
+  const first = breaker.execute(request, ctx);
+  await slow.releaseAll();
+  await first.catch(() => undefined);
+  now = 100;
+  const probe = breaker.execute(request, ctx).catch((e: unknown) => e);
+  const waiters = [breaker.execute(request, ctx), breaker.execute(request, ctx)].map((w) => w.catch((e: unknown) => e));
+  await slow.releaseAll();
+  expect(await probe).toMatchObject({ code: 'smtp_deferred' });
+  for (const w of waiters) expect(await w).toMatchObject({ code: 'provider_failing' });
+  expect(relay.calls()).toBe(2);
 });
 
 test('a permanent failure or a success between deferrals resets the count: a relay refusing some recipients is up', async () => {
