@@ -3,7 +3,7 @@
  * each batch answering in counts, the failed-with-attempts-left targets gathered for the next round.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { pagedActivities } from './activities';
+import { batchSizeOf, pagedActivities } from './activities';
 import { DEAD_SAMPLES, type BatchResult, type DeadTarget, type PartCarry, type PartInput } from './types';
 
 /** Batches in flight per part: one running while the next is dispatched. */
@@ -18,7 +18,7 @@ export async function runRound(input: PartInput, carry: PartCarry, historyLimit:
   const { policy } = input;
   const { runBatch } = pagedActivities(policy);
   const units = carry.units;
-  const size = Math.max(1, policy.batchSize ?? 50);
+  const size = batchSizeOf(policy);
   let next = 0;
   const lane = async () => {
     while (next < units.length && workflowInfo().historyLength < historyLimit) {

@@ -1,5 +1,5 @@
 /**
- * kill -9 the worker twice in the middle of a paged fan-out (6,000 members, two parts, batches of 50): the
+ * kill -9 the worker twice in the middle of a paged fan-out (6,000 members, two parts, batches of 200): the
  * job completes and every member is mailed, none lost, duplicates counted (by Message-ID) and bounded as for
  * single effects. A killed worker's batches stop heartbeating; Temporal runs each again on the new worker
  * within the heartbeat timeout, and the sent-ledger (written by the courier, which outlives its worker)
@@ -60,7 +60,7 @@ test(`kill -9 the worker ${KILLS} times during a ${MEMBERS}-target fan-out: ever
     lost,
     duplicates,
     ledgerSkips: skipped,
-    note: `${MEMBERS} targets in batches of 50; the killed workers' batches ran again and the ledger skipped ${skipped} re-send(s)`,
+    note: `${MEMBERS} targets in batches of 200; the killed workers' batches ran again and the ledger skipped ${skipped} re-send(s)`,
   });
   expect(lost).toBe(0);
   // A send the courier finished after its worker died is in the ledger: what remains is the narrow window

@@ -75,7 +75,8 @@ beforeAll(async () => {
     artifact,
     config,
     pool: db.pool,
-    policy: { partSize: PART_SIZE, retryDelayMs: 200, partHistoryLimit: PART_HISTORY_LIMIT },
+    // Batches of 50 (not the default 200): 1,000-target parts then take enough batches a round to continue as new.
+    policy: { partSize: PART_SIZE, batchSize: 50, retryDelayMs: 200, partHistoryLimit: PART_HISTORY_LIMIT },
   });
 });
 

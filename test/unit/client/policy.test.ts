@@ -12,7 +12,7 @@ describe('jobPolicy', () => {
       maxAttempts: 4,
       timeoutMs: 7000,
       concurrency: 12,
-      batchSize: 50,
+      batchSize: 200,
       batchThreshold: 50,
       partSize: 5000,
       chunkSize: 500,
