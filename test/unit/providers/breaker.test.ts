@@ -69,17 +69,23 @@ function held(relay: ReturnType<typeof scripted>) {
   return { provider, releaseAll, waiting: () => waiting.length };
 }
 
-test('only one probe is in flight; sends that meet it wait for its answer and go through when it succeeds', async () => {
-  let now = 0;
+/** A breaker over a held relay, opened by one deferral at t=0 and due to probe at t=100. */
+async function openedOverHeldRelay() {
+  const clock = { now: 0 };
   const relay = scripted();
   const slow = held(relay);
-  const breaker = withBreaker(slow.provider, { threshold: 1, probeEveryMs: 10, now: () => now });
-  const first = breaker.execute(request, ctx);
+  const breaker = withBreaker(slow.provider, { threshold: 1, probeEveryMs: 10, now: () => clock.now });
+  const first = breaker.execute(request, ctx).catch((e: unknown) => e);
   await slow.releaseAll();
-  await expect(first).rejects.toMatchObject({ code: 'smtp_deferred' });
-  now = 100;
+  expect(await first).toMatchObject({ code: 'smtp_deferred' });
+  clock.now = 100;
+  return { clock, relay, slow, breaker };
+}
+
+test('only one probe is in flight; sends that meet it wait for its answer and go through when it succeeds', async () => {
+  const { clock, relay, slow, breaker } = await openedOverHeldRelay();
   const probe = breaker.execute(request, ctx);
-  now = 200;
+  clock.now = 200;
   const waiter = breaker.execute(request, ctx);
   await new Promise((r) => setImmediate(r));
   expect(slow.waiting()).toBe(1); // the probe alone reached the relay
@@ -92,14 +98,7 @@ test('only one probe is in flight; sends that meet it wait for its answer and go
 });
 
 test('sends that meet a failing probe are refused without reaching the relay', async () => {
-  let now = 0;
-  const relay = scripted();
-  const slow = held(relay);
-  const breaker = withBreaker(slow.provider, { threshold: 1, probeEveryMs: 10, now: () => now });
-  const first = breaker.execute(request, ctx);
-  await slow.releaseAll();
-  await first.catch(() => undefined);
-  now = 100;
+  const { relay, slow, breaker } = await openedOverHeldRelay();
   const probe = breaker.execute(request, ctx).catch((e: unknown) => e);
   const waiters = [breaker.execute(request, ctx), breaker.execute(request, ctx)].map((w) => w.catch((e: unknown) => e));
   await slow.releaseAll();
