@@ -41,6 +41,7 @@ export function applyDefaults(inputs: ConfigInputs, environment: string, baseDir
       from: email.from ?? 'forge-jobs@localhost',
       tls,
       ...(email.rate && { rate: email.rate }),
+      ...(email.connections !== undefined && { connections: email.connections }),
     };
   }
   if (baseDir !== undefined) config.baseDir = baseDir;

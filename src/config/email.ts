@@ -14,6 +14,7 @@ export function readEmail(reader: Reader, doc: Table): ConfigInputs['email'] {
     from: reader.string(section, 'from', 'email.from'),
     tls: reader.boolean(section, 'tls', 'email.tls'),
     rate: reader.rate(section, 'rate', 'email.rate'),
+    connections: reader.integer(section, 'connections', 'email.connections', { min: 1, max: 100 }),
   };
   if (host === undefined) {
     if (section.host === undefined) reader.problem('email.host', 'required when [email] is present');

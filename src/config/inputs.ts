@@ -8,7 +8,16 @@ import type { JobTemplate, RelationOverride, TemporalConfig } from './types';
 export interface ConfigInputs {
   database: { adapter?: 'embedded' | 'postgres'; url?: string };
   /** undefined when there is no [email] section (or it is unusable, with a problem recorded) */
-  email?: { host: string; port?: number; user?: string; password?: string; from?: string; tls?: boolean; rate?: Rate };
+  email?: {
+    host: string;
+    port?: number;
+    user?: string;
+    password?: string;
+    from?: string;
+    tls?: boolean;
+    rate?: Rate;
+    connections?: number;
+  };
   jobs: {
     concurrency?: number;
     timeoutMs?: number;

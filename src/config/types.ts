@@ -13,6 +13,8 @@ export interface EmailConfig {
   rate?: Rate;
   /** implicit TLS (smtps); STARTTLS is negotiated when the server offers it */
   tls: boolean;
+  /** SMTP connections each courier keeps open (its pool); default: 5, or enough for `rate` */
+  connections?: number;
 }
 
 /** A per-job template, [jobs.<name>]: strings may use {{trigger.field}}, {{target.field}}, {{job}}, {{operation}}. */

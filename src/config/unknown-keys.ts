@@ -7,7 +7,7 @@
 import { childPath, isTable, type Table } from './values';
 
 const KNOWN: Record<string, readonly string[]> = {
-  email: ['host', 'port', 'user', 'password', 'from', 'tls', 'rate'],
+  email: ['host', 'port', 'user', 'password', 'from', 'tls', 'rate', 'connections'],
   // sub-tables of [jobs] are per-job templates, whose keys are the template's own
   jobs: [
     'concurrency',

@@ -30,11 +30,12 @@ const MAX_CONNECTIONS = 50;
 const MESSAGE_SECONDS = 0.02;
 
 /**
- * Connections of the pool. With `[email] rate` the operator says what the server takes: enough connections
- * for that rate at MESSAGE_SECONDS a message (20 at 1000/s). Without one, nodemailer's default, since some
- * servers refuse more connections than a few.
+ * Connections of the pool: `[email] connections` when the operator says how many the server takes. With
+ * `[email] rate`, enough connections for that rate at MESSAGE_SECONDS a message (20 at 1000/s). Without
+ * either, nodemailer's default, since some servers refuse more connections than a few.
  */
-export function smtpConnections(config: Pick<EmailConfig, 'rate'>): number {
+export function smtpConnections(config: Pick<EmailConfig, 'rate' | 'connections'>): number {
+  if (config.connections !== undefined) return config.connections;
   if (!config.rate) return DEFAULT_CONNECTIONS;
   return Math.min(MAX_CONNECTIONS, Math.max(DEFAULT_CONNECTIONS, Math.ceil(config.rate.perSecond * MESSAGE_SECONDS)));
 }

@@ -66,6 +66,15 @@ timeout = "soon"
     ]);
   });
 
+  it('[email] connections must be a whole number from 1 to 100', () => {
+    expect(problemsOf({ email: { host: 'h', connections: 0 } })).toEqual([
+      { path: 'email.connections', message: 'must be an integer between 1 and 100, got 0' },
+    ]);
+    expect(problemsOf({ email: { host: 'h', connections: 'many' } })).toEqual([
+      { path: 'email.connections', message: 'expected an integer, got a string "many"' },
+    ]);
+  });
+
   it('a zero timeout is refused', () => {
     expect(problemsOf({ http: { timeout: '0s' } })).toEqual([{ path: 'http.timeout', message: 'must be greater than 0' }]);
   });

@@ -242,6 +242,11 @@ provider = "ses"
     expect(resolveRuntimeConfig({ email: { host: 'h', tls: true, port: 2465 } }, { env: noEnv }).email?.port).toBe(2465);
   });
 
+  it('[email] connections sizes the SMTP pool; absent, the provider decides', () => {
+    expect(resolveRuntimeConfig({ email: { host: 'h', connections: 20 } }, { env: noEnv }).email?.connections).toBe(20);
+    expect(resolveRuntimeConfig({ email: { host: 'h' } }, { env: noEnv }).email).not.toHaveProperty('connections');
+  });
+
   describe('a realistic Forge runtime file with many unrelated sections', () => {
     const file = join(FIXTURES, 'full.forge.runtime.toml');
     const env = { SMTP_PASSWORD: 'smtp-pw', HOOK_TOKEN: 'Bearer abc', DATABASE_URL: 'postgres://forge@db/helpdesk' };

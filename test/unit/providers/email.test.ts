@@ -232,4 +232,7 @@ test("the SMTP pool has nodemailer's 5 connections without a rate, and enough fo
   expect(smtpConnections({ rate: { text: '14/s', perSecond: 14 } })).toBe(5);
   expect(smtpConnections({ rate: { text: '1000/s', perSecond: 1000 } })).toBe(20);
   expect(smtpConnections({ rate: { text: '100000/s', perSecond: 100_000 } })).toBe(50);
+  // [email] connections says it outright, over the rate's
+  expect(smtpConnections({ connections: 12 })).toBe(12);
+  expect(smtpConnections({ connections: 2, rate: { text: '1000/s', perSecond: 1000 } })).toBe(2);
 });
