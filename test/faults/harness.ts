@@ -24,53 +24,28 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embe
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../support/sinks';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 
 const ROOT = join(__dirname, '..', '..');
 export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);
 
-export const artifact = {
-  entities: {
-    Customer: {
-      name: 'Customer',
-      table: 'customers',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' }, email: { name: 'email', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    Order: {
-      name: 'Order',
-      table: 'orders',
-      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: {
-        customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false },
-      },
-    },
+export const artifact = compiled(
+  newArtifact()
+    .entity('Customer', 'customers', ['name', 'email'])
+    .entity('Order', 'orders', ['note'])
     // A fan-out (test/faults/fanout-kill.test.ts): one list update mails every member.
-    List: {
-      name: 'List',
-      table: 'lists',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' } },
-      relations: { members: { name: 'members', target: 'Member', target_table: 'members', inverse_key: 'list_id', is_many: true } },
-    },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
+    .entity('List', 'lists', ['title'])
+    .entity('Member', 'members', ['email'])
+    .single('Order', 'customer', 'Customer')
+    .many('List', 'members', 'Member', 'list_id')
     // needs: one SQL hop (Order.customer), then one email per order
-    order_mail: { name: 'order_mail', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    .job('order_mail', 'Order', 'Order.customer')
     // no needs query: one POST per order
-    order_hook: { name: 'order_hook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    mail_members: {
-      name: 'mail_members',
-      input_entity: 'List',
-      needs_path: 'List.members',
-      needs_filter: '',
-      capabilities: ['email.send'],
-    },
-  },
-  hooks: [
-    { entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] },
-    { entity: 'List', timing: 'after', operation: 'update', jobs: ['mail_members'] },
-  ],
-};
+    .job('order_hook', 'Order', '', { capabilities: ['http.post'] })
+    .job('mail_members', 'List', 'List.members')
+    .hook('Order', 'create', ['order_mail', 'order_hook'])
+    .hook('List', 'update', ['mail_members']),
+);
 export const JOBS_PER_ORDER = 2;
 
 // ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { Client as PgClient } from 'pg';
 import { captureStatus, installCapture, removeCapture, resolveArtifact, startRelay, type Relay, createJobStarter } from '../../src/admin';
 import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
 import { transactionEventId } from '../../src/outbox/event';
@@ -19,40 +20,16 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../support/helpdesk';
 import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
 
-const rawArtifact = {
-  entities: {
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' }, body: { name: 'body', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    NoteLog: {
-      name: 'NoteLog',
-      table: 'note_logs',
-      fields: {
-        note_id: { name: 'note_id', type: 'string', sql_type: 'text' },
-        kind: { name: 'kind', type: 'string', sql_type: 'text' },
-        title: { name: 'title', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-  },
-  jobs: Object.fromEntries(
-    ['create', 'update', 'delete'].map((op) => [
-      `log_${op}`,
-      {
-        name: `log_${op}`,
-        input_entity: 'Note',
-        needs_path: '',
-        capabilities: ['entity.create'],
-        target_entity: 'NoteLog',
-        field_mappings: { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' },
-      },
-    ]),
+const OPERATIONS = ['create', 'update', 'delete'] as const;
+const rawArtifact = compiled(
+  OPERATIONS.reduce(
+    (b, op) =>
+      b
+        .creates(`log_${op}`, 'Note', 'NoteLog', { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' })
+        .hook('Note', op, [`log_${op}`]),
+    newArtifact().entity('Note', 'notes', ['title', 'body']).entity('NoteLog', 'note_logs', ['note_id', 'kind', 'title']),
   ),
-  hooks: ['create', 'update', 'delete'].map((op) => ({ entity: 'Note', timing: 'after', operation: op, jobs: [`log_${op}`] })),
-};
+);
 const SCHEMA = `
   CREATE TABLE notes (id serial PRIMARY KEY, title text, body text);
   CREATE TABLE note_logs (id serial PRIMARY KEY, note_id text, kind text, title text);`;

@@ -7,6 +7,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/te
 import { listCustomSearchAttributes } from '../../src/temporal/register';
 import { createJobClient, createJobWorker, resolveRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/stack';
 
@@ -14,19 +15,12 @@ let server: TemporalDevServer;
 let address: string;
 let db: TestDatabase;
 
-const artifact = {
-  entities: { Note: { name: 'Note', table: 'notes', fields: { body: { name: 'body', type: 'string' } }, relations: {} } },
-  jobs: {
-    log_note: {
-      name: 'log_note',
-      input_entity: 'Note',
-      capabilities: ['entity.create'],
-      target_entity: 'Note',
-      field_mappings: { body: '"seen"' },
-    },
-  },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Note', 'notes', ['body'])
+    .creates('log_note', 'Note', 'Note', { body: '"seen"' })
+    .hook('Note', 'create', ['log_note']),
+);
 
 beforeAll(async () => {
   server = await startTemporalDevServer({

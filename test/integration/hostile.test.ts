@@ -20,6 +20,7 @@ import { createJobClient, createJobWorker } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
 import { outcome, testConfig } from '../support/stack';
@@ -28,85 +29,35 @@ const INJECTION = "x'; DROP TABLE users; --";
 const COMMENT = '/* */ OR 1=1 --';
 const BODY = `${INJECTION} ${COMMENT} \\0 "; DELETE FROM notes; --`;
 
-const artifact = {
-  entities: {
-    Team: {
-      name: 'Team',
-      table: 'teams',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
-      relations: {
-        members: {
-          name: 'members',
-          target: 'User',
-          target_table: 'users',
-          foreign_key: 'members_id',
-          inverse_key: 'team_id',
-          is_many: true,
-        },
-      },
-    },
-    User: {
-      name: 'User',
-      table: 'users',
-      fields: {
-        name: { name: 'name', type: 'string', sql_type: 'text' },
-        email: { name: 'email', type: 'string', sql_type: 'text' },
-        role: { name: 'role', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { body: { name: 'body', type: 'string', sql_type: 'text' } },
-      relations: { team: { name: 'team', target: 'Team', target_table: 'teams', foreign_key: 'team_id', is_many: false } },
-    },
-    Audit: {
-      name: 'Audit',
-      table: 'audits',
-      fields: { what: { name: 'what', type: 'string', sql_type: 'text' }, note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-  },
-  jobs: {
-    hostile_notify: {
-      name: 'hostile_notify',
-      input_entity: 'Note',
-      needs_path: 'Note.team.members',
-      // Literals with quotes, semicolons and comments, in both quote styles, plus an escaped quote.
-      needs_filter: `(((name == "x'; DROP TABLE users; --") || (name == '/* */ OR 1=1 --')) && (role != "a\\"; DELETE FROM users; --"))`,
-      capabilities: ['email.send'],
-    },
-    hostile_audit: {
-      name: 'hostile_audit',
-      input_entity: 'Note',
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: 'Audit',
-      field_mappings: { what: '"note"', note: 'data.body' },
-    },
-    ssrf_metadata: { name: 'ssrf_metadata', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    ssrf_private: { name: 'ssrf_private', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    ssrf_dns: { name: 'ssrf_dns', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    ssrf_hex: { name: 'ssrf_hex', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    ssrf_mapped: { name: 'ssrf_mapped', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    crlf_subject: { name: 'crlf_subject', input_entity: 'Note', needs_path: '', capabilities: ['email.send'] },
-    big_email: { name: 'big_email', input_entity: 'Note', needs_path: '', capabilities: ['email.send'] },
-    big_http: { name: 'big_http', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    runaway: { name: 'runaway', input_entity: 'Team', needs_path: 'Team.members', capabilities: ['email.send'] },
-  },
-  hooks: [
-    { entity: 'Note', timing: 'after', operation: 'create', jobs: ['hostile_notify', 'hostile_audit'] },
-    {
-      entity: 'Note',
-      timing: 'after',
-      operation: 'update',
-      jobs: ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'],
-    },
-    { entity: 'Note', timing: 'after', operation: 'delete', jobs: ['crlf_subject', 'big_email', 'big_http'] },
-    { entity: 'Team', timing: 'after', operation: 'create', jobs: ['runaway'] },
-  ],
-};
+const SSRF_JOBS = ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'];
+const artifact = compiled(
+  newArtifact()
+    .entity('Team', 'teams', ['name'])
+    .entity('User', 'users', ['name', 'email', 'role'])
+    .entity('Note', 'notes', ['body'])
+    .entity('Audit', 'audits', ['what', 'note'])
+    .many('Team', 'members', 'User', 'team_id')
+    .single('Note', 'team', 'Team')
+    .job('hostile_notify', 'Note', 'Note.team.members', {
+      // Literals with quotes, semicolons and comments, in both quote styles, plus an escaped quote: raw, as a
+      // hostile source would make the compiler write them.
+      filter: `(((name == "x'; DROP TABLE users; --") || (name == '/* */ OR 1=1 --')) && (role != "a\\"; DELETE FROM users; --"))`,
+    })
+    .creates('hostile_audit', 'Note', 'Audit', { what: '"note"', note: 'data.body' })
+    .job('ssrf_metadata', 'Note', '', { capabilities: ['http.post'] })
+    .job('ssrf_private', 'Note', '', { capabilities: ['http.post'] })
+    .job('ssrf_dns', 'Note', '', { capabilities: ['http.get'] })
+    .job('ssrf_hex', 'Note', '', { capabilities: ['http.get'] })
+    .job('ssrf_mapped', 'Note', '', { capabilities: ['http.get'] })
+    .job('crlf_subject', 'Note', '')
+    .job('big_email', 'Note', '')
+    .job('big_http', 'Note', '', { capabilities: ['http.post'] })
+    .job('runaway', 'Team', 'Team.members')
+    .hook('Note', 'create', ['hostile_notify', 'hostile_audit'])
+    .hook('Note', 'update', SSRF_JOBS)
+    .hook('Note', 'delete', ['crlf_subject', 'big_email', 'big_http'])
+    .hook('Team', 'create', ['runaway']),
+);
 
 const MAX_RECORD_BYTES = 16 * 1024;
 const MAX_TARGETS = 3;

@@ -223,10 +223,10 @@ export class ArtifactBuilder {
     return { entities, jobs, hooks: this.hooks.map((h) => ({ ...h, jobs: [...h.jobs] })), warnings: [] };
   }
 
-  compiled(options: CompiledOptions = {}): Record<string, unknown> {
-    const entities: Record<string, unknown> = {};
+  compiled(options: CompiledOptions = {}): CompiledArtifact {
+    const entities: Record<string, CompiledEntity> = {};
     for (const [name, { table, fields, typedId }] of this.entities) {
-      const relations: Record<string, unknown> = {};
+      const relations: Record<string, CompiledRelation> = {};
       for (const r of this.relations.filter((x) => x.source === name)) {
         const target = this.entities.get(r.target);
         if (!target) throw new Error(`relation ${r.source}.${r.name}: unknown entity`);
@@ -243,7 +243,7 @@ export class ArtifactBuilder {
       const fieldDefs = Object.fromEntries(fields.filter((f) => typedId || f.name !== 'id').map((f) => [f.name, { ...f }]));
       entities[name] = { name, table, fields: fieldDefs, relations };
     }
-    const jobs: Record<string, unknown> = {};
+    const jobs: Record<string, CompiledJob> = {};
     for (const j of this.jobs) {
       // As the compiler writes a job: needs_path and needs_filter only when the job has them.
       const filter = j.filterText ?? (j.filter && filterText(j.filter));
@@ -285,6 +285,40 @@ export function filterText(expr: FilterExpr): string {
   }
 }
 
+/** The artifact.json the compiler writes, in the keys forge-jobs reads (DESIGN.md, "Input"). */
+export type CompiledArtifact = {
+  version: string;
+  app_name: string;
+  entities: Record<string, CompiledEntity>;
+  jobs: Record<string, CompiledJob>;
+  hooks: HookDef[];
+  migration?: { version: string; up: string[]; down: string[] };
+};
+export type CompiledEntity = {
+  name: string;
+  table: string;
+  fields: Record<string, FieldSpec>;
+  relations: Record<string, CompiledRelation>;
+};
+export type CompiledRelation = {
+  name: string;
+  target: string;
+  target_table: string;
+  is_many: boolean;
+  foreign_key: string;
+  inverse_key?: string;
+  through?: ThroughDef;
+};
+export type CompiledJob = {
+  name: string;
+  input_entity: string;
+  needs_path?: string;
+  needs_filter?: string;
+  capabilities: string[];
+  target_entity?: string;
+  field_mappings?: Record<string, string>;
+};
+
 export interface CompiledOptions {
   /** default `built` */
   app_name?: string;
@@ -297,7 +331,7 @@ export interface CompiledOptions {
  * object (worker, client, CLI): entities with fields and relations, jobs with needs_path and
  * needs_filter text, hooks, and the migration when given.
  */
-export function compiled(builder: ArtifactBuilder, options: CompiledOptions = {}): Record<string, unknown> {
+export function compiled(builder: ArtifactBuilder, options: CompiledOptions = {}): CompiledArtifact {
   return builder.compiled(options);
 }
 

@@ -11,6 +11,7 @@ import type { DataConverter } from '@temporalio/common';
 import { createEncryptionCodec, startCodecServer, type CodecServer } from '../../src/codec';
 import { freePort } from '../../src/dev/ports';
 import { SA } from '../../src/names';
+import { compiled, artifact as newArtifact } from './artifact-builder';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startHttpSink, type HttpSink } from './sinks';
@@ -20,26 +21,13 @@ import { startPipeline, testConfig, type Pipeline } from './stack';
 export const PLANTED_EMAIL = 'planted.pii@example.test';
 export const PLANTED_SECRET = `sk_live_planted_${randomBytes(6).toString('hex')}`;
 
-const artifact = {
-  version: '0.3.0',
-  app_name: 'signup',
-  entities: {
-    Signup: {
-      name: 'Signup',
-      table: 'signups',
-      fields: {
-        email: { name: 'email', type: 'string', sql_type: 'text' },
-        api_token: { name: 'api_token', type: 'string', sql_type: 'text' },
-        plan: { name: 'plan', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-  },
-  jobs: {
-    signup_webhook: { name: 'signup_webhook', input_entity: 'Signup', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-  },
-  hooks: [{ entity: 'Signup', timing: 'after', operation: 'create', jobs: ['signup_webhook'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Signup', 'signups', ['email', 'api_token', 'plan'])
+    .job('signup_webhook', 'Signup', '', { capabilities: ['http.post'] })
+    .hook('Signup', 'create', ['signup_webhook']),
+  { app_name: 'signup' },
+);
 
 export interface CodecStack {
   dev: TemporalDevServer;
