@@ -12,7 +12,7 @@ import { createMemoryLogger } from '../../src/log';
 import type { RuntimeConfig } from '../../src/config/types';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, uniqueQueue, type TestStack } from '../support/stack';
 
 const rawArtifact = compiled(
   newArtifact()
@@ -30,7 +30,7 @@ const CLI = join(__dirname, '..', '..', 'bin', 'forge-jobs.js');
 let db: TestDatabase;
 let big: TestDatabase;
 let config: RuntimeConfig;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 let artifactPath: string;
 
 beforeAll(async () => {
@@ -43,7 +43,7 @@ beforeAll(async () => {
   artifactPath = join(dir, 'artifact.json');
   writeFileSync(artifactPath, JSON.stringify(rawArtifact));
   config = testConfig('backfill');
-  pipeline = await startPipeline({ artifact: rawArtifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact: rawArtifact, config, pool: db.pool });
 });
 
 afterAll(async () => {

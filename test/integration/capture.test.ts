@@ -18,7 +18,7 @@ import { transactionEventId } from '../../src/outbox/event';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../support/helpdesk';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, uniqueQueue, type TestStack } from '../support/stack';
 
 const OPERATIONS = ['create', 'update', 'delete'] as const;
 const rawArtifact = compiled(
@@ -40,7 +40,7 @@ let db: TestDatabase;
 let side: TestDatabase;
 let config: RuntimeConfig;
 let artifact: Artifact;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 /** A plain connection: the writer knows nothing of forge-jobs. */
 let psql: PgClient;
 const relays: Relay[] = [];
@@ -51,7 +51,7 @@ beforeAll(async () => {
   await Promise.all([db.pool.query(SCHEMA), side.pool.query(SCHEMA)]);
   config = testConfig('capture', { jobs: { max_record_bytes: MAX_RECORD_BYTES } });
   artifact = resolveArtifact(rawArtifact, config);
-  pipeline = await startPipeline({ artifact: rawArtifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact: rawArtifact, config, pool: db.pool });
   await installCapture(db.pool, artifact, MAX_RECORD_BYTES);
   psql = new PgClient({ connectionString: db.url });
   await psql.connect();
@@ -131,7 +131,7 @@ test('INSERT, UPDATE and DELETE in plain SQL start their jobs once each; a no-op
 test('an app that enqueues a write that capture also sees starts each job once', async () => {
   const tx = await db.pool.connect();
   let id: unknown;
-  let enqueued: Awaited<ReturnType<Pipeline['client']['enqueue']>>;
+  let enqueued: Awaited<ReturnType<TestStack['client']['enqueue']>>;
   try {
     await tx.query('BEGIN');
     const {
@@ -378,7 +378,7 @@ test('forge-jobs capture install, status and remove on the command line', async 
 describe('the helpdesk', () => {
   let helpdesk: TestDatabase;
   let sink: Awaited<ReturnType<typeof startMailSink>>;
-  let desk: Pipeline;
+  let desk: TestStack;
 
   beforeAll(async () => {
     helpdesk = await helpdeskRelationsDatabase();
@@ -391,7 +391,7 @@ describe('the helpdesk', () => {
         notify_author: { subject: 'Updated: {{trigger.subject}} is {{trigger.status}}' },
       },
     });
-    desk = await startPipeline({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
+    desk = await startTestStack({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
     await installCapture(helpdesk.pool, desk.client.artifact, MAX_RECORD_BYTES);
   });
 

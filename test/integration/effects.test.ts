@@ -6,7 +6,7 @@ import { startMailSink } from '../../src/dev/mail-sink';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { compiled, field, artifact as newArtifact } from '../support/artifact-builder';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { eventually, outcome, recordHistory, startPipeline, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, recordHistory, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -28,7 +28,7 @@ const artifact = compiled(
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 
 beforeAll(async () => {
   db = await createTestDatabase('shop');
@@ -52,7 +52,7 @@ beforeAll(async () => {
     http: { allow: ['127.0.0.1'] },
     jobs: { max_attempts: 3, timeout: '10s', order_webhook: { url: `${http.url}/{{trigger.note}}` } },
   });
-  pipeline = await startPipeline({
+  pipeline = await startTestStack({
     artifact,
     config,
     pool: db.pool,

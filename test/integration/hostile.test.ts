@@ -16,14 +16,14 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobClient, createJobWorker } from '../../src';
+import { createJobClient } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, testConfig } from '../support/stack';
+import { outcome, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const INJECTION = "x'; DROP TABLE users; --";
 const COMMENT = '/* */ OR 1=1 --';
@@ -72,9 +72,8 @@ const courierOutbound = join(mkdtempSync(join(tmpdir(), 'forge-hostile-')), 'ref
 const lookups: string[] = [];
 let restoreConnect: () => void;
 let savedEnv: { NODE_OPTIONS?: string; FORGE_TEST_CONNECT_TRAP?: string };
-let worker: ReturnType<typeof createJobWorker>;
-let running: Promise<void>;
-let client: ReturnType<typeof createJobClient>;
+let stack: TestStack;
+let client: TestStack['client'];
 const logs = createMemoryLogger();
 
 const connectTrap = join(__dirname, '..', 'support', 'connect-trap.js');
@@ -122,18 +121,19 @@ beforeAll(async () => {
       ssrf_mapped: { url: 'http://[::ffff:a9fe:a9fe]/latest/' },
     },
   });
-  worker = createJobWorker({
+  stack = await startTestStack({
     artifact,
     config,
-    database: db.pool,
+    pool: db.pool,
     logger: logs,
-    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
     // A name that resolves to the metadata address: the guard must refuse it after resolution, before connect.
-    lookup: async (hostname) => {
-      lookups.push(hostname);
-      if (hostname === 'metadata.hostile.test') return [{ address: '169.254.169.254', family: 4 }];
-      if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
-      throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
+    worker: {
+      lookup: async (hostname) => {
+        lookups.push(hostname);
+        if (hostname === 'metadata.hostile.test') return [{ address: '169.254.169.254', family: 4 }];
+        if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
+        throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
+      },
     },
     handlers: {
       crlf_subject: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'Hello\r\nBcc: everyone@hostile.test' }),
@@ -146,15 +146,11 @@ beforeAll(async () => {
       big_http: () => ({ capability: 'http.post', url: `${http.url}/big`, body: 'b'.repeat(2 * 1024 * 1024) }),
     },
   });
-  running = worker.run();
-  await Promise.race([worker.ready, running]);
-  client = createJobClient({ artifact, config, logger: logs });
+  client = stack.client;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await client?.close();
+  await stack?.stop();
   await sink?.close();
   await http?.close();
   await db?.drop();

@@ -16,7 +16,7 @@ import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
 import { SA } from '../../src/names';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -35,7 +35,7 @@ let db: TestDatabase;
 /** A second app database: an outbox that only the relays a test starts itself serve. */
 let side: TestDatabase;
 let config: RuntimeConfig;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 const relays: Relay[] = [];
 const clients: Array<{ close(): Promise<void> }> = [];
 
@@ -48,7 +48,7 @@ beforeAll(async () => {
   await Promise.all([db.pool.query(SCHEMA), side.pool.query(SCHEMA)]);
   await migrate(side.pool);
   config = testConfig('outbox');
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
 });
 
 afterEach(async () => {
