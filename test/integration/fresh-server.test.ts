@@ -4,10 +4,9 @@
  */
 import { Connection } from '@temporalio/client';
 import { listCustomSearchAttributes } from '../../src/temporal/register';
-import { resolveRuntimeConfig } from '../../src';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startTestStack, type TestStack } from '../support/stack';
+import { eventually, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 let db: TestDatabase;
@@ -25,7 +24,9 @@ beforeAll(async () => {
   // A server of its own, bare as an application's may be; the worker comes after the client's first start.
   stack = await startTestStack({
     artifact,
-    config: resolveRuntimeConfig({ jobs: { task_queue: 'fresh' } }, { env: {} }),
+    // testConfig's start deadline (10 s): registering the attributes and starting again takes more than the
+    // default 500 ms when the run's other files share the two cores
+    config: testConfig('fresh'),
     pool: db.pool,
     temporal: { own: true, searchAttributes: false, extraArgs: ['--headless'] },
     worker: false,
