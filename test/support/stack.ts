@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, createWriteStream, mkdtempSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -278,11 +278,22 @@ export async function startOwnTemporal(options: OwnTemporalOptions = {}): Promis
   return own;
 }
 
-/** An embedded Postgres of a test's (or the bench's) own, in a fresh temp data dir, on a free port. */
-export async function startOwnPostgres(options: Omit<EmbeddedPostgresOptions, 'dataDir'> = {}): Promise<EmbeddedPostgres> {
+/**
+ * An embedded Postgres of a test's (or the bench's) own on a free port, in `dataDir` or else a fresh temp
+ * data dir that stop() removes.
+ */
+export async function startOwnPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  if (options.dataDir) return startEmbeddedPostgres({ log: () => undefined, ...options });
   const dir = mkdtempSync(join(tmpdir(), 'forge-jobs-own-pg-'));
   chmodSync(dir, 0o755); // as root, the postgres user must traverse it
-  return startEmbeddedPostgres({ log: () => undefined, ...options, dataDir: join(dir, 'data') });
+  const pg = await startEmbeddedPostgres({ log: () => undefined, ...options, dataDir: join(dir, 'data') });
+  return {
+    ...pg,
+    async stop() {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface WorkerFiles {
