@@ -19,9 +19,9 @@ import { freePort } from '../../src/dev/ports';
 import type { EmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../support/sinks';
 import { startOwnPostgres, startOwnTemporal, startTestStack, type OwnTemporal, type TestStack, type WorkerProcess } from '../support/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 
 export type { WorkerProcess };
-import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 
 export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);
 
