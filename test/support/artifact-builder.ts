@@ -105,7 +105,7 @@ interface PendingJob {
 
 interface PendingEntity {
   table: string;
-  /** `id` first; an `id` given as a name only is left out of compiled() as it always was */
+  /** `id` first; compiled() writes it only when given typed (the loader knows `id` without it) */
   fields: FieldSpec[];
   /** `id` given typed: compiled() writes it, as the compiler does */
   typedId: boolean;
