@@ -6,6 +6,7 @@
  *   mail_campaign     Campaign update → Campaign.recipients                     → email.send   (100,000; 1,000,000)
  */
 import type { Pool } from 'pg';
+import { compiled, f, artifact as newArtifact } from '../test/support/artifact-builder';
 
 export const FANOUT_TARGETS = 10_000;
 /** recipients of campaign 1 (the scale scenario); campaign 2 gets 1,000,000 when BENCH_FANOUT_1M=1 */
@@ -17,101 +18,32 @@ export const SOLO_AGENT = 'agent@solo.bench.test';
 /** an org of the big region, for the needs scenario's trigger */
 export const REGION_ORG = 2;
 
-export const artifact = {
-  entities: {
-    Region: {
-      name: 'Region',
-      table: 'regions',
-      fields: { name: { name: 'name', type: 'string' } },
-      relations: {
-        orgs: { name: 'orgs', target: 'Org', target_table: 'orgs', foreign_key: 'orgs_id', is_many: true, inverse_key: 'region_id' },
-      },
-    },
-    Org: {
-      name: 'Org',
-      table: 'orgs',
-      fields: { name: { name: 'name', type: 'string' } },
-      relations: {
-        region: { name: 'region', target: 'Region', target_table: 'regions', foreign_key: 'region_id', is_many: false },
-        members: {
-          name: 'members',
-          target: 'Member',
-          target_table: 'members',
-          foreign_key: 'members_id',
-          is_many: true,
-          inverse_key: 'org_id',
-        },
-      },
-    },
-    Member: {
-      name: 'Member',
-      table: 'members',
-      fields: { email: { name: 'email', type: 'string' }, role: { name: 'role', type: 'string' } },
-      relations: {},
-    },
-    Ticket: {
-      name: 'Ticket',
-      table: 'tickets',
-      fields: { subject: { name: 'subject', type: 'string' } },
-      relations: { org: { name: 'org', target: 'Org', target_table: 'orgs', foreign_key: 'org_id', is_many: false } },
-    },
-    List: {
-      name: 'List',
-      table: 'lists',
-      fields: { title: { name: 'title', type: 'string' } },
-      relations: {
-        subscribers: {
-          name: 'subscribers',
-          target: 'Subscriber',
-          target_table: 'subscribers',
-          foreign_key: 'subscribers_id',
-          is_many: true,
-          inverse_key: 'list_id',
-        },
-      },
-    },
-    Subscriber: { name: 'Subscriber', table: 'subscribers', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
-    Campaign: {
-      name: 'Campaign',
-      table: 'campaigns',
-      fields: { title: { name: 'title', type: 'string' } },
-      relations: {
-        recipients: {
-          name: 'recipients',
-          target: 'Recipient',
-          target_table: 'recipients',
-          foreign_key: 'recipients_id',
-          is_many: true,
-          inverse_key: 'campaign_id',
-        },
-      },
-    },
-    Recipient: { name: 'Recipient', table: 'recipients', fields: { email: { name: 'email', type: 'string' } }, relations: {} },
-  },
-  jobs: {
-    notify_agents: {
-      name: 'notify_agents',
-      input_entity: 'Ticket',
-      needs_path: 'Ticket.org.members',
-      needs_filter: '(role == "agent")',
-      capabilities: ['email.send'],
-    },
-    ping_subscribers: { name: 'ping_subscribers', input_entity: 'List', needs_path: 'List.subscribers', capabilities: ['http.post'] },
-    mail_campaign: { name: 'mail_campaign', input_entity: 'Campaign', needs_path: 'Campaign.recipients', capabilities: ['email.send'] },
-    region_agents: {
-      name: 'region_agents',
-      input_entity: 'Ticket',
-      needs_path: 'Ticket.org.region.orgs.members',
-      needs_filter: '(role == "agent")',
-      capabilities: ['email.send'],
-    },
-  },
-  hooks: [
-    { entity: 'Ticket', timing: 'after', operation: 'create', jobs: ['notify_agents'] },
-    { entity: 'List', timing: 'after', operation: 'update', jobs: ['ping_subscribers'] },
-    { entity: 'Campaign', timing: 'after', operation: 'update', jobs: ['mail_campaign'] },
-  ],
-};
+const agents = f.eq('role', 'agent');
+
+export const artifact = compiled(
+  newArtifact()
+    .entity('Region', 'regions', ['name'])
+    .entity('Org', 'orgs', ['name'])
+    .entity('Member', 'members', ['email', 'role'])
+    .entity('Ticket', 'tickets', ['subject'])
+    .entity('List', 'lists', ['title'])
+    .entity('Subscriber', 'subscribers', ['email'])
+    .entity('Campaign', 'campaigns', ['title'])
+    .entity('Recipient', 'recipients', ['email'])
+    .many('Region', 'orgs', 'Org', 'region_id')
+    .single('Org', 'region', 'Region')
+    .many('Org', 'members', 'Member', 'org_id')
+    .single('Ticket', 'org', 'Org')
+    .many('List', 'subscribers', 'Subscriber', 'list_id')
+    .many('Campaign', 'recipients', 'Recipient', 'campaign_id')
+    .job('notify_agents', 'Ticket', 'Ticket.org.members', agents)
+    .job('ping_subscribers', 'List', 'List.subscribers', { capabilities: ['http.post'] })
+    .job('mail_campaign', 'Campaign', 'Campaign.recipients')
+    .job('region_agents', 'Ticket', 'Ticket.org.region.orgs.members', agents)
+    .hook('Ticket', 'create', ['notify_agents'])
+    .hook('List', 'update', ['ping_subscribers'])
+    .hook('Campaign', 'update', ['mail_campaign']),
+);
 
 export const SCHEMA = `
 CREATE TABLE regions (id serial PRIMARY KEY, name text NOT NULL);

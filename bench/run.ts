@@ -27,9 +27,6 @@ import { Pool } from 'pg';
 import { createJobClient, resolveRuntimeConfig } from '../src';
 import { resolveArtifact } from '../src/admin';
 import { jobPolicy } from '../src/client/policy';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { findTemporalCli } from '../src/dev/temporal-cli';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { artifact as rawArtifact, rawConfig, seed } from './app';
 import type { BenchContext, Results } from './context';
 import { captureCost } from './scenarios/capture';
@@ -42,6 +39,7 @@ import { requestPath } from './scenarios/request-path';
 import { smtpLatency } from './scenarios/smtp-latency';
 import { throughput } from './scenarios/throughput';
 import { startHttpSink, startSmtpSink } from '../test/support/sinks';
+import { startOwnPostgres, startOwnTemporal } from '../test/support/stack';
 import { round, sleep } from './stats';
 import { SERVER_TUNING } from '../src/dev/server-tuning';
 import { TASK_QUEUE_TYPE } from '../src/names';
@@ -73,12 +71,12 @@ async function main(): Promise<void> {
   cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
 
   const quiet = (line: string) => (/^\[(postgres|temporal)\]/.test(line) ? undefined : log(line));
-  const cliPath = await findTemporalCli({ log, allowBuild: true });
   // Eager activity dispatch is on in every dev server forge-jobs starts (src/dev/temporal-dev-server.ts).
   const extraArgs = process.env.BENCH_TEMPORAL_ARGS ? process.env.BENCH_TEMPORAL_ARGS.split(' ') : [];
   const [temporal, pg, smtp, http, forgeBundle, baselineBundle] = await Promise.all([
-    startTemporalDevServer({ cliPath, log: quiet, extraArgs }),
-    startEmbeddedPostgres({ dataDir: join(tmp, 'pg-data'), database: 'bench', log: quiet }),
+    // the stack support the tests start theirs with; the workers below stay child processes of the bench's own
+    startOwnTemporal({ log: quiet, extraArgs }),
+    startOwnPostgres({ dataDir: join(tmp, 'pg-data'), database: 'bench', log: quiet }),
     // counts and times only: the sinks must not add work of their own to the figures they measure
     startSmtpSink({ keep: false }),
     startHttpSink({ keep: false, answer: () => 204, keepAliveMs: 30_000 }),

@@ -16,6 +16,15 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A count flag (--limit, --parallel): a whole number of at least 1, else a UsageError
+ * `<flag> must be <wording>, got "<text>"`. The wording is the command's own (its tests and help quote it).
+ */
+export function positiveInt(text: string, flag: string, wording = 'a positive integer'): number {
+  if (!/^[1-9]\d*$/.test(text.trim())) throw new UsageError(`${flag} must be ${wording}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 const DEFAULT_CONFIG_FILE = 'forge.runtime.toml';
 const DEFAULT_ARTIFACT_FILE = 'artifact.json';
 

@@ -15,7 +15,7 @@ import {
   type RetriedJob,
 } from '../index';
 import { connectionOptions, parseSince, rateLanes } from '../admin';
-import { loadConfig, resolveTemporal, UsageError } from './config';
+import { loadConfig, positiveInt, resolveTemporal, UsageError } from './config';
 import { print, printJson } from './format';
 import {
   configOptions,
@@ -155,11 +155,6 @@ async function withInspector(
     await pool?.end();
     await connection.close();
   }
-}
-
-function positiveInt(text: string, flag: string): number {
-  if (!/^[1-9]\d*$/.test(text.trim())) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return Number(text);
 }
 
 function checkSince(since: string | undefined): void {

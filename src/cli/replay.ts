@@ -17,7 +17,7 @@ import {
   DEFAULT_REPLAY_PARALLEL,
   replayFromServer,
 } from '../admin';
-import { UsageError, loadConfig, resolveTemporal } from './config';
+import { UsageError, loadConfig, positiveInt, resolveTemporal } from './config';
 import { print, printJson, progress } from './format';
 import type { ConfigFlags, JsonFlags, TemporalFlags } from './options';
 
@@ -109,10 +109,12 @@ export async function replayCommand(files: string[], flags: ReplayFlags): Promis
   }
 }
 
+const WHOLE = 'a whole number of at least 1';
+
 async function replayServer(flags: ReplayFlags): Promise<void> {
   const temporal = resolveTemporal(flags, loadConfig(flags));
-  const limit = positiveInt(flags.limit, '--limit', DEFAULT_REPLAY_LIMIT);
-  const parallel = positiveInt(flags.parallel, '--parallel', DEFAULT_REPLAY_PARALLEL);
+  const limit = flags.limit === undefined ? DEFAULT_REPLAY_LIMIT : positiveInt(flags.limit, '--limit', WHOLE);
+  const parallel = flags.parallel === undefined ? DEFAULT_REPLAY_PARALLEL : positiveInt(flags.parallel, '--parallel', WHOLE);
   const connection = await connect(temporal);
   quietRuntime();
   try {
@@ -159,13 +161,6 @@ async function replayServer(flags: ReplayFlags): Promise<void> {
 
 function workflowsPath(flags: ReplayFlags): string {
   return flags.workflows ? resolve(flags.workflows) : WORKFLOWS_PATH;
-}
-
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
-  return n;
 }
 
 async function connect(temporal: ReturnType<typeof resolveTemporal>): Promise<Connection> {

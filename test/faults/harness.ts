@@ -1,76 +1,47 @@
 /**
- * What a fault scenario needs, started fresh by each test file: a Temporal dev server on a FILE database
- * (so it can be killed and restarted), an embedded Postgres behind a TCP proxy on 127.0.0.1 (so it can
- * be made unreachable), the SMTP and HTTP sinks of test/support/sinks.ts counting deliveries by Message-ID
- * and Idempotency-Key, and the worker as a child process (`node bin/forge-jobs.js worker`, the built CLI) so
- * it can be SIGKILLed in the middle of its effects. Its courier (dist/courier/child.js, which makes the
- * sends) inherits the worker's stdout and stderr, so what a courier says after its worker died is in
- * workerEvents too.
+ * What a fault scenario needs, started fresh by each test file on test/support/stack.ts: a Temporal dev
+ * server of its own on a FILE database (so it can be killed and restarted), an embedded Postgres of its own
+ * behind a TCP proxy on 127.0.0.1 (so it can be made unreachable), the SMTP and HTTP sinks of
+ * test/support/sinks.ts counting deliveries by Message-ID and Idempotency-Key, and workers as child
+ * processes of the built CLI (startWorkerProcess) so they can be SIGKILLed in the middle of their effects.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
-import { createJobClient, loadRuntimeConfig } from '../../src';
+import { loadRuntimeConfig } from '../../src';
 import { createMemoryLogger } from '../../src/log';
 import { deriveEventId, jobWorkflowId, recordIdOf } from '../../src/outbox/event';
-import { freePort, freePorts } from '../../src/dev/ports';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded-postgres';
-import { findTemporalCli } from '../../src/dev/temporal-cli';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
+import { freePort } from '../../src/dev/ports';
+import type { EmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../support/sinks';
+import { startOwnPostgres, startOwnTemporal, startTestStack, type OwnTemporal, type TestStack, type WorkerProcess } from '../support/stack';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 
-const ROOT = join(__dirname, '..', '..');
+export type { WorkerProcess };
+
 export const log = (line: string) => process.stderr.write(`[faults] ${line}\n`);
 
-export const artifact = {
-  entities: {
-    Customer: {
-      name: 'Customer',
-      table: 'customers',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' }, email: { name: 'email', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    Order: {
-      name: 'Order',
-      table: 'orders',
-      fields: { note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: {
-        customer: { name: 'customer', target: 'Customer', target_table: 'customers', foreign_key: 'customer_id', is_many: false },
-      },
-    },
+export const artifact = compiled(
+  newArtifact()
+    .entity('Customer', 'customers', ['name', 'email'])
+    .entity('Order', 'orders', ['note'])
     // A fan-out (test/faults/fanout-kill.test.ts): one list update mails every member.
-    List: {
-      name: 'List',
-      table: 'lists',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' } },
-      relations: { members: { name: 'members', target: 'Member', target_table: 'members', inverse_key: 'list_id', is_many: true } },
-    },
-    Member: { name: 'Member', table: 'members', fields: { email: { name: 'email', type: 'string', sql_type: 'text' } }, relations: {} },
-  },
-  jobs: {
+    .entity('List', 'lists', ['title'])
+    .entity('Member', 'members', ['email'])
+    .single('Order', 'customer', 'Customer')
+    .many('List', 'members', 'Member', 'list_id')
     // needs: one SQL hop (Order.customer), then one email per order
-    order_mail: { name: 'order_mail', input_entity: 'Order', needs_path: 'Order.customer', needs_filter: '', capabilities: ['email.send'] },
+    .job('order_mail', 'Order', 'Order.customer')
     // no needs query: one POST per order
-    order_hook: { name: 'order_hook', input_entity: 'Order', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-    mail_members: {
-      name: 'mail_members',
-      input_entity: 'List',
-      needs_path: 'List.members',
-      needs_filter: '',
-      capabilities: ['email.send'],
-    },
-  },
-  hooks: [
-    { entity: 'Order', timing: 'after', operation: 'create', jobs: ['order_mail', 'order_hook'] },
-    { entity: 'List', timing: 'after', operation: 'update', jobs: ['mail_members'] },
-  ],
-};
+    .job('order_hook', 'Order', '', { capabilities: ['http.post'] })
+    .job('mail_members', 'List', 'List.members')
+    .hook('Order', 'create', ['order_mail', 'order_hook'])
+    .hook('List', 'update', ['mail_members']),
+);
 export const JOBS_PER_ORDER = 2;
 
 // ---------------------------------------------------------------------------------------------------
@@ -114,27 +85,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   return { port, pause: stop, resume: listen, close: stop };
 }
 
-function pgDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'forge-jobs-faults-pg-'));
-  chmodSync(dir, 0o755); // as root, the postgres user must traverse it
-  return join(dir, 'data');
-}
-
 // ---------------------------------------------------------------------------------------------------
-// Worker and app child processes
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  ready: Promise<void>;
-  exited: Promise<number | null>;
-  kill9(): Promise<void>;
-  stop(): Promise<void>;
-}
+// The stack
 
 export interface Stack {
   dir: string;
-  temporal: TemporalDevServer;
-  temporalPorts: { port: number; uiPort: number };
+  temporal: OwnTemporal;
   pg: EmbeddedPostgres;
   proxy: TcpProxy;
   /** direct to Postgres (not through the proxy): the test's own view */
@@ -147,7 +103,7 @@ export interface Stack {
   artifactPath: string;
   configPath: string;
   taskQueue: string;
-  client: ReturnType<typeof createJobClient>;
+  client: TestStack['client'];
   clientLogs: ReturnType<typeof createMemoryLogger>['records'];
   /** every JSON log line any worker of this stack wrote */
   workerEvents: Array<Record<string, unknown>>;
@@ -170,18 +126,10 @@ export interface StackOptions {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), `forge-jobs-faults-${options.name}-`));
-  const cliPath = await findTemporalCli({ log, allowBuild: true });
-  const [port, uiPort] = await freePorts(2);
-  const dbFilename = join(dir, 'temporal.sqlite');
   const quiet = () => undefined;
   const [temporal, pg] = await Promise.all([
-    startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet }),
-    startEmbeddedPostgres({
-      dataDir: pgDataDir(),
-      database: 'faults',
-      postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'],
-      log: quiet,
-    }),
+    startOwnTemporal({ dbFilename: join(dir, 'temporal.sqlite'), log: quiet }),
+    startOwnPostgres({ database: 'faults', postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'] }),
   ]);
   const proxy = await startTcpProxy(pg.port);
   const dbUrl = pg.url;
@@ -242,21 +190,24 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
   );
   const config = loadRuntimeConfig(configPath, { environment: 'development' });
   const clientLogger = createMemoryLogger();
-  // With the app's database, as production apps have it: a start Temporal does not take within the deadline
-  // (a cold connection on a busy machine, a restart) goes to the outbox instead of being lost.
-  const client = createJobClient({ artifact, config, logger: clientLogger, database: pool });
-  const workerEvents: Array<Record<string, unknown>> = [];
-  const workerLog = createWriteStream(join(dir, 'worker.log'), { flags: 'a' });
-  // An orphaned courier may still write after stop() ended the log: that line is dropped, not a crash.
-  workerLog.on('error', () => undefined);
-  const workers = new Set<WorkerProcess>();
+  // The app's client with the app's database, as production apps have it: a start Temporal does not take
+  // within the deadline (a cold connection on a busy machine, a restart) goes to the outbox instead of being lost.
+  const test = await startTestStack({
+    artifact,
+    config,
+    pool,
+    temporal,
+    worker: false,
+    clientDatabase: true,
+    logger: clientLogger,
+    files: { artifact: artifactPath, config: configPath, log: join(dir, 'worker.log') },
+  });
   let inspector: Promise<Client> | undefined;
   let inspectorConnection: Connection | undefined;
 
   const stack: Stack = {
     dir,
     temporal,
-    temporalPorts: { port, uiPort },
     pg,
     proxy,
     pool,
@@ -266,82 +217,13 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
     artifactPath,
     configPath,
     taskQueue,
-    client,
+    client: test.client,
     clientLogs: clientLogger.records,
-    workerEvents,
-    startWorker() {
-      const child = spawn(
-        process.execPath,
-        [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', artifactPath, '--config', configPath],
-        {
-          cwd: ROOT,
-          env: { ...process.env, FORGE_LOG_LEVEL: 'info', FORGE_ENV: 'development', FORGE_CODEC_KEY: '' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let markReady: () => void = () => undefined;
-      const ready = new Promise<void>((resolve) => (markReady = resolve));
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on('line', (line) => {
-          workerLog.write(line + '\n');
-          if (!line.startsWith('{')) return;
-          try {
-            const event = JSON.parse(line) as Record<string, unknown>;
-            workerEvents.push(event);
-            if (event.event === 'executor.started') markReady();
-          } catch {
-            // not ours
-          }
-        });
-      }
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const proc: WorkerProcess = {
-        child,
-        ready: Promise.race([
-          ready,
-          exited.then((code) => Promise.reject(new Error(`worker exited (${code}) before it was ready; see ${dir}/worker.log`))),
-        ]),
-        exited,
-        async kill9() {
-          child.kill('SIGKILL');
-          await exited;
-          workers.delete(proc);
-        },
-        async stop() {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(timer);
-          workers.delete(proc);
-        },
-      };
-      proc.ready.catch(() => undefined);
-      workers.add(proc);
-      return proc;
-    },
-    async restartTemporal(mode) {
-      if (mode === 'kill9') {
-        try {
-          process.kill(-stack.temporal.process.pid!, 'SIGKILL');
-        } catch {
-          stack.temporal.process.kill('SIGKILL');
-        }
-        await new Promise((r) =>
-          stack.temporal.process.exitCode !== null || stack.temporal.process.signalCode !== null
-            ? r(undefined)
-            : stack.temporal.process.once('exit', r),
-        );
-      } else {
-        await stack.temporal.stop();
-      }
-      stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
-    },
-    async stopTemporal() {
-      await stack.temporal.stop();
-    },
-    async startTemporal() {
-      stack.temporal = await startTemporalDevServer({ cliPath, port, uiPort, dbFilename, log: quiet });
-    },
+    workerEvents: test.workerEvents,
+    startWorker: () => test.startWorkerProcess(),
+    restartTemporal: (mode) => temporal.restart(mode),
+    stopTemporal: () => temporal.stop(),
+    startTemporal: () => temporal.start(),
     async restartSmtp() {
       stack.smtp = await startSmtpSink({ port: stack.smtp.port, carry: stack.smtp });
     },
@@ -353,16 +235,14 @@ url = "http://127.0.0.1:${http.port}/orders/{{trigger.id}}"
       return inspector;
     },
     async stop() {
-      await Promise.all([...workers].map((w) => w.stop().catch(() => undefined)));
-      await client.close().catch(() => undefined);
+      await test.stop().catch(() => undefined);
       await inspectorConnection?.close().catch(() => undefined);
       await stack.smtp.close().catch(() => undefined);
       await http.close().catch(() => undefined);
       await proxy.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
-      await stack.temporal.stop().catch(() => undefined);
+      await temporal.stop().catch(() => undefined);
       await pg.stop().catch(() => undefined);
-      workerLog.end();
     },
   };
   return stack;

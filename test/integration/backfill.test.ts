@@ -10,39 +10,17 @@ import { createInterface } from 'node:readline';
 import { runBackfill, resolveArtifact, startRelay, createJobStarter } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import type { RuntimeConfig } from '../../src/config/types';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, uniqueQueue, type TestStack } from '../support/stack';
 
-const rawArtifact = {
-  entities: {
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' }, status: { name: 'status', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    NoteLog: {
-      name: 'NoteLog',
-      table: 'note_logs',
-      fields: {
-        note_id: { name: 'note_id', type: 'string', sql_type: 'text' },
-        title: { name: 'title', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-  },
-  jobs: {
-    log_note: {
-      name: 'log_note',
-      input_entity: 'Note',
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: 'NoteLog',
-      field_mappings: { note_id: 'data.id', title: 'data.title' },
-    },
-  },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note'] }],
-};
+const rawArtifact = compiled(
+  newArtifact()
+    .entity('Note', 'notes', ['title', 'status'])
+    .entity('NoteLog', 'note_logs', ['note_id', 'title'])
+    .creates('log_note', 'Note', 'NoteLog', { note_id: 'data.id', title: 'data.title' })
+    .hook('Note', 'create', ['log_note']),
+);
 const ROWS = 5000;
 const SCHEMA = `
   CREATE TABLE notes (id serial PRIMARY KEY, title text, status text);
@@ -52,7 +30,7 @@ const CLI = join(__dirname, '..', '..', 'bin', 'forge-jobs.js');
 let db: TestDatabase;
 let big: TestDatabase;
 let config: RuntimeConfig;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 let artifactPath: string;
 
 beforeAll(async () => {
@@ -65,7 +43,7 @@ beforeAll(async () => {
   artifactPath = join(dir, 'artifact.json');
   writeFileSync(artifactPath, JSON.stringify(rawArtifact));
   config = testConfig('backfill');
-  pipeline = await startPipeline({ artifact: rawArtifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact: rawArtifact, config, pool: db.pool });
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import type { JobStatus } from '../../src/workflows/state';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { outcome, recordHistory, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const PER_LIST = 120;
 const BATCH = 10;
@@ -25,7 +25,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 /**
  * The first attempt at a `hang` subscriber never finishes building its request, so its batch times out as a
  * whole after the others' sends were confirmed: a batch attempt lost as a killed worker's would be. (A hung
@@ -65,7 +65,7 @@ beforeAll(async () => {
     },
   };
   // 20 effects in flight: two batches of 10 at a time.
-  pipeline = await startPipeline({
+  pipeline = await startTestStack({
     artifact,
     config,
     pool: db.pool,

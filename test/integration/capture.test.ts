@@ -11,48 +11,25 @@ import { Client as PgClient } from 'pg';
 import { captureStatus, installCapture, removeCapture, resolveArtifact, startRelay, type Relay, createJobStarter } from '../../src/admin';
 import type { Artifact } from '../../src/artifact/types';
 import type { RuntimeConfig } from '../../src/config/types';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
 import { transactionEventId } from '../../src/outbox/event';
 import { migrate } from '../../src/sql/migrations';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { HELPDESK_RELATIONS, helpdeskRelations, helpdeskRelationsDatabase } from '../support/helpdesk';
-import { eventually, startPipeline, temporal, testConfig, uniqueQueue, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, uniqueQueue, type TestStack } from '../support/stack';
 
-const rawArtifact = {
-  entities: {
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' }, body: { name: 'body', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    NoteLog: {
-      name: 'NoteLog',
-      table: 'note_logs',
-      fields: {
-        note_id: { name: 'note_id', type: 'string', sql_type: 'text' },
-        kind: { name: 'kind', type: 'string', sql_type: 'text' },
-        title: { name: 'title', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-  },
-  jobs: Object.fromEntries(
-    ['create', 'update', 'delete'].map((op) => [
-      `log_${op}`,
-      {
-        name: `log_${op}`,
-        input_entity: 'Note',
-        needs_path: '',
-        capabilities: ['entity.create'],
-        target_entity: 'NoteLog',
-        field_mappings: { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' },
-      },
-    ]),
+const OPERATIONS = ['create', 'update', 'delete'] as const;
+const rawArtifact = compiled(
+  OPERATIONS.reduce(
+    (b, op) =>
+      b
+        .creates(`log_${op}`, 'Note', 'NoteLog', { note_id: 'data.id', kind: `"${op}"`, title: 'data.title' })
+        .hook('Note', op, [`log_${op}`]),
+    newArtifact().entity('Note', 'notes', ['title', 'body']).entity('NoteLog', 'note_logs', ['note_id', 'kind', 'title']),
   ),
-  hooks: ['create', 'update', 'delete'].map((op) => ({ entity: 'Note', timing: 'after', operation: op, jobs: [`log_${op}`] })),
-};
+);
 const SCHEMA = `
   CREATE TABLE notes (id serial PRIMARY KEY, title text, body text);
   CREATE TABLE note_logs (id serial PRIMARY KEY, note_id text, kind text, title text);`;
@@ -63,7 +40,7 @@ let db: TestDatabase;
 let side: TestDatabase;
 let config: RuntimeConfig;
 let artifact: Artifact;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 /** A plain connection: the writer knows nothing of forge-jobs. */
 let psql: PgClient;
 const relays: Relay[] = [];
@@ -74,7 +51,7 @@ beforeAll(async () => {
   await Promise.all([db.pool.query(SCHEMA), side.pool.query(SCHEMA)]);
   config = testConfig('capture', { jobs: { max_record_bytes: MAX_RECORD_BYTES } });
   artifact = resolveArtifact(rawArtifact, config);
-  pipeline = await startPipeline({ artifact: rawArtifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact: rawArtifact, config, pool: db.pool });
   await installCapture(db.pool, artifact, MAX_RECORD_BYTES);
   psql = new PgClient({ connectionString: db.url });
   await psql.connect();
@@ -154,7 +131,7 @@ test('INSERT, UPDATE and DELETE in plain SQL start their jobs once each; a no-op
 test('an app that enqueues a write that capture also sees starts each job once', async () => {
   const tx = await db.pool.connect();
   let id: unknown;
-  let enqueued: Awaited<ReturnType<Pipeline['client']['enqueue']>>;
+  let enqueued: Awaited<ReturnType<TestStack['client']['enqueue']>>;
   try {
     await tx.query('BEGIN');
     const {
@@ -401,7 +378,7 @@ test('forge-jobs capture install, status and remove on the command line', async 
 describe('the helpdesk', () => {
   let helpdesk: TestDatabase;
   let sink: Awaited<ReturnType<typeof startMailSink>>;
-  let desk: Pipeline;
+  let desk: TestStack;
 
   beforeAll(async () => {
     helpdesk = await helpdeskRelationsDatabase();
@@ -414,7 +391,7 @@ describe('the helpdesk', () => {
         notify_author: { subject: 'Updated: {{trigger.subject}} is {{trigger.status}}' },
       },
     });
-    desk = await startPipeline({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
+    desk = await startTestStack({ artifact: join(HELPDESK_RELATIONS, 'artifact.json'), config: deskConfig, pool: helpdesk.pool });
     await installCapture(helpdesk.pool, desk.client.artifact, MAX_RECORD_BYTES);
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { eventually, outcome, startPipeline, temporalAddress, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, startTestStack, temporalAddress, testConfig, type TestStack } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');
@@ -22,7 +22,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 let queue: string;
 let deadId: string;
 let fixed = false;
@@ -65,7 +65,7 @@ beforeAll(async () => {
   http = await startHttpSink({ answer: ({ path }) => (path.startsWith('/bad') && !fixed ? 400 : 200) });
   const config = testConfig('cli-jobs', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `${http.url}/{{trigger.path}}` } } });
   queue = config.jobs.taskQueue;
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
   const note = async (path: string) => (await db.pool.query('INSERT INTO notes (path) VALUES ($1) RETURNING *', [path])).rows[0];
   const [ok] = await pipeline.client.afterCommit('Note', 'create', await note('ok'));
   const [bad] = await pipeline.client.afterCommit('Note', 'create', await note('bad'));

@@ -7,7 +7,7 @@
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { outcome, recordHistory, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const TARGETS = 10_000;
 
@@ -22,7 +22,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 
 beforeAll(async () => {
   db = await createTestDatabase('fanout');
@@ -36,7 +36,7 @@ beforeAll(async () => {
     http: { allow: ['127.0.0.1'] },
     jobs: { concurrency: 50, ping_subscribers: { url: `${http.url}/ping/{{target.id}}` } },
   });
-  pipeline = await startPipeline({ artifact, config, pool: db.pool, policy: { partSize: 3000, childConcurrency: 4 } });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool, policy: { partSize: 3000, childConcurrency: 4 } });
 });
 
 afterAll(async () => {

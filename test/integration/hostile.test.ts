@@ -16,97 +16,48 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobClient, createJobWorker } from '../../src';
+import { createJobClient } from '../../src';
 import { RecordTooLargeError } from '../../src/client';
 import { startMailSink } from '../../src/dev/mail-sink';
 import { createMemoryLogger } from '../../src/log';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, testConfig } from '../support/stack';
+import { outcome, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const INJECTION = "x'; DROP TABLE users; --";
 const COMMENT = '/* */ OR 1=1 --';
 const BODY = `${INJECTION} ${COMMENT} \\0 "; DELETE FROM notes; --`;
 
-const artifact = {
-  entities: {
-    Team: {
-      name: 'Team',
-      table: 'teams',
-      fields: { name: { name: 'name', type: 'string', sql_type: 'text' } },
-      relations: {
-        members: {
-          name: 'members',
-          target: 'User',
-          target_table: 'users',
-          foreign_key: 'members_id',
-          inverse_key: 'team_id',
-          is_many: true,
-        },
-      },
-    },
-    User: {
-      name: 'User',
-      table: 'users',
-      fields: {
-        name: { name: 'name', type: 'string', sql_type: 'text' },
-        email: { name: 'email', type: 'string', sql_type: 'text' },
-        role: { name: 'role', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { body: { name: 'body', type: 'string', sql_type: 'text' } },
-      relations: { team: { name: 'team', target: 'Team', target_table: 'teams', foreign_key: 'team_id', is_many: false } },
-    },
-    Audit: {
-      name: 'Audit',
-      table: 'audits',
-      fields: { what: { name: 'what', type: 'string', sql_type: 'text' }, note: { name: 'note', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-  },
-  jobs: {
-    hostile_notify: {
-      name: 'hostile_notify',
-      input_entity: 'Note',
-      needs_path: 'Note.team.members',
-      // Literals with quotes, semicolons and comments, in both quote styles, plus an escaped quote.
-      needs_filter: `(((name == "x'; DROP TABLE users; --") || (name == '/* */ OR 1=1 --')) && (role != "a\\"; DELETE FROM users; --"))`,
-      capabilities: ['email.send'],
-    },
-    hostile_audit: {
-      name: 'hostile_audit',
-      input_entity: 'Note',
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: 'Audit',
-      field_mappings: { what: '"note"', note: 'data.body' },
-    },
-    ssrf_metadata: { name: 'ssrf_metadata', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    ssrf_private: { name: 'ssrf_private', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    ssrf_dns: { name: 'ssrf_dns', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    ssrf_hex: { name: 'ssrf_hex', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    ssrf_mapped: { name: 'ssrf_mapped', input_entity: 'Note', needs_path: '', capabilities: ['http.get'] },
-    crlf_subject: { name: 'crlf_subject', input_entity: 'Note', needs_path: '', capabilities: ['email.send'] },
-    big_email: { name: 'big_email', input_entity: 'Note', needs_path: '', capabilities: ['email.send'] },
-    big_http: { name: 'big_http', input_entity: 'Note', needs_path: '', capabilities: ['http.post'] },
-    runaway: { name: 'runaway', input_entity: 'Team', needs_path: 'Team.members', capabilities: ['email.send'] },
-  },
-  hooks: [
-    { entity: 'Note', timing: 'after', operation: 'create', jobs: ['hostile_notify', 'hostile_audit'] },
-    {
-      entity: 'Note',
-      timing: 'after',
-      operation: 'update',
-      jobs: ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'],
-    },
-    { entity: 'Note', timing: 'after', operation: 'delete', jobs: ['crlf_subject', 'big_email', 'big_http'] },
-    { entity: 'Team', timing: 'after', operation: 'create', jobs: ['runaway'] },
-  ],
-};
+const SSRF_JOBS = ['ssrf_metadata', 'ssrf_private', 'ssrf_dns', 'ssrf_hex', 'ssrf_mapped'];
+const artifact = compiled(
+  newArtifact()
+    .entity('Team', 'teams', ['name'])
+    .entity('User', 'users', ['name', 'email', 'role'])
+    .entity('Note', 'notes', ['body'])
+    .entity('Audit', 'audits', ['what', 'note'])
+    .many('Team', 'members', 'User', 'team_id')
+    .single('Note', 'team', 'Team')
+    .job('hostile_notify', 'Note', 'Note.team.members', {
+      // Literals with quotes, semicolons and comments, in both quote styles, plus an escaped quote: raw, as a
+      // hostile source would make the compiler write them.
+      filter: `(((name == "x'; DROP TABLE users; --") || (name == '/* */ OR 1=1 --')) && (role != "a\\"; DELETE FROM users; --"))`,
+    })
+    .creates('hostile_audit', 'Note', 'Audit', { what: '"note"', note: 'data.body' })
+    .job('ssrf_metadata', 'Note', '', { capabilities: ['http.post'] })
+    .job('ssrf_private', 'Note', '', { capabilities: ['http.post'] })
+    .job('ssrf_dns', 'Note', '', { capabilities: ['http.get'] })
+    .job('ssrf_hex', 'Note', '', { capabilities: ['http.get'] })
+    .job('ssrf_mapped', 'Note', '', { capabilities: ['http.get'] })
+    .job('crlf_subject', 'Note', '')
+    .job('big_email', 'Note', '')
+    .job('big_http', 'Note', '', { capabilities: ['http.post'] })
+    .job('runaway', 'Team', 'Team.members')
+    .hook('Note', 'create', ['hostile_notify', 'hostile_audit'])
+    .hook('Note', 'update', SSRF_JOBS)
+    .hook('Note', 'delete', ['crlf_subject', 'big_email', 'big_http'])
+    .hook('Team', 'create', ['runaway']),
+);
 
 const MAX_RECORD_BYTES = 16 * 1024;
 const MAX_TARGETS = 3;
@@ -121,9 +72,8 @@ const courierOutbound = join(mkdtempSync(join(tmpdir(), 'forge-hostile-')), 'ref
 const lookups: string[] = [];
 let restoreConnect: () => void;
 let savedEnv: { NODE_OPTIONS?: string; FORGE_TEST_CONNECT_TRAP?: string };
-let worker: ReturnType<typeof createJobWorker>;
-let running: Promise<void>;
-let client: ReturnType<typeof createJobClient>;
+let stack: TestStack;
+let client: TestStack['client'];
 const logs = createMemoryLogger();
 
 const connectTrap = join(__dirname, '..', 'support', 'connect-trap.js');
@@ -171,18 +121,19 @@ beforeAll(async () => {
       ssrf_mapped: { url: 'http://[::ffff:a9fe:a9fe]/latest/' },
     },
   });
-  worker = createJobWorker({
+  stack = await startTestStack({
     artifact,
     config,
-    database: db.pool,
+    pool: db.pool,
     logger: logs,
-    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
     // A name that resolves to the metadata address: the guard must refuse it after resolution, before connect.
-    lookup: async (hostname) => {
-      lookups.push(hostname);
-      if (hostname === 'metadata.hostile.test') return [{ address: '169.254.169.254', family: 4 }];
-      if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
-      throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
+    worker: {
+      lookup: async (hostname) => {
+        lookups.push(hostname);
+        if (hostname === 'metadata.hostile.test') return [{ address: '169.254.169.254', family: 4 }];
+        if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
+        throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
+      },
     },
     handlers: {
       crlf_subject: () => ({ capability: 'email.send', to: 'victim@hostile.test', subject: 'Hello\r\nBcc: everyone@hostile.test' }),
@@ -195,15 +146,11 @@ beforeAll(async () => {
       big_http: () => ({ capability: 'http.post', url: `${http.url}/big`, body: 'b'.repeat(2 * 1024 * 1024) }),
     },
   });
-  running = worker.run();
-  await Promise.race([worker.ready, running]);
-  client = createJobClient({ artifact, config, logger: logs });
+  client = stack.client;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await client?.close();
+  await stack?.stop();
   await sink?.close();
   await http?.close();
   await db?.drop();

@@ -6,7 +6,7 @@ import { startMailSink } from '../../src/dev/mail-sink';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
+import { outcome, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -18,7 +18,7 @@ const artifact = compiled(
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 
 beforeAll(async () => {
   db = await createTestDatabase('in_process_sends');
@@ -37,7 +37,7 @@ beforeAll(async () => {
       },
     },
   });
-  pipeline = await startPipeline({ artifact, config, pool: db.pool, courier: false });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool, courier: false });
 });
 
 afterAll(async () => {

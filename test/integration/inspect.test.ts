@@ -12,7 +12,7 @@ import { writeOutboxEvent } from '../../src/outbox/enqueue';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { eventually, outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -29,7 +29,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 let config: ReturnType<typeof testConfig>;
 let metricsAddress: string;
 const fixed = new Set<string>();
@@ -61,7 +61,7 @@ beforeAll(async () => {
   // The runtime is process-wide and installed by the first worker of this test file's module registry.
   metricsAddress = `127.0.0.1:${await freePort()}`;
   process.env.FORGE_METRICS_PROMETHEUS = metricsAddress;
-  pipeline = await startPipeline(options());
+  pipeline = await startTestStack(options());
   delete process.env.FORGE_METRICS_PROMETHEUS;
 });
 
@@ -215,7 +215,7 @@ test('the worker serves Prometheus metrics: Temporal runtime metrics and the job
 test('stats are the same after a worker restart (no in-memory counters)', async () => {
   const before = await pipeline.inspector.stats();
   await pipeline.stop();
-  pipeline = await startPipeline(options());
+  pipeline = await startTestStack(options());
   const after = await pipeline.inspector.stats();
   const { worker_count: _w1, ...a } = before;
   const { worker_count: _w2, ...b } = after;

@@ -17,7 +17,7 @@ import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { startHungServer } from '../support/sinks';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'forge-jobs.js');
@@ -54,7 +54,7 @@ let db: TestDatabase;
 /** An outbox only the relays a test starts serve (the pipeline's worker runs a relay on db). */
 let side: TestDatabase;
 let config: RuntimeConfig;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 const relays: Relay[] = [];
 const closers: Array<() => Promise<void>> = [];
 const run = randomBytes(3).toString('hex');
@@ -68,7 +68,7 @@ beforeAll(async () => {
   await Promise.all([db.pool.query(schema), side.pool.query(schema)]);
   await migrate(side.pool);
   config = testConfig('outbox-edges');
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
 });
 
 afterEach(async () => {

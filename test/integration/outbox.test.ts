@@ -14,44 +14,18 @@ import { inTransaction } from '../../src/postgres/transaction';
 import { migrate } from '../../src/sql/migrations';
 import { INSERT_OUTBOX_SQL } from '../../src/sql/outbox';
 import { SA } from '../../src/names';
+import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
-const artifact = {
-  entities: {
-    Note: {
-      name: 'Note',
-      table: 'notes',
-      fields: { title: { name: 'title', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-    NoteLog: {
-      name: 'NoteLog',
-      table: 'note_logs',
-      fields: { note_id: { name: 'note_id', type: 'string', sql_type: 'text' }, kind: { name: 'kind', type: 'string', sql_type: 'text' } },
-      relations: {},
-    },
-  },
-  jobs: {
-    log_note: {
-      name: 'log_note',
-      input_entity: 'Note',
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: 'NoteLog',
-      field_mappings: { note_id: 'data.id', kind: '"a"' },
-    },
-    log_note_too: {
-      name: 'log_note_too',
-      input_entity: 'Note',
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: 'NoteLog',
-      field_mappings: { note_id: 'data.id', kind: '"b"' },
-    },
-  },
-  hooks: [{ entity: 'Note', timing: 'after', operation: 'create', jobs: ['log_note', 'log_note_too'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Note', 'notes', ['title'])
+    .entity('NoteLog', 'note_logs', ['note_id', 'kind'])
+    .creates('log_note', 'Note', 'NoteLog', { note_id: 'data.id', kind: '"a"' })
+    .creates('log_note_too', 'Note', 'NoteLog', { note_id: 'data.id', kind: '"b"' })
+    .hook('Note', 'create', ['log_note', 'log_note_too']),
+);
 const JOBS_PER_EVENT = 2;
 const SCHEMA = `
   CREATE TABLE notes (id text PRIMARY KEY, title text);
@@ -61,7 +35,7 @@ let db: TestDatabase;
 /** A second app database: an outbox that only the relays a test starts itself serve. */
 let side: TestDatabase;
 let config: RuntimeConfig;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 const relays: Relay[] = [];
 const clients: Array<{ close(): Promise<void> }> = [];
 
@@ -74,7 +48,7 @@ beforeAll(async () => {
   await Promise.all([db.pool.query(SCHEMA), side.pool.query(SCHEMA)]);
   await migrate(side.pool);
   config = testConfig('outbox');
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
 });
 
 afterEach(async () => {

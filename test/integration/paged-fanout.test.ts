@@ -10,7 +10,7 @@ import type { JobStatus } from '../../src/workflows/state';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startSmtpSink, type SmtpSink } from '../support/sinks';
-import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, recordHistory, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const PART_SIZE = 1000;
 /** Low enough that a part with retry rounds continues as new at least once. */
@@ -30,7 +30,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let smtp: SmtpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 /** RCPT attempts per address */
 const tried = new Map<string, number>();
 /** perm- addresses are refused with 550 until this is set (the redrive's fix). */
@@ -71,7 +71,7 @@ beforeAll(async () => {
       mail_members: { subject: 'News', text: 'Hello {{target.email}}' },
     },
   });
-  pipeline = await startPipeline({
+  pipeline = await startTestStack({
     artifact,
     config,
     pool: db.pool,

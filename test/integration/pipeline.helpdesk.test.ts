@@ -8,11 +8,11 @@ import { startMailSink } from '../../src/dev/mail-sink';
 import { SA } from '../../src/names';
 import type { TestDatabase } from '../support/db';
 import { HELPDESK, helpdeskDatabase } from '../support/helpdesk';
-import { eventually, outcome, recordHistory, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, recordHistory, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 let db: TestDatabase;
 let sink: Awaited<ReturnType<typeof startMailSink>>;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 
 beforeAll(async () => {
   db = await helpdeskDatabase();
@@ -21,7 +21,7 @@ beforeAll(async () => {
     email: { host: '127.0.0.1', port: sink.smtpPort, from: 'helpdesk@forge.test' },
     jobs: { notify_agents: { subject: 'New ticket: {{trigger.subject}}' } },
   });
-  pipeline = await startPipeline({ artifact: join(HELPDESK, 'artifact.json'), config, pool: db.pool });
+  pipeline = await startTestStack({ artifact: join(HELPDESK, 'artifact.json'), config, pool: db.pool });
 });
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
 /** Dead jobs are kept longer than completed ones: completed runs are deleted after [jobs] completed_retention. */
-import { createJobWorker } from '../../src';
 import { ledgerKeepMs, pruneCompleted, pruneDeadTargets, pruneLedger } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { eventually, outcome, startPipeline, temporal, testConfig, type Pipeline } from '../support/stack';
+import { eventually, outcome, startTestStack, temporal, testConfig, type TestStack } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -16,7 +15,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 
 beforeAll(async () => {
   db = await createTestDatabase('prune');
@@ -26,7 +25,7 @@ beforeAll(async () => {
     jobs: { completed_retention: '1h', ping: { url: `${http.url}/{{trigger.path}}` } },
   });
   expect(config.jobs.completedRetentionMs).toBe(3_600_000);
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
 });
 
 afterAll(async () => {
@@ -85,16 +84,12 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
   // A worker's own sweep reads the namespace's retention from the server and does the same.
   await db.pool.query(`INSERT INTO forge_jobs.effect_ledger (key, created_at) VALUES ('sent:ancient-2', now() - interval '400 days')`);
   const logger = createMemoryLogger();
-  const worker = createJobWorker({
-    artifact,
+  const worker = await pipeline.startWorker({
     config: testConfig('prune-ledger'),
-    database: db.pool,
     logger,
     relay: false,
     pruneCompleted: { intervalMs: 200 },
-    workflowBundle: { codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! },
   });
-  const running = worker.run();
   try {
     await eventually(async () => !(await keys()).includes('sent:ancient-2'), 20_000, 'the worker pruned the ancient key');
     // the sweep logs once its DELETE has returned, a moment after the row is gone
@@ -104,8 +99,7 @@ test('effect-ledger keys are kept for the namespace retention plus the longest r
       'the sweep to log what it pruned',
     );
   } finally {
-    worker.shutdown();
-    await running;
+    await worker.stop();
   }
   expect(await keys()).toEqual(['sent:fresh']);
   expect(logger.records.some((r) => r.event === 'ledger.pruned' && r.deleted === 1)).toBe(true);

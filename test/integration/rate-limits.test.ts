@@ -13,7 +13,7 @@ import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { BIN, ROOT, address, cliEnv, ensureBuilt } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { busiestWindow, startHttpSink, type HttpSink } from '../support/sinks';
-import { eventually, outcome, startPipeline, temporal, testConfig, uniqueQueue } from '../support/stack';
+import { eventually, outcome, startTestStack, temporal, testConfig, uniqueQueue } from '../support/stack';
 
 const artifact = compiled(
   newArtifact()
@@ -179,7 +179,7 @@ describe('a job with an HTTP rate of its own', () => {
       http: { allow: ['127.0.0.1'] },
       jobs: { max_attempts: 3, ping: { rate: '4/s', url: `${http.url}/{{target.path}}` } },
     });
-    const pipeline = await startPipeline({ artifact, config, pool: db.pool });
+    const pipeline = await startTestStack({ artifact, config, pool: db.pool });
     try {
       const limited = await list('slow', 20, (i) => `busy-${i}`);
       const [ping] = await pipeline.client.afterCommit('List', 'update', limited);

@@ -10,7 +10,7 @@ import { compiled, artifact as newArtifact } from '../support/artifact-builder';
 import { ROOT, address, ensureBuilt, run } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, type HttpSink } from '../support/sinks';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../support/stack';
+import { outcome, startTestStack, testConfig, type TestStack } from '../support/stack';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'workflows');
 const artifact = compiled(
@@ -22,7 +22,7 @@ const artifact = compiled(
 
 let db: TestDatabase;
 let http: HttpSink;
-let pipeline: Pipeline;
+let pipeline: TestStack;
 let taskQueue: string;
 const ids: string[] = [];
 
@@ -33,7 +33,7 @@ beforeAll(async () => {
   http = await startHttpSink();
   const config = testConfig('replay-server', { http: { allow: ['127.0.0.1'] }, jobs: { ping: { url: `${http.url}/{{trigger.text}}` } } });
   taskQueue = config.jobs.taskQueue;
-  pipeline = await startPipeline({ artifact, config, pool: db.pool });
+  pipeline = await startTestStack({ artifact, config, pool: db.pool });
   for (const text of ['a', 'b', 'c']) {
     const { rows } = await db.pool.query('INSERT INTO notes (text) VALUES ($1) RETURNING *', [text]);
     const [started] = await pipeline.client.afterCommit('Note', 'create', rows[0]);

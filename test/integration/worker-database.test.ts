@@ -6,24 +6,14 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createJobWorker, resolveRuntimeConfig } from '../../src';
+import { resolveRuntimeConfig } from '../../src';
 import { embeddedDatabase } from '../../src/admin';
 import { createMemoryLogger } from '../../src/log';
 import { createTestDatabase } from '../support/db';
 import { HELPDESK } from '../support/helpdesk';
-import { temporalAddress, uniqueQueue } from '../support/stack';
+import { startTestStack, temporalAddress, uniqueQueue } from '../support/stack';
 
 const artifact = join(HELPDESK, 'artifact.json');
-const bundle = () => ({ codePath: process.env.FORGE_TEST_WORKFLOW_BUNDLE! });
-
-async function runUntilReady(worker: ReturnType<typeof createJobWorker>): Promise<() => Promise<void>> {
-  const running = worker.run();
-  await Promise.race([worker.ready, running]);
-  return async () => {
-    worker.shutdown();
-    await running;
-  };
-}
 
 async function hasForgeSchema(url: string): Promise<boolean> {
   const pg = new Client({ connectionString: url });
@@ -44,9 +34,10 @@ test('with DATABASE_URL the worker migrates and serves that database', async () 
       { env: { DATABASE_URL: db.url } },
     );
     expect(config.database).toEqual({ adapter: 'postgres', url: db.url });
-    const stop = await runUntilReady(createJobWorker({ artifact, config, logger: createMemoryLogger(), workflowBundle: bundle() }));
+    // no pool: the worker opens the config's database itself
+    const stack = await startTestStack({ artifact, config });
     expect(await hasForgeSchema(db.url)).toBe(true);
-    await stop();
+    await stack.stop();
   } finally {
     await db.drop();
   }
@@ -64,12 +55,12 @@ test('without any database url the worker starts an embedded Postgres through it
       { env: {} },
     );
     const logger = createMemoryLogger();
-    const stop = await runUntilReady(createJobWorker({ artifact, config, logger, database: embeddedDatabase, workflowBundle: bundle() }));
+    const stack = await startTestStack({ artifact, config, logger, worker: { database: embeddedDatabase } });
     const started = logger.records.find((r) => r.event === 'database.embedded_started');
     expect(started).toBeDefined();
     const url = String(started!.url).replace(':***@', ':postgres@');
     expect(await hasForgeSchema(url)).toBe(true);
-    await stop();
+    await stack.stop();
     await expect(hasForgeSchema(url)).rejects.toThrow();
   } finally {
     process.env.FORGE_JOBS_CACHE_DIR = saved.cache;

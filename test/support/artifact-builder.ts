@@ -1,7 +1,8 @@
 /**
- * Builds loaded Artifact values for tests without the loader: relation defaults are filled the way the
- * loader fills them (foreign_key `<name>_id`, inverse_key `<snake(source)>_id`, target_table), and
- * needs paths are resolved into hops.
+ * Artifacts for tests, from one description: build() gives the loaded Artifact without the loader (relation
+ * defaults filled the way the loader fills them: foreign_key `<name>_id`, inverse_key `<snake(source)>_id`,
+ * target_table; needs paths resolved into hops), compiled() the JSON the Forge compiler writes (DESIGN.md's
+ * artifact format: typed fields, relations, jobs with needs, capabilities and `creates:` mappings, hooks).
  */
 import type {
   Artifact,
@@ -15,6 +16,7 @@ import type {
   NeedsPath,
   ThroughDef,
 } from '../../src/artifact/types';
+import { parseFilter } from '../../src/artifact/filter';
 
 export function snakeCase(name: string): string {
   return name
@@ -33,10 +35,62 @@ interface PendingRelation {
   through?: ThroughDef;
 }
 
+/** A field as the compiler writes it under `entities.<E>.fields`. */
+export interface FieldSpec {
+  name: string;
+  type: string;
+  sql_type?: string;
+  nullable?: boolean;
+  enum_values?: string[];
+}
+
+interface FieldOptions {
+  /** default false: a Forge field is required unless declared optional */
+  nullable?: boolean;
+}
+
+const typed =
+  (type: string, sql_type: string) =>
+  (name: string, options: FieldOptions = {}): FieldSpec => ({ name, type, sql_type, nullable: options.nullable ?? false });
+
+/**
+ * Typed fields, with the compiler's type and sql_type. A bare name given to entity() is an optional text
+ * field (`string`, `text`, nullable).
+ */
+export const field = {
+  text: typed('string', 'text'),
+  int: typed('int', 'integer'),
+  bool: typed('bool', 'boolean'),
+  uuid: typed('uuid', 'uuid'),
+  time: typed('time', 'timestamp with time zone'),
+  /** `type` and `sql_type` `enum`, as the compiler writes them, with the values */
+  enum: (name: string, values: string[], options: FieldOptions = {}): FieldSpec => ({
+    name,
+    type: 'enum',
+    sql_type: 'enum',
+    nullable: options.nullable ?? false,
+    enum_values: values,
+  }),
+};
+
+function fieldSpec(f: string | FieldSpec): FieldSpec {
+  return typeof f === 'string' ? { name: f, type: 'string', sql_type: 'text', nullable: true } : f;
+}
+
+/** An `entity.create` job's `creates:` clause: the entity it inserts and its columns' expressions. */
+export interface Creates {
+  /** target_entity */
+  entity: string;
+  /** field_mappings: column → expression as the compiler writes it (`"\"literal\""`, `data.field`, `42`) */
+  fields: Record<string, string>;
+}
+
 export interface JobOptions {
-  filter?: FilterExpr;
-  /** default `['email.send']` */
+  /** needs_filter: an expression (written with filterText), or the text exactly as given */
+  filter?: FilterExpr | string;
+  /** default `['email.send']`, or `['entity.create']` with `creates` */
   capabilities?: string[];
+  creates?: Creates;
 }
 
 interface PendingJob {
@@ -44,18 +98,38 @@ interface PendingJob {
   input: string;
   paths: string[];
   filter?: FilterExpr;
+  filterText?: string;
   capabilities: string[];
+  creates?: Creates;
+}
+
+interface PendingEntity {
+  table: string;
+  /** `id` first; compiled() writes it only when given typed (the loader knows `id` without it) */
+  fields: FieldSpec[];
+  /** `id` given typed: compiled() writes it, as the compiler does */
+  typedId: boolean;
 }
 
 export class ArtifactBuilder {
-  private readonly entities = new Map<string, { table: string; fields: string[] }>();
+  private readonly entities = new Map<string, PendingEntity>();
   private readonly relations: PendingRelation[] = [];
   private readonly jobs: PendingJob[] = [];
   private readonly hooks: HookDef[] = [];
 
-  /** An entity; `id` is always among its fields. */
-  entity(name: string, table: string, fields: string[] = []): this {
-    this.entities.set(name, { table, fields: ['id', ...fields.filter((f) => f !== 'id')] });
+  /**
+   * An entity; `id` is always among its fields. A field is a name (optional text) or typed (`field.int('total')`);
+   * give `field.uuid('id')` for compiled() to list `id` as the compiler does.
+   */
+  entity(name: string, table: string, fields: Array<string | FieldSpec> = []): this {
+    const specs = fields.map(fieldSpec);
+    const id = specs.find((f) => f.name === 'id');
+    const typedId = fields.some((f) => typeof f !== 'string' && f.name === 'id');
+    this.entities.set(name, {
+      table,
+      fields: [id ?? { name: 'id', type: 'string' }, ...specs.filter((f) => f.name !== 'id')],
+      typedId,
+    });
     return this;
   }
 
@@ -88,12 +162,27 @@ export class ArtifactBuilder {
   job(name: string, input: string, paths: string | string[], filter?: FilterExpr | JobOptions, capabilities = ['email.send']): this {
     const options: JobOptions = filter === undefined || 'kind' in filter ? { filter, capabilities } : filter;
     const list = (Array.isArray(paths) ? paths : [paths]).filter((p) => p !== '');
-    this.jobs.push({ name, input, paths: list, filter: options.filter, capabilities: options.capabilities ?? ['email.send'] });
+    const text = typeof options.filter === 'string' ? options.filter : undefined;
+    this.jobs.push({
+      name,
+      input,
+      paths: list,
+      filter: text === undefined ? (options.filter as FilterExpr | undefined) : parseFilter(text),
+      filterText: text,
+      capabilities: options.capabilities ?? (options.creates ? ['entity.create'] : ['email.send']),
+      creates: options.creates,
+    });
     return this;
   }
 
-  hook(entity: string, operation: HookDef['operation'], jobs: string[]): this {
-    this.hooks.push({ entity, timing: 'after', operation, jobs });
+  /** An `entity.create` job on the trigger record: one `target` row per run, its columns from `fields`. */
+  creates(name: string, input: string, target: string, fields: Record<string, string>): this {
+    return this.job(name, input, '', { creates: { entity: target, fields } });
+  }
+
+  /** A hook: `after` unless told (`before` hooks are in the artifact but start nothing). */
+  hook(entity: string, operation: HookDef['operation'], jobs: string[], timing: HookDef['timing'] = 'after'): this {
+    this.hooks.push({ entity, timing, operation, jobs });
     return this;
   }
 
@@ -101,7 +190,7 @@ export class ArtifactBuilder {
     const entities: Record<string, EntityDef> = {};
     for (const [name, { table, fields }] of this.entities) {
       const fieldDefs: Record<string, FieldDef> = {};
-      for (const f of fields) fieldDefs[f] = { name: f, type: 'string' };
+      for (const f of fields) fieldDefs[f.name] = { ...f, ...(f.enum_values && { enum_values: [...f.enum_values] }) };
       entities[name] = { name, table, fields: fieldDefs, relations: {} };
     }
     for (const r of this.relations) {
@@ -125,17 +214,19 @@ export class ArtifactBuilder {
         input_entity: j.input,
         needs:
           j.paths.length === 0 ? [{ text: '', hops: [], targetEntity: j.input }] : j.paths.map((p) => resolvePath(entities, j.input, p)),
-        filter: j.filter,
-        capabilities: j.capabilities,
+        ...(j.filterText !== undefined && { needs_filter: j.filterText }),
+        ...(j.filter && { filter: j.filter }),
+        capabilities: [...j.capabilities],
+        ...(j.creates && { target_entity: j.creates.entity, field_mappings: { ...j.creates.fields } }),
       };
     }
-    return { entities, jobs, hooks: this.hooks, warnings: [] };
+    return { entities, jobs, hooks: this.hooks.map((h) => ({ ...h, jobs: [...h.jobs] })), warnings: [] };
   }
 
-  compiled(options: CompiledOptions = {}): Record<string, unknown> {
-    const entities: Record<string, unknown> = {};
-    for (const [name, { table, fields }] of this.entities) {
-      const relations: Record<string, unknown> = {};
+  compiled(options: CompiledOptions = {}): CompiledArtifact {
+    const entities: Record<string, CompiledEntity> = {};
+    for (const [name, { table, fields, typedId }] of this.entities) {
+      const relations: Record<string, CompiledRelation> = {};
       for (const r of this.relations.filter((x) => x.source === name)) {
         const target = this.entities.get(r.target);
         if (!target) throw new Error(`relation ${r.source}.${r.name}: unknown entity`);
@@ -149,28 +240,29 @@ export class ArtifactBuilder {
           ...(r.through && { through: r.through }),
         };
       }
-      const fieldDefs = Object.fromEntries(
-        fields.filter((f) => f !== 'id').map((f) => [f, { name: f, type: 'string', sql_type: 'text', nullable: true }]),
-      );
+      const fieldDefs = Object.fromEntries(fields.filter((f) => typedId || f.name !== 'id').map((f) => [f.name, { ...f }]));
       entities[name] = { name, table, fields: fieldDefs, relations };
     }
-    const jobs: Record<string, unknown> = {};
+    const jobs: Record<string, CompiledJob> = {};
     for (const j of this.jobs) {
+      // As the compiler writes a job: needs_path and needs_filter only when the job has them.
+      const filter = j.filterText ?? (j.filter && filterText(j.filter));
       jobs[j.name] = {
         name: j.name,
         input_entity: j.input,
-        needs_path: j.paths.join(', '),
-        needs_filter: j.filter ? filterText(j.filter) : '',
-        capabilities: j.capabilities,
+        ...(j.paths.length > 0 && { needs_path: j.paths.join(', ') }),
+        ...(filter !== undefined && { needs_filter: filter }),
+        capabilities: [...j.capabilities],
+        ...(j.creates && { target_entity: j.creates.entity, field_mappings: { ...j.creates.fields } }),
       };
     }
     const up = options.migration;
     return {
       version: '1.0.0',
-      app_name: 'built',
+      app_name: options.app_name ?? 'built',
       entities,
       jobs,
-      hooks: this.hooks,
+      hooks: this.hooks.map((h) => ({ ...h, jobs: [...h.jobs] })),
       ...(up !== undefined && { migration: { version: '001', up: typeof up === 'string' ? up.split('\n') : up, down: [] } }),
     };
   }
@@ -193,7 +285,43 @@ export function filterText(expr: FilterExpr): string {
   }
 }
 
+/** The artifact.json the compiler writes, in the keys forge-jobs reads (DESIGN.md, "Input"). */
+export type CompiledArtifact = {
+  version: string;
+  app_name: string;
+  entities: Record<string, CompiledEntity>;
+  jobs: Record<string, CompiledJob>;
+  hooks: HookDef[];
+  migration?: { version: string; up: string[]; down: string[] };
+};
+export type CompiledEntity = {
+  name: string;
+  table: string;
+  fields: Record<string, FieldSpec>;
+  relations: Record<string, CompiledRelation>;
+};
+export type CompiledRelation = {
+  name: string;
+  target: string;
+  target_table: string;
+  is_many: boolean;
+  foreign_key: string;
+  inverse_key?: string;
+  through?: ThroughDef;
+};
+export type CompiledJob = {
+  name: string;
+  input_entity: string;
+  needs_path?: string;
+  needs_filter?: string;
+  capabilities: string[];
+  target_entity?: string;
+  field_mappings?: Record<string, string>;
+};
+
 export interface CompiledOptions {
+  /** default `built` */
+  app_name?: string;
   /** `migration.up`, as the compiler writes it (lines) or one string; none written without it */
   migration?: string[] | string;
 }
@@ -203,7 +331,7 @@ export interface CompiledOptions {
  * object (worker, client, CLI): entities with fields and relations, jobs with needs_path and
  * needs_filter text, hooks, and the migration when given.
  */
-export function compiled(builder: ArtifactBuilder, options: CompiledOptions = {}): Record<string, unknown> {
+export function compiled(builder: ArtifactBuilder, options: CompiledOptions = {}): CompiledArtifact {
   return builder.compiled(options);
 }
 

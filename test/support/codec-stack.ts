@@ -11,41 +11,29 @@ import type { DataConverter } from '@temporalio/common';
 import { createEncryptionCodec, startCodecServer, type CodecServer } from '../../src/codec';
 import { freePort } from '../../src/dev/ports';
 import { SA } from '../../src/names';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
+import { compiled, artifact as newArtifact } from './artifact-builder';
+import type { TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startHttpSink, type HttpSink } from './sinks';
-import { startPipeline, testConfig, type Pipeline } from './stack';
+import { startTestStack, temporalCli, testConfig, type TestStack } from './stack';
 
 /** Planted in the trigger record: must never be readable in Temporal's history. */
 export const PLANTED_EMAIL = 'planted.pii@example.test';
 export const PLANTED_SECRET = `sk_live_planted_${randomBytes(6).toString('hex')}`;
 
-const artifact = {
-  version: '0.3.0',
-  app_name: 'signup',
-  entities: {
-    Signup: {
-      name: 'Signup',
-      table: 'signups',
-      fields: {
-        email: { name: 'email', type: 'string', sql_type: 'text' },
-        api_token: { name: 'api_token', type: 'string', sql_type: 'text' },
-        plan: { name: 'plan', type: 'string', sql_type: 'text' },
-      },
-      relations: {},
-    },
-  },
-  jobs: {
-    signup_webhook: { name: 'signup_webhook', input_entity: 'Signup', needs_path: '', needs_filter: '', capabilities: ['http.post'] },
-  },
-  hooks: [{ entity: 'Signup', timing: 'after', operation: 'create', jobs: ['signup_webhook'] }],
-};
+const artifact = compiled(
+  newArtifact()
+    .entity('Signup', 'signups', ['email', 'api_token', 'plan'])
+    .job('signup_webhook', 'Signup', '', { capabilities: ['http.post'] })
+    .hook('Signup', 'create', ['signup_webhook']),
+  { app_name: 'signup' },
+);
 
 export interface CodecStack {
   dev: TemporalDevServer;
   codecServer: CodecServer;
   dataConverter: DataConverter;
-  pipeline: Pipeline;
+  pipeline: TestStack;
   /** a client on the test's dev server that decodes with the codec */
   client: Client;
   /** the signup webhook (it answers 400 for plan "bad", else 200) */
@@ -58,8 +46,7 @@ export interface CodecStack {
 }
 
 export async function startCodecStack(name: string): Promise<CodecStack> {
-  const cliPath = process.env.FORGE_TEST_TEMPORAL_CLI;
-  if (!cliPath) throw new Error('the codec stack needs the global setup (run through jest)');
+  const cliPath = temporalCli();
   const keyA = randomBytes(32);
   const codec = createEncryptionCodec({ keys: { 'test-key-1': keyA }, currentKeyId: 'test-key-1' });
   const dataConverter: DataConverter = { payloadCodecs: [codec] };
@@ -77,9 +64,6 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
       corsOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
     });
     stops.push(() => codecServer.close());
-    const dev = await startTemporalDevServer({ cliPath, uiPort, extraArgs: ['--ui-codec-endpoint', codecServer.url] });
-    stops.push(() => dev.stop());
-
     const webhook = await startHttpSink({ answer: ({ path }) => (path.startsWith('/bad') ? { status: 400, body: 'plan rejected' } : 200) });
     stops.push(() => webhook.close());
 
@@ -88,12 +72,19 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
     await db.pool.query('CREATE TABLE signups (id serial PRIMARY KEY, email text, api_token text, plan text)');
 
     const config = testConfig(name, {
-      temporal: { address: dev.address },
       http: { allow: ['127.0.0.1'] },
       jobs: { max_attempts: 2, timeout: '10s', signup_webhook: { url: `${webhook.url}/{{trigger.plan}}` } },
     });
-    const pipeline = await startPipeline({ artifact, config, pool: db.pool, dataConverter });
+    // A dev server of its own: the UI's codec endpoint is a start-up flag.
+    const pipeline = await startTestStack({
+      artifact,
+      config,
+      pool: db.pool,
+      dataConverter,
+      temporal: { own: true, uiPort, extraArgs: ['--ui-codec-endpoint', codecServer.url] },
+    });
     stops.push(() => pipeline.stop());
+    const dev = pipeline.server!;
     const connection = await Connection.connect({ address: dev.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, dataConverter });
@@ -125,7 +116,7 @@ export async function startCodecStack(name: string): Promise<CodecStack> {
 
     async function rawHistory(workflowId: string): Promise<string> {
       const { stdout } = await promisify(execFile)(
-        cliPath!,
+        cliPath,
         ['workflow', 'show', '--workflow-id', workflowId, '--address', dev.address, '--output', 'json'],
         {
           maxBuffer: 64 * 1024 * 1024,

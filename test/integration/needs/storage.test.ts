@@ -12,7 +12,7 @@ import { explainCommand } from '../../../src/cli/explain';
 import { startMailSink } from '../../../src/dev/mail-sink';
 import { artifact } from '../../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
-import { outcome, startPipeline, testConfig, type Pipeline } from '../../support/stack';
+import { outcome, startTestStack, testConfig, type TestStack } from '../../support/stack';
 
 const RED = '10000000-0000-4000-8000-000000000001';
 const BLUE = '10000000-0000-4000-8000-000000000002';
@@ -53,7 +53,7 @@ interface Shape {
 
 const dir = mkdtempSync(join(tmpdir(), 'forge-storage-'));
 let sink: Awaited<ReturnType<typeof startMailSink>>;
-const open: Array<{ db: TestDatabase; pipeline?: Pipeline }> = [];
+const open: Array<{ db: TestDatabase; pipeline?: TestStack }> = [];
 
 beforeAll(async () => {
   sink = await startMailSink();
@@ -69,7 +69,7 @@ afterAll(async () => {
 
 async function setUp(name: string, shape: Shape) {
   const db = await createTestDatabase(`forge_storage_${name}`);
-  const entry: { db: TestDatabase; pipeline?: Pipeline } = { db };
+  const entry: { db: TestDatabase; pipeline?: TestStack } = { db };
   open.push(entry);
   if (shape.migration.length > 0) await db.pool.query(shape.migration.join('\n'));
   await db.pool.query(shape.data);
@@ -88,7 +88,7 @@ async function mailedFor(name: string, shape: Shape, count: number, relations: R
     relations,
     jobs: { notify_team: { subject: `[${name}] {{trigger.title}}` } },
   });
-  const pipeline = await startPipeline({ artifact: file, config, pool: db.pool });
+  const pipeline = await startTestStack({ artifact: file, config, pool: db.pool });
   entry.pipeline = pipeline;
   const {
     rows: [post],
@@ -221,7 +221,7 @@ test('storage found nowhere is an error at worker start naming the relation and 
     'no column team_id (or referencing teams) on people, no table with keys to both teams and people; ' +
     'declare its storage under [relations."Team.members"] in forge.runtime.toml';
   const config = testConfig('storage-missing', { email: { host: '127.0.0.1', port: sink.smtpPort, from: 'app@forge.test' } });
-  const started = startPipeline({ artifact: file, config, pool: db.pool });
+  const started = startTestStack({ artifact: file, config, pool: db.pool });
   await expect(started).rejects.toThrow(ArtifactError);
   await expect(started).rejects.toThrow(message);
   await expect(explain('missing', { id: 'x', team_id: RED }, db.url)).rejects.toThrow(message);

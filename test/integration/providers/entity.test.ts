@@ -2,33 +2,19 @@
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { Pool } from 'pg';
-import type { Artifact, EntityDef } from '../../../src/artifact/types';
 import type { EffectContext, EntityCreateRequest } from '../../../src/effects/types';
 import { PermanentError, TransientError } from '../../../src/errors';
 import { classifyPgError, createEntityProvider, ensureLedger } from '../../../src/providers/entity';
 import type { Provider } from '../../../src/providers/types';
 import { insertRow } from '../../../src/sql/ledger';
+import { artifact as newArtifact } from '../../support/artifact-builder';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
-function entity(name: string, table: string, fields: string[]): EntityDef {
-  return {
-    name,
-    table,
-    fields: Object.fromEntries(fields.map((f) => [f, { name: f, type: 'string' }])),
-    relations: {},
-  };
-}
-
-const artifact: Artifact = {
-  entities: {
-    ActivityLog: entity('ActivityLog', 'activity_logs', ['action', 'ticket_id', 'note']),
-    AuditNote: entity('AuditNote', 'audit.notes', ['body']),
-    Weird: entity('Weird', 'Weird "Table"', ['select', 'a"b']),
-  },
-  jobs: {},
-  hooks: [],
-  warnings: [],
-};
+const artifact = newArtifact()
+  .entity('ActivityLog', 'activity_logs', ['action', 'ticket_id', 'note'])
+  .entity('AuditNote', 'audit.notes', ['body'])
+  .entity('Weird', 'Weird "Table"', ['select', 'a"b'])
+  .build();
 
 let db: TestDatabase;
 let provider: Provider;

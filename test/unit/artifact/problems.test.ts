@@ -1,21 +1,17 @@
 import { CAPABILITIES } from '../../../src/names';
 import { ArtifactError, loadArtifact } from '../../../src/artifact';
 import type { ArtifactProblem } from '../../../src/artifact';
+import { compiled, field, artifact as newArtifact } from '../../support/artifact-builder';
 import { helpdeskJson, problemsOf, type Json } from '../../support/artifacts';
 
 /** A small valid artifact for cases whose mistake would ripple through the helpdesk's jobs and hooks. */
 function tiny(): Json {
-  return {
-    entities: {
-      User: {
-        name: 'User',
-        table: 'users',
-        fields: { role: { name: 'role', type: 'enum', sql_type: 'enum', enum_values: ['agent', 'customer'] } },
-      },
-    },
-    jobs: { ping: { name: 'ping', input_entity: 'User', needs_path: '', capabilities: ['email.send'] } },
-    hooks: [{ entity: 'User', timing: 'after', operation: 'create', jobs: ['ping'] }],
-  };
+  return compiled(
+    newArtifact()
+      .entity('User', 'users', [field.enum('role', ['agent', 'customer'])])
+      .job('ping', 'User', '')
+      .hook('User', 'create', ['ping']),
+  );
 }
 
 const KNOWN = CAPABILITIES.join(', ');

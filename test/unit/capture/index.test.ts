@@ -5,24 +5,16 @@ import { resolveArtifact } from '../../../src/artifact/configured';
 import { defaultRuntimeConfig } from '../../../src/config';
 import { bar } from '../../../src/cli/backfill';
 import { captureDefinition } from '../../../src/sql/capture';
+import { compiled, artifact as newArtifact } from '../../support/artifact-builder';
 
-const raw = (entity: string, table: string) => ({
-  entities: { [entity]: { name: entity, table, fields: { status: { name: 'status', type: 'string' } }, relations: {} } },
-  jobs: {
-    touch: {
-      name: 'touch',
-      input_entity: entity,
-      needs_path: '',
-      capabilities: ['entity.create'],
-      target_entity: entity,
-      field_mappings: { status: '"seen"' },
-    },
-  },
-  hooks: [
-    { entity, timing: 'after', operation: 'update', jobs: ['touch'] },
-    { entity, timing: 'before', operation: 'create', jobs: ['touch'] },
-  ],
-});
+const raw = (entity: string, table: string) =>
+  compiled(
+    newArtifact()
+      .entity(entity, table, ['status'])
+      .creates('touch', entity, entity, { status: '"seen"' })
+      .hook(entity, 'update', ['touch'])
+      .hook(entity, 'create', ['touch'], 'before'),
+  );
 
 test('only after hooks get a trigger; table and names are quoted, the entity is a quoted literal', () => {
   const artifact = resolveArtifact(raw('Odd', 'we"ird'), defaultRuntimeConfig());
