@@ -139,7 +139,7 @@ function formatAddress(a: MailAddress, address: string): string {
 
 /**
  * `Name: value` folded at spaces so that lines stay within 78 characters where the words allow (the values
- * given here have no word longer than LONGEST_WORD, so no line passes 998). Never folds right after the colon.
+ * given here have no word longer than LONGEST_WORD, so no line passes 998).
  */
 export function foldHeader(name: string, value: string): string {
   const line = `${name}: ${value}`;
@@ -149,7 +149,7 @@ export function foldHeader(name: string, value: string): string {
   let current = parts[0];
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i];
-    if (i > 1 && p !== '' && current.trim() !== '' && current.length + 1 + p.length > LINE) {
+    if (p !== '' && current.trim() !== '' && current.length + 1 + p.length > LINE) {
       out += current + '\r\n';
       current = ' ' + p;
     } else {
@@ -235,7 +235,8 @@ function part(type: 'plain' | 'html', content: string): string {
       body = base64Lines(text);
     } else {
       cte = 'quoted-printable';
-      body = quotedPrintable(text) + '\r\n';
+      // a soft break ends the last line: the text reads back without a newline it did not have
+      body = quotedPrintable(text) + (text.endsWith('\r\n') || text === '' ? '' : '=\r\n');
     }
   }
   return `Content-Type: text/${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${body}`;
