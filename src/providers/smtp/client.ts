@@ -94,9 +94,13 @@ class Connection {
   private sizeLimit = 0;
   private secure: boolean;
   private onData = (chunk: string) => this.read(chunk);
-  private onError = (err: NodeJS.ErrnoException) => this.fail(new SmtpError(err.message, this.connected ? 'ESOCKET' : 'ECONNECTION'));
+  private onError = (err: NodeJS.ErrnoException) => this.fail(new SmtpError(err.message, this.errorCode(err)));
   private onClose = () => this.fail(new SmtpError('Connection closed unexpectedly', 'ECONNECTION'));
-  private onTimeout = () => this.fail(new SmtpError('Timeout: the socket was idle too long', 'ETIMEDOUT'));
+  /** an idle connection of the pool says QUIT; one in a transaction or opening has failed */
+  private onTimeout = () => (this.busy ? this.fail(new SmtpError('Timeout: the socket was idle too long', 'ETIMEDOUT')) : this.quit());
+  /** opening or in a transaction: a reply nobody waits for yet is kept for the next expect() */
+  private busy = true;
+  private early: Reply[] = [];
   private connected = false;
   private upgrading = false;
   /** the server answered something of the current transaction */
@@ -143,6 +147,7 @@ class Connection {
         await this.hello();
       }
       if (this.options.user !== undefined) await this.authenticate();
+      this.busy = false;
     } catch (err) {
       clearTimeout(timer);
       this.destroy();
@@ -151,6 +156,12 @@ class Connection {
   }
 
   private pendingOpen: ((err: SmtpError) => void) | undefined;
+
+  /** A socket error before the session is up: a refused or broken connect, or (smtps) a failed handshake. */
+  private errorCode(err: NodeJS.ErrnoException): string {
+    if (this.connected) return 'ESOCKET';
+    return this.secure && !err.syscall ? 'ETLS' : 'ECONNECTION';
+  }
 
   private attach(socket: net.Socket): void {
     this.socket = socket;
@@ -244,6 +255,15 @@ class Connection {
   async transact(message: ComposedMessage): Promise<SendResult> {
     this.transactions++;
     this.answered = false;
+    this.busy = true;
+    try {
+      return await this.transaction(message);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async transaction(message: ComposedMessage): Promise<SendResult> {
     if (message.smtpUtf8 && !this.extensions.has('SMTPUTF8')) {
       throw new SmtpError('The server does not support SMTPUTF8, which a non-ASCII address needs', 'EENVELOPE', undefined, 'MAIL FROM');
     }
@@ -357,8 +377,10 @@ class Connection {
   /** The next n replies, in order. */
   private expect(n: number): Promise<Reply[]> {
     if (this.dead) return Promise.reject(new SmtpError('Connection closed', 'ECONNECTION'));
+    const got = this.early.length === 0 ? [] : this.early.splice(0, n);
+    if (got.length === n) return Promise.resolve(got);
     return new Promise((resolve, reject) => {
-      this.waiter = { n, got: [], resolve, reject };
+      this.waiter = { n, got, resolve, reject };
     });
   }
 
@@ -387,7 +409,13 @@ class Connection {
   private reply(reply: Reply): void {
     const waiter = this.waiter;
     if (!waiter) {
-      // unsolicited: a 421 on an idle connection (the server is going away), or nonsense
+      if (this.busy) {
+        // the reply to a command already written, read before its expect()
+        this.answered = true;
+        this.early.push(reply);
+        return;
+      }
+      // unsolicited on an idle connection: a 421 (the server is going away), or nonsense
       this.fail(new SmtpError('Unexpected reply', reply.code === 421 ? 'ECONNECTION' : 'EPROTOCOL', reply.text, 'CONN'));
       return;
     }

@@ -334,7 +334,7 @@ describe('against smtp-server', () => {
         await expect(pool(server.port, { secure: true, tls: { ca: cert } }).send(msg())).resolves.toEqual({ accepted: 1, rejected: 0 });
         expect(server.sessions[0].secure).toBe(true);
         const err = await failure(pool(server.port, { secure: true }).send(msg()));
-        expect(err.code).toBe('ECONNECTION');
+        expect(err.code).toBe('ETLS');
         expect(err.message).toMatch(/self-signed|certificate/i);
       } finally {
         await server.close();
@@ -480,6 +480,17 @@ describe('against a scripted server', () => {
     expect(fake.connections()).toBe(2);
   });
 
+  test('an idle connection past the socket timeout says QUIT and is forgotten', async () => {
+    fake = await startFakeSmtp();
+    const p = pool(fake.port, { socketTimeout: 150 });
+    await p.send(msg());
+    expect(p.size).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fake.commands).toContain('QUIT');
+    expect(p.size).toBe(0);
+    await expect(p.send(msg())).resolves.toEqual({ accepted: 1, rejected: 0 });
+  });
+
   test('a server that never greets: ETIMEDOUT after the greeting timeout (transient)', async () => {
     fake = await startFakeSmtp({ greeting: null });
     const started = Date.now();
@@ -511,6 +522,10 @@ test('no server listening: ECONNECTION whose message says ECONNREFUSED, as the p
     expect(classified.message).toMatch(/SMTP .*ECONNREFUSED|SMTP ECONNECTION/);
   }
   expect(p.size).toBe(0);
+  // with implicit TLS too: a refused connect is not a TLS failure
+  const secure = await failure(pool(port, { secure: true }).send(msg()));
+  expect(secure.code).toBe('ECONNECTION');
+  expect(secure.message).toMatch(/ECONNREFUSED/);
 });
 
 test('close() refuses what is still queued and later sends', async () => {
