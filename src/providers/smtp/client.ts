@@ -72,6 +72,8 @@ interface Waiter {
 }
 
 const MAX_REPLY = 64 * 1024;
+/** what may stand between MAIL FROM:< and > (or RCPT TO:<): no line break, NUL, angle bracket, nor a space outside quotes */
+const ENVELOPE_ADDRESS = /^(?:"[^"\\\r\n\0]*(?:\\.[^"\\\r\n\0]*)*"|[^\s"<>\0])+@[^\s<>\0]+$/;
 
 function defaultName(): string {
   const host = os.hostname();
@@ -266,6 +268,9 @@ class Connection {
   private async transaction(message: ComposedMessage): Promise<SendResult> {
     if (message.smtpUtf8 && !this.extensions.has('SMTPUTF8')) {
       throw new SmtpError('The server does not support SMTPUTF8, which a non-ASCII address needs', 'EENVELOPE', undefined, 'MAIL FROM');
+    }
+    if (!ENVELOPE_ADDRESS.test(message.from) || !message.recipients.every((r) => ENVELOPE_ADDRESS.test(r))) {
+      throw new SmtpError('An envelope address holds a character SMTP cannot carry', 'EENVELOPE', undefined, 'MAIL FROM');
     }
     if (this.sizeLimit > 0 && message.data.length > this.sizeLimit) {
       throw new SmtpError(`Message size larger than the server allows (${this.sizeLimit})`, 'EMESSAGE', undefined, 'MAIL FROM');

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { domainToASCII } from 'node:url';
+import addressparser from 'nodemailer/lib/addressparser';
 
 export interface MailAddress {
   name: string;
@@ -64,18 +65,17 @@ const NOT_7BIT = /[^\x01-\x7f]/; // eslint-disable-line no-control-regex
 const ENCODED_WORD_LIKE = /=\?[^?]*\?[bBqQ]\?/;
 const ATEXT_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*$/;
 
-/** One address value ("Name <a@b>", "\"Doe, Jane\" <a@b>", "a@b", "a@b (Name)") as name and address. */
+/**
+ * One address value ("Name <a@b>", "\"Doe, Jane\" <a@b>", "a@b", "a@b (Name)") as name and address, read by
+ * the same parser the provider validated it with (src/providers/email.ts checkAddressField), so that the
+ * address mailed is the address checked.
+ */
 export function parseAddress(value: string): MailAddress {
-  const s = value.trim();
-  const lt = s.lastIndexOf('<');
-  if (lt >= 0 && s.endsWith('>')) {
-    let name = s.slice(0, lt).trim();
-    if (name.length >= 2 && name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1).replace(/\\(.)/g, '$1');
-    return { name, address: s.slice(lt + 1, -1).trim() };
+  const parsed = addressparser(value);
+  if (parsed.length === 1 && !('group' in parsed[0]) && parsed[0].address) {
+    return { name: parsed[0].name ?? '', address: parsed[0].address };
   }
-  const comment = /^(\S+)\s*\((.*)\)$/.exec(s);
-  if (comment) return { name: comment[2].trim(), address: comment[1] };
-  return { name: '', address: s };
+  return { name: '', address: value.trim() };
 }
 
 /**

@@ -439,6 +439,22 @@ describe('against a scripted server', () => {
     expect(chunks).toContain('DATA\r\n');
   });
 
+  test('an envelope address that could smuggle SMTP syntax is refused before anything is written', async () => {
+    fake = await startFakeSmtp();
+    const p = pool(fake.port);
+    for (const bad of ['a@example.com> NOTIFY=NEVER', 'a b@example.com', '<a@example.com>']) {
+      const m = msg();
+      m.recipients = [bad];
+      const err = await failure(p.send(m));
+      expect(err).toMatchObject({ code: 'EENVELOPE' });
+      expect(err.message).not.toContain('example.com');
+    }
+    expect(fake.commands.some((c) => c.startsWith('MAIL'))).toBe(false);
+    const quoted = msg();
+    quoted.recipients = ['"a b"@example.com'];
+    await expect(p.send(quoted)).resolves.toEqual({ accepted: 1, rejected: 0 });
+  });
+
   test('EHLO refused: HELO, and the message goes without extensions', async () => {
     fake = await startFakeSmtp({ respond: (command) => (command.startsWith('EHLO') ? '502 5.5.2 what' : undefined) });
     await expect(pool(fake.port).send(msg())).resolves.toEqual({ accepted: 1, rejected: 0 });

@@ -198,6 +198,8 @@ test('the helpers', () => {
   expect(parseAddress(' Name  <a@b.example> ')).toEqual({ name: 'Name', address: 'a@b.example' });
   expect(parseAddress('"Doe, Jane" <a@b.example>')).toEqual({ name: 'Doe, Jane', address: 'a@b.example' });
   expect(parseAddress('a@b.example (Comment Name)')).toEqual({ name: 'Comment Name', address: 'a@b.example' });
+  expect(parseAddress('Name (c) <a@b.example> (comment)')).toEqual({ name: 'Name', address: 'a@b.example' });
+  expect(parseAddress('user @ b.example')).toEqual({ name: '', address: 'user@b.example' });
   expect(dotStuff('.a\r\nb\r\n')).toBe('..a\r\nb\r\n.\r\n');
   expect(dotStuff('a')).toBe('a\r\n.\r\n');
   expect(foldHeader('Subject', 'short')).toBe('Subject: short\r\n');
