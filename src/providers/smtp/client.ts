@@ -189,7 +189,13 @@ class Connection {
     this.detach(plain);
     this.upgrading = true;
     await new Promise<void>((resolve, reject) => {
+      // a handshake that never ends is a connect that never ends
+      const timer = setTimeout(() => {
+        failed(new Error('handshake timeout'));
+        secure.destroy();
+      }, this.options.connectionTimeout);
       const secure = tls.connect({ ...this.options.tls, ...serverName(this.options.host), socket: plain, rejectUnauthorized: true }, () => {
+        clearTimeout(timer);
         secure.off('error', failed);
         this.upgrading = false;
         this.secure = true;
@@ -197,6 +203,7 @@ class Connection {
         resolve();
       });
       const failed = (err: Error) => {
+        clearTimeout(timer);
         this.upgrading = false;
         reject(new SmtpError(`Error initiating TLS - ${err.message}`, 'ETLS', undefined, 'STARTTLS'));
       };

@@ -507,6 +507,17 @@ describe('against a scripted server', () => {
     await expect(p.send(msg())).resolves.toEqual({ accepted: 1, rejected: 0 });
   });
 
+  test('a STARTTLS handshake that never ends: ETLS after the connection timeout', async () => {
+    fake = await startFakeSmtp({
+      extensions: ['PIPELINING', 'STARTTLS'],
+      respond: (command) => (command === 'STARTTLS' ? '220 2.0.0 go ahead' : undefined),
+    });
+    const started = Date.now();
+    const err = await failure(pool(fake.port, { connectionTimeout: 200 }).send(msg()));
+    expect(err.code).toBe('ETLS');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   test('a server that never greets: ETIMEDOUT after the greeting timeout (transient)', async () => {
     fake = await startFakeSmtp({ greeting: null });
     const started = Date.now();
