@@ -1,5 +1,5 @@
 /**
- * email.send over SMTP (nodemailer, pooled).
+ * email.send over SMTP (./smtp: a pooled, pipelining client; the message built as one Buffer).
  *
  * Retries resend the same message, so the Message-ID is derived from the effect's idempotency key:
  * a receiving system, or a person, can recognise the duplicate. Values that reach SMTP headers are
@@ -8,23 +8,24 @@
  * stays out of errors (they reach logs and workflow history): its reply code and enhanced status only.
  */
 import { createHash } from 'node:crypto';
-import nodemailer from 'nodemailer';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { EmailConfig } from '../config/types';
 import type { EffectContext, EffectRequest, EffectResult, EmailRequest } from '../effects/types';
 import { PermanentError, TransientError } from '../errors';
 import { checkPayloadSize } from './limits';
+import { SmtpPool } from './smtp/client';
+import { composeMessage } from './smtp/message';
 import type { Provider } from './types';
 
 const CONNECTION_TIMEOUT_MS = 10_000;
 const GREETING_TIMEOUT_MS = 10_000;
 const SOCKET_TIMEOUT_MS = 60_000;
 
-/** SMTP connections of the pool without a rate: nodemailer's own default, which every server takes. */
+/** SMTP connections of the pool without a rate: nodemailer's default, which every server takes. */
 const DEFAULT_CONNECTIONS = 5;
 const MAX_CONNECTIONS = 50;
 /**
- * A connection sends one message at a time, four round trips each (MAIL, RCPT, DATA, the body): the time one
+ * A connection sends one message at a time, two round trips each with PIPELINING (four without): the time one
  * message may hold its connection before the pool is what limits the sends, not the server.
  */
 const MESSAGE_SECONDS = 0.02;
@@ -48,12 +49,12 @@ const LOCAL_PART = /^(?:[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+
 const DOMAIN = /^(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
 
 export function createEmailProvider(config: EmailConfig): Provider {
-  const transport = nodemailer.createTransport({
-    pool: true,
+  const pool = new SmtpPool({
     host: config.host,
     port: config.port,
     secure: config.tls,
-    auth: config.user ? { user: config.user, pass: config.password ?? '' } : undefined,
+    user: config.user,
+    password: config.user ? (config.password ?? '') : undefined,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
@@ -66,19 +67,19 @@ export function createEmailProvider(config: EmailConfig): Provider {
     async execute(request: EffectRequest, ctx: EffectContext): Promise<EffectResult> {
       if (request.capability !== 'email.send') throw new PermanentError(`email provider cannot serve capability ${request.capability}`);
       const message = buildMessage(request, config, ctx);
-      let info: { messageId: string; accepted: unknown[]; rejected: unknown[] };
+      let info: { accepted: number; rejected: number };
       try {
-        info = await transport.sendMail(message);
+        info = await pool.send(composeMessage(message));
       } catch (err) {
         throw classifySmtpError(err);
       }
       // Counts only: recipient addresses are personal data and results go into workflow history.
-      const detail: Record<string, unknown> = { messageId: info.messageId, accepted: info.accepted.length };
-      if (info.rejected.length > 0) detail.rejected = info.rejected.length;
+      const detail: Record<string, unknown> = { messageId: message.messageId, accepted: info.accepted };
+      if (info.rejected > 0) detail.rejected = info.rejected;
       return { capability: 'email.send', detail };
     },
     async close() {
-      transport.close();
+      await pool.close();
     },
   };
 }
