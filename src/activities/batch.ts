@@ -131,8 +131,10 @@ async function* pages(deps: EffectDeps, source: TargetSource, input: BatchInput)
           rows.map((r) => r.id as TargetId),
         )
       : rows.map((row) => ({ id: row.id as TargetId, row }));
-    if (rows.length < input.pageSize) return;
     after = rows[rows.length - 1].id as TargetId;
+    // A short page is the range's last; so is one that ends on its bound (bounds are target ids): asking again
+    // would only return nothing, a statement per batch.
+    if (rows.length < input.pageSize || String(after) === String(through)) return;
   }
 }
 

@@ -37,7 +37,16 @@ beforeAll(async () => {
     jobs: { concurrency: 50, ping_subscribers: { url: `${http.url}/ping/{{target.id}}` } },
   });
   pipeline = await startTestStack({ artifact, config, pool: db.pool, policy: { partSize: 3000, childConcurrency: 4 } });
+  // The statements that read a batch's page of targets (keyset on the id), counted as the worker sends them.
+  const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => unknown;
+  (db.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+    if (text?.startsWith('SELECT t.* FROM "subscribers"')) pageReads++;
+    return query(...args);
+  };
 });
+
+let pageReads = 0;
 
 afterAll(async () => {
   await pipeline?.stop();
@@ -75,4 +84,6 @@ test(`a fan-out to ${TARGETS} targets completes through part workflows in batche
     // batches of 200 targets (the default batchSize)
     expect(activities.length - 1).toBe(part === 3 ? 5 : 15);
   }
+  // One page read per batch: a page that ends on its batch's bound is the last, nothing is asked after it.
+  expect(pageReads).toBe(3 * 15 + 5);
 }, 240_000);
