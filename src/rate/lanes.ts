@@ -8,8 +8,9 @@
  * The server counts tasks, not sends. Up to 100 sends a second a task is one send, so the server's limit is
  * the rate itself. Above that a task carries up to `perTask` sends of one job (the batch of a fan-out), the
  * server allows rate / perTask tasks a second, and the sends of a task are spaced by the worker: Temporal's
- * per-task cost, not the provider, would bound a fast lane otherwise. A job of one target on such a lane
- * still takes a whole task.
+ * per-task cost, not the provider, would bound a fast lane otherwise. The faster the lane, the fewer tasks
+ * a second (10,000 / rate, never under 20: 50 sends a task at 1000/s), so the tasks' cost stays bounded as
+ * the sends grow. A job of one target on such a lane still takes a whole task.
  */
 import type { Rate } from '../config/rate';
 import type { RuntimeConfig } from '../config/types';
@@ -25,8 +26,16 @@ export interface RateLane {
   tasksPerSecond: number;
 }
 
-/** the lane's tasks a second that Temporal's per-task cost allows comfortably */
-const TASKS_PER_SECOND = 100;
+/** a task per send up to this rate */
+const SINGLE_SENDS_PER_SECOND = 100;
+/** the fewest tasks a second a fast lane is given */
+const MIN_TASKS_PER_SECOND = 20;
+
+/** The lane's tasks a second: its rate, up to 100/s; above, 10,000 / rate but at least 20. */
+function taskBudget(perSecond: number): number {
+  if (perSecond <= SINGLE_SENDS_PER_SECOND) return perSecond;
+  return Math.max(MIN_TASKS_PER_SECOND, (SINGLE_SENDS_PER_SECOND * SINGLE_SENDS_PER_SECOND) / perSecond);
+}
 
 /** Every lane the config defines, for the worker to poll. */
 export function rateLanes(config: RuntimeConfig, taskQueue: string): RateLane[] {
@@ -62,6 +71,6 @@ export function laneWaitMs(rate: Rate): number {
 }
 
 function lane(taskQueue: string, name: string, rate: Rate): RateLane {
-  const perTask = Math.max(1, Math.ceil(rate.perSecond / TASKS_PER_SECOND));
+  const perTask = Math.max(1, Math.ceil(rate.perSecond / taskBudget(rate.perSecond)));
   return { name, taskQueue: `${taskQueue}/${name}`, rate, perTask, tasksPerSecond: rate.perSecond / perTask };
 }
