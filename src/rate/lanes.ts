@@ -9,7 +9,7 @@
  * the rate itself. Above that a task carries up to `perTask` sends of one job (the batch of a fan-out), the
  * server allows rate / perTask tasks a second, and the sends of a task are spaced by the worker: Temporal's
  * per-task cost, not the provider, would bound a fast lane otherwise. The faster the lane, the fewer tasks
- * a second (10,000 / rate, never under 20: 50 sends a task at 1000/s), so the tasks' cost stays bounded as
+ * a second (10,000 / rate, never under 10: 100 sends a task at 1000/s), so the tasks' cost stays bounded as
  * the sends grow. A job of one target on such a lane still takes a whole task.
  */
 import type { Rate } from '../config/rate';
@@ -29,9 +29,9 @@ export interface RateLane {
 /** a task per send up to this rate */
 const SINGLE_SENDS_PER_SECOND = 100;
 /** the fewest tasks a second a fast lane is given */
-const MIN_TASKS_PER_SECOND = 20;
+const MIN_TASKS_PER_SECOND = 10;
 
-/** The lane's tasks a second: its rate, up to 100/s; above, 10,000 / rate but at least 20. */
+/** The lane's tasks a second: its rate, up to 100/s; above, 10,000 / rate but at least 10. */
 function taskBudget(perSecond: number): number {
   if (perSecond <= SINGLE_SENDS_PER_SECOND) return perSecond;
   return Math.max(MIN_TASKS_PER_SECOND, (SINGLE_SENDS_PER_SECOND * SINGLE_SENDS_PER_SECOND) / perSecond);

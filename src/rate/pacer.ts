@@ -18,7 +18,7 @@ export interface Pacer {
 const POLLER_FRESH_MS = 90_000;
 const REFRESH_MS = 3_000;
 /** Sends are spaced a little wider than the rate: a provider counts at acceptance, not at our start. */
-const SPACING_MARGIN = 1.05;
+const SPACING_MARGIN = 1.02;
 /** sends of one lane in flight in one worker: what a tenth of a second of its share of the rate holds */
 const IN_FLIGHT_SECONDS = 0.1;
 

@@ -72,12 +72,12 @@ describe('what a lane asks of the server and of the job', () => {
 
   it('up to 100/s a task is one send and the server limit is the rate; above, a task carries a batch, fewer tasks the faster the lane', () => {
     expect(email).toMatchObject({ perTask: 1, tasksPerSecond: 20 });
-    expect(http).toMatchObject({ perTask: 50, tasksPerSecond: 20 });
+    expect(http).toMatchObject({ perTask: 100, tasksPerSecond: 10 });
     const lanes = (perSecond: string) => rateLanes(resolveRuntimeConfig({ http: { rate: perSecond } }, { env: noEnv }), 'q')[0];
     expect(lanes('100/s')).toMatchObject({ perTask: 1, tasksPerSecond: 100 });
     expect(lanes('200/s')).toMatchObject({ perTask: 4, tasksPerSecond: 50 });
     expect(lanes('500/s')).toMatchObject({ perTask: 25, tasksPerSecond: 20 });
-    expect(lanes('5000/s')).toMatchObject({ perTask: 250, tasksPerSecond: 20 });
+    expect(lanes('5000/s')).toMatchObject({ perTask: 500, tasksPerSecond: 10 });
   });
 
   it('a rate-limited job runs on its lane, a task per target or per batch of the lane, two seconds of its rate in flight; others keep their policy', () => {
@@ -88,7 +88,7 @@ describe('what a lane asks of the server and of the job', () => {
       lane: { taskQueue: 'q/email' },
     });
     expect(policyOfJob(base, config, 'q', { name: 'hook', capabilities: ['http.post'] })).toMatchObject({
-      batchSize: 50,
+      batchSize: 100,
       batchThreshold: base.batchThreshold,
       concurrency: 1000,
       lane: { taskQueue: 'q/http' },
