@@ -25,7 +25,7 @@ import { fromWire, toWire } from './wire-error';
 type Init = Extract<ToCourier, { type: 'init' }>;
 type Send = Extract<ToCourier, { type: 'send' }>;
 
-/** How long past the latest deadline a drain may wait for a send that ignores it (nodemailer cannot abort one). */
+/** How long past the latest deadline a drain may wait for a send that ignores it (an SMTP send is not aborted). */
 const DRAIN_GRACE_MS = 10_000;
 const LEDGER_POOL_SIZE = 5;
 

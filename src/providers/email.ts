@@ -216,8 +216,8 @@ const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE', 'EAUTH', 'ENOAUTH', 'E
 
 /**
  * A failed send as a PermanentError or TransientError whose message holds the reply code, the enhanced
- * status (RFC 3463) and nodemailer's error code, never the server's reply text nor nodemailer's message
- * when there was a reply: both usually quote the address.
+ * status (RFC 3463) and the client's error code (nodemailer's codes, ./smtp/client.ts), never the server's
+ * reply text nor the client's message when there was a reply: both usually quote the address.
  */
 export function classifySmtpError(err: unknown): Error {
   if (err instanceof PermanentError || err instanceof TransientError) return err;
@@ -230,7 +230,7 @@ export function classifySmtpError(err: unknown): Error {
       return new PermanentError(`SMTP server refused the message: ${reply}`, 'smtp_rejected');
     return new TransientError(`SMTP server deferred the message: ${reply}`, undefined, 'smtp_deferred');
   }
-  // No reply code: nodemailer's own message, unless it carries a server answer (then only the code).
+  // No reply code: the client's own message, unless it carries a server answer (then only the code).
   const detail = e.response === undefined && e.message ? `: ${withoutAddresses(e.message)}` : '';
   if (e.code && PERMANENT_CODES.has(e.code)) return new PermanentError(`SMTP ${e.code}${detail}`, 'smtp_rejected');
   // ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, EPROTOCOL and anything unknown.
