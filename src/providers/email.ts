@@ -14,7 +14,7 @@ import type { EffectContext, EffectRequest, EffectResult, EmailRequest } from '.
 import { PermanentError, TransientError } from '../errors';
 import { checkPayloadSize } from './limits';
 import { SmtpPool } from './smtp/client';
-import { composeMessage } from './smtp/message';
+import { composeMessage, type MessageInput } from './smtp/message';
 import type { Provider } from './types';
 
 const CONNECTION_TIMEOUT_MS = 10_000;
@@ -112,17 +112,7 @@ export function messageIdFor(idempotencyKey: string): string {
   return `<${left}@forge-jobs>`;
 }
 
-interface OutgoingMessage {
-  from: string;
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-  subject: string;
-  text?: string;
-  html?: string;
-  headers: Record<string, string>;
-  messageId: string;
-}
+type OutgoingMessage = MessageInput & { headers: Record<string, string> };
 
 function buildMessage(req: EmailRequest, config: EmailConfig, ctx: EffectContext): OutgoingMessage {
   const to = addressList('to', req.to);
