@@ -17,7 +17,7 @@ import {
   maxRecordBytes,
   RecordTooLargeError,
 } from '../outbox/event';
-import { createStartBreaker, isTemporalUnavailable, withinDeadline } from './start';
+import { createStartBreaker, isTemporalUnavailable } from './start';
 import { inTransactionAnswered } from '../postgres/transaction';
 import { outboxRow, recordKeyOf, writeOutboxEvent, type EnqueuedEvent } from '../outbox/enqueue';
 import {
@@ -79,7 +79,7 @@ export function createJobClient(options: JobClientOptions) {
   // While Temporal is known to be away, the request path goes to the outbox without waiting for it.
   const breaker = createStartBreaker({
     probe: () =>
-      withinDeadline(startDeadlineMs, async (signal) => {
+      starter.beforeDeadline(startDeadlineMs, async (signal) => {
         const client = await starter.temporalClient();
         await client.connection.withAbortSignal(signal, () => client.workflowService.getSystemInfo({}));
       }),

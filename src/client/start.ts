@@ -19,19 +19,25 @@ export class StartDeadlineError extends Error {
 
 /**
  * Runs `start(signal)` and settles within `deadlineMs`: with its value or error, or with StartDeadlineError,
- * aborting `signal` so the SDK stops retrying in the background.
+ * aborting `signal` so the SDK stops retrying in the background. A call given up at its deadline may still
+ * settle later (the SDK's retry of it is already scheduled); `onOverdue` is handed it then.
  */
-export async function withinDeadline<T>(deadlineMs: number, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withinDeadline<T>(
+  deadlineMs: number,
+  start: (signal: AbortSignal) => Promise<T>,
+  onOverdue?: (call: Promise<unknown>) => void,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  const started = start(controller.signal);
+  started.catch(() => undefined); // settled after the deadline: the caller has moved on
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       reject(new StartDeadlineError(deadlineMs));
       controller.abort();
+      onOverdue?.(started);
     }, deadlineMs);
   });
-  const started = start(controller.signal);
-  started.catch(() => undefined); // settled after the deadline: the caller has moved on
   try {
     return await Promise.race([started, expired]);
   } finally {

@@ -65,6 +65,9 @@ export function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
 
+/** The longest close() waits for calls given up at their deadline to settle. */
+const CLOSE_GRACE_MS = 10_000;
+
 export function createJobStarter(options: JobStarterOptions) {
   const config = options.config ?? defaultRuntimeConfig();
   const artifact = resolveArtifact(options.artifact, config);
@@ -146,9 +149,21 @@ export function createJobStarter(options: JobStarterOptions) {
     return planned.map((p) => ({ job: p.job, workflowId: p.workflowId }));
   }
 
+  /**
+   * Calls given up at their deadline that have not settled yet: the SDK's retry of one may still be scheduled,
+   * and a retry that finds the connection closed throws from its timer. close() lets them settle first.
+   */
+  const overdue = new Set<Promise<unknown>>();
+  function beforeDeadline<T>(deadlineMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withinDeadline(deadlineMs, call, (late) => {
+      const settled: Promise<unknown> = late.catch(() => undefined).finally(() => overdue.delete(settled));
+      overdue.add(settled);
+    });
+  }
+
   /** One start, within the start deadline unless the caller is not the request path (src/client/start.ts). */
   function start(workflowId: string, input: JobInput, recordId: string, deadlineMs = startDeadlineMs): Promise<void> {
-    return withinDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
+    return beforeDeadline(deadlineMs, (signal) => startNow(workflowId, input, recordId, signal, deadlineMs));
   }
 
   async function startNow(
@@ -191,8 +206,11 @@ export function createJobStarter(options: JobStarterOptions) {
     }
   }
 
-  /** Closes the connection this starter opened (a client passed in stays the caller's). */
+  /** Closes the connection this starter opened (a client passed in stays the caller's), once its overdue calls settled. */
   async function close(): Promise<void> {
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(overdue), new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(grace);
     await ownConnection?.close();
   }
 
@@ -202,6 +220,7 @@ export function createJobStarter(options: JobStarterOptions) {
     taskQueue,
     namespace: temporal.namespace,
     startDeadlineMs,
+    beforeDeadline,
     logger,
     temporalClient,
     plan,

@@ -15,6 +15,28 @@ test('withinDeadline settles at the deadline and aborts the start', async () => 
   await expect(withinDeadline(1000, async () => 'ok')).resolves.toBe('ok');
 });
 
+test('a call given up at its deadline is handed over to be waited for; one in time is not', async () => {
+  const overdue: Promise<unknown>[] = [];
+  let finish: (value: string) => void = () => undefined;
+  const late = new Promise<string>((resolve) => (finish = resolve));
+  await expect(
+    withinDeadline(
+      20,
+      () => late,
+      (call) => overdue.push(call),
+    ),
+  ).rejects.toBeInstanceOf(StartDeadlineError);
+  expect(overdue).toHaveLength(1);
+  finish('settled after the deadline');
+  await expect(overdue[0]).resolves.toBe('settled after the deadline');
+  await withinDeadline(
+    1000,
+    async () => 'ok',
+    (call) => overdue.push(call),
+  );
+  expect(overdue).toHaveLength(1);
+});
+
 test('a refusal is not unavailability; an unreachable server is', () => {
   expect(isTemporalUnavailable(Object.assign(new Error('Namespace not found'), { code: 5 }))).toBe(false);
   expect(isTemporalUnavailable(new Error('Failed to connect before the deadline'))).toBe(true);
