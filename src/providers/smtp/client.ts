@@ -290,6 +290,14 @@ class Connection {
     let accepted = 0;
     let deferred: Reply | undefined;
     let lastRefusal: Reply | undefined;
+    /** one RCPT's answer: accepted, or a refusal (the first 4xx is the one an all-refused envelope reports) */
+    const tally = (r: Reply) => {
+      if (r.code >= 200 && r.code < 300) accepted++;
+      else {
+        lastRefusal = r;
+        if (r.code < 500 && !deferred) deferred = r;
+      }
+    };
     try {
       let dataReply: Reply;
       if (this.extensions.has('PIPELINING')) {
@@ -297,14 +305,7 @@ class Connection {
         for (let i = 0; i < n; i++) commands += `RCPT TO:<${message.recipients[i]}>\r\n`;
         this.write(commands + 'DATA\r\n');
         const replies = await this.expect(n + 2);
-        for (let i = 1; i <= n; i++) {
-          const r = replies[i];
-          if (r.code >= 200 && r.code < 300) accepted++;
-          else {
-            lastRefusal = r;
-            if (r.code < 500 && !deferred) deferred = r;
-          }
-        }
+        for (let i = 1; i <= n; i++) tally(replies[i]);
         dataReply = replies[n + 1];
         const refused = envelopeError(replies[0], accepted, deferred ?? lastRefusal);
         if (refused) {
@@ -322,12 +323,7 @@ class Connection {
         if (refusedMail) throw refusedMail;
         for (let i = 0; i < n; i++) {
           this.write(`RCPT TO:<${message.recipients[i]}>\r\n`);
-          const [r] = await this.expect(1);
-          if (r.code >= 200 && r.code < 300) accepted++;
-          else {
-            lastRefusal = r;
-            if (r.code < 500 && !deferred) deferred = r;
-          }
+          tally((await this.expect(1))[0]);
         }
         const refused = envelopeError(mailReply, accepted, deferred ?? lastRefusal);
         if (refused) throw refused;
