@@ -42,6 +42,7 @@ import { startHttpSink, startSmtpSink } from '../test/support/sinks';
 import { startOwnPostgres, startOwnTemporal } from '../test/support/stack';
 import { round, sleep } from './stats';
 import { SERVER_TUNING } from '../src/dev/server-tuning';
+import { WORKER_V8_FLAGS } from '../src/v8-flags';
 import { TASK_QUEUE_TYPE } from '../src/names';
 
 const FORGE_QUEUE = 'bench-forge';
@@ -257,7 +258,8 @@ async function startChild(
     options.kind === 'forge'
       ? [join(__dirname, 'forge-worker.js')]
       : ['-r', join(__dirname, 'register.js'), join(__dirname, 'worker-child.ts')];
-  const child = spawn(process.execPath, [...args, JSON.stringify(options)], {
+  // both workers run as the Dockerfile runs forge-jobs' (src/v8-flags.ts), so the ratios compare like with like
+  const child = spawn(process.execPath, [...WORKER_V8_FLAGS, ...args, JSON.stringify(options)], {
     cwd: join(__dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MALLOC_ARENA_MAX },

@@ -17,6 +17,7 @@ import type { Logger } from '../log';
 import { HTTP_CAPABILITIES } from '../providers/http';
 import type { LookupFn } from '../providers/ssrf';
 import type { Provider } from '../providers/types';
+import { COURIER_V8_FLAGS } from '../v8-flags';
 import { ledgerDatabase } from './database';
 import { attemptDeadline } from './deadline';
 import type { FromCourier, ToCourier } from './protocol';
@@ -58,14 +59,8 @@ function childEntry(): { script: string; execArgv: string[] } {
     if (!hook) throw new Error('the courier runs from TypeScript source: set FORGE_JOBS_TS_REGISTER to a require hook for .ts files');
     return { script: join(__dirname, 'child.ts'), execArgv: [...COURIER_V8_FLAGS, '-r', hook] };
   }
-  return { script: join(__dirname, 'child.js'), execArgv: COURIER_V8_FLAGS };
+  return { script: join(__dirname, 'child.js'), execArgv: [...COURIER_V8_FLAGS] };
 }
-
-/**
- * A young generation of 1 MiB semi-spaces instead of V8's 16: the courier's objects are short-lived messages and
- * sockets, and the default lets it grow to tens of MiB between scavenges: every worker pays the courier's memory.
- */
-const COURIER_V8_FLAGS = ['--max-semi-space-size=1'];
 
 interface Pending {
   proc: ChildProcess;

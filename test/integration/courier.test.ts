@@ -8,6 +8,7 @@
  * mid-send being replaced.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sentKey } from '../../src/activities/sent-ledger';
@@ -17,6 +18,7 @@ import { PermanentError, TransientError } from '../../src/errors';
 import { createMemoryLogger } from '../../src/log';
 import type { ResolvedAddress } from '../../src/providers/ssrf';
 import { migrate } from '../../src/sql/migrations';
+import { COURIER_V8_FLAGS } from '../../src/v8-flags';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startHttpSink, startSmtpSink, type HttpSink, type SinkMail, type SmtpSink } from '../support/sinks';
 import { eventually } from '../support/stack';
@@ -174,6 +176,11 @@ describe('a courier started by this process', () => {
     expect(await ledgered('k-mail')).toBe(true);
     expect(await ledgered('k-post')).toBe(true);
     expect(lookups).toContain('sink.courier.test');
+  });
+
+  test('the courier runs with its V8 flags (a small young generation, heaps grown for size)', () => {
+    const argv = readFileSync(`/proc/${courier.pid()!}/cmdline`, 'utf8').split('\0');
+    for (const flag of COURIER_V8_FLAGS) expect(argv).toContain(flag);
   });
 
   test('errors cross the process boundary with their class, code, retry delay and fields', async () => {

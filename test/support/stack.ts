@@ -24,6 +24,7 @@ import type { JobWorkerOptions } from '../../src/worker';
 import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../../src/dev/embedded-postgres';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer, type TemporalDevServerOptions } from '../../src/dev/temporal-dev-server';
+import { WORKER_V8_FLAGS } from '../../src/v8-flags';
 
 export function temporalAddress(): string {
   const address = process.env.FORGE_TEST_TEMPORAL_ADDRESS;
@@ -317,14 +318,14 @@ export interface WorkerProcess {
 const ROOT = join(__dirname, '..', '..');
 
 /**
- * The built CLI's worker (`node bin/forge-jobs.js worker`) as a child process, so a test can SIGKILL it in
+ * The built CLI's worker (`node --optimize-for-size bin/forge-jobs.js worker`, as the Dockerfile runs it) as a child process, so a test can SIGKILL it in
  * the middle of its effects. Its courier inherits its output: what a courier says after its worker died is
  * in onEvent too.
  */
 export function startWorkerProcess(options: WorkerFiles & { onEvent(event: Record<string, unknown>): void }): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', options.artifact, '--config', options.config],
+    [...WORKER_V8_FLAGS, join(ROOT, 'bin', 'forge-jobs.js'), 'worker', '--artifact', options.artifact, '--config', options.config],
     {
       cwd: ROOT,
       env: { ...process.env, FORGE_LOG_LEVEL: 'info', FORGE_ENV: 'development', FORGE_CODEC_KEY: '' },

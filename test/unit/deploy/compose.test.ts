@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { loadRuntimeConfig } from '../../../src/config';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../../../src/names';
 import { SERVER_TUNING } from '../../../src/dev/server-tuning';
+import { WORKER_V8_FLAGS } from '../../../src/v8-flags';
 import { CLUSTER_DYNAMIC_CONFIG, DEFAULT_RETENTION_SECONDS, TEMPORAL_DATABASES, TEMPORAL_SQL_PLUGIN } from '../../support/temporal-cluster';
 import { TEMPORAL_SERVER_VERSION } from '../../support/temporal-server';
 
@@ -172,7 +173,6 @@ test('the Web UI reaches the server and the codec server', () => {
 
 test('worker and relay: built from the Dockerfile, production environment, one task queue, the mounted config', () => {
   expect(existsSync(join(ROOT, 'Dockerfile'))).toBe(true);
-  expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/ENTRYPOINT \["node", "bin\/forge-jobs\.js"\]/);
   expect((services['forge-jobs-worker']!.command as string[])[0]).toBe('worker');
   expect((services['forge-jobs-relay']!.command as string[])[0]).toBe('relay');
   // the relay runs once, in its own service
@@ -206,4 +206,11 @@ test('deploy/forge.runtime.toml resolves in production with the environment comp
   expect(config.temporal).toMatchObject({ address: worker.TEMPORAL_ADDRESS, namespace: DEFAULT_NAMESPACE });
   expect(config.jobs.taskQueue).toBe(DEFAULT_TASK_QUEUE);
   expect(config.email).toMatchObject({ host: 'mailpit', port: 1025 });
+});
+
+test("the image runs forge-jobs with the worker's V8 flags and glibc's arenas held to 2", () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1];
+  expect(entrypoint && JSON.parse(entrypoint)).toEqual(['node', ...WORKER_V8_FLAGS, 'bin/forge-jobs.js']);
+  expect(dockerfile).toMatch(/^ENV MALLOC_ARENA_MAX=2$/m);
 });
