@@ -24,6 +24,6 @@ COPY bin ./bin
 # the helpdesk examples' artifacts, for the compose stack; mount your app's artifact.json instead
 COPY examples ./examples
 USER node
-# --optimize-for-size: V8 grows its heaps by less, half the worker's peak RSS in a large fan-out (src/v8-flags.ts)
-ENTRYPOINT ["node", "--optimize-for-size", "bin/forge-jobs.js"]
+# small semi-spaces and a slow-growing old generation: half the worker's peak RSS in a large fan-out (src/v8-flags.ts)
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=20", "bin/forge-jobs.js"]
 CMD ["worker"]

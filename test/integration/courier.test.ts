@@ -178,7 +178,7 @@ describe('a courier started by this process', () => {
     expect(lookups).toContain('sink.courier.test');
   });
 
-  test('the courier runs with its V8 flags (a small young generation, heaps grown for size)', () => {
+  test('the courier runs with its V8 flags (a small young generation, heaps grown by less)', () => {
     const argv = readFileSync(`/proc/${courier.pid()!}/cmdline`, 'utf8').split('\0');
     for (const flag of COURIER_V8_FLAGS) expect(argv).toContain(flag);
   });

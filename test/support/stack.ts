@@ -318,7 +318,7 @@ export interface WorkerProcess {
 const ROOT = join(__dirname, '..', '..');
 
 /**
- * The built CLI's worker (`node --optimize-for-size bin/forge-jobs.js worker`, as the Dockerfile runs it) as a child process, so a test can SIGKILL it in
+ * The built CLI's worker (`node <WORKER_V8_FLAGS> bin/forge-jobs.js worker`, as the Dockerfile runs it) as a child process, so a test can SIGKILL it in
  * the middle of its effects. Its courier inherits its output: what a courier says after its worker died is
  * in onEvent too.
  */
