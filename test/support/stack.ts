@@ -318,9 +318,9 @@ export interface WorkerProcess {
 const ROOT = join(__dirname, '..', '..');
 
 /**
- * The built CLI's worker (`node <WORKER_V8_FLAGS> bin/forge-jobs.js worker`, as the Dockerfile runs it) as a child process, so a test can SIGKILL it in
- * the middle of its effects. Its courier inherits its output: what a courier says after its worker died is
- * in onEvent too.
+ * The built CLI's worker (`node <WORKER_V8_FLAGS> bin/forge-jobs.js worker`, the Dockerfile's V8 flags) as a
+ * child process, so a test can SIGKILL it in the middle of its effects. Its courier inherits its output: what a
+ * courier says after its worker died is in onEvent too.
  */
 export function startWorkerProcess(options: WorkerFiles & { onEvent(event: Record<string, unknown>): void }): WorkerProcess {
   const child = spawn(
